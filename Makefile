@@ -1,0 +1,44 @@
+# Two entry points for a fresh Debian machine (see README.md):
+#   make run    install what is missing, build release, launch the workbench on the sample
+#   make test   install what is missing, build the tests (release, testable), run them all
+SHELL := /bin/bash
+PKGS := pkg-config zlib1g-dev libncursesw5-dev libopenblas-dev libnifti-dev tmux
+SWIFT ?= swift
+# Release build with testing enabled: numeric tests run at real speed, @testable still works.
+TESTFLAGS := -c release -Xswiftc -enable-testing
+# OpenBLAS reads its kernel choice when it loads; the AVX2 kernel is faster on Zen 4 (notes/perf-anchors.md).
+export OPENBLAS_CORETYPE ?= HASWELL
+
+.PHONY: run test deps build sample bench clean
+
+deps:
+	@missing=""; for p in $(PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  echo "installing:$$missing"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release
+
+run: build
+	.build/release/c2fnas-tui
+
+test: deps
+	@start=$$SECONDS; \
+	$(SWIFT) build $(TESTFLAGS) --build-tests || exit $$?; \
+	echo "build wall time: $$((SECONDS-start)) s"; \
+	start=$$SECONDS; \
+	$(SWIFT) test $(TESTFLAGS) --skip-build; rc=$$?; \
+	echo "test wall time: $$((SECONDS-start)) s"; \
+	exit $$rc
+
+bench: deps
+	$(SWIFT) build -c release --product c2fnas
+	.build/release/c2fnas bench conv
+
+clean:
+	rm -rf .build

@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+// c2fnas-tui: Coarse-to-Fine NAS for 3D medical segmentation, with a terminal workbench.
+// Module map and dependency rule (arrows point down only): see ../shared/DESIGN.md and docs/DECISIONS.md.
+import PackageDescription
+
+let package = Package(
+    name: "c2fnas-tui",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "c2fnas-tui", targets: ["c2fnas-tui"]),
+        .executable(name: "c2fnas", targets: ["c2fnas"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System-library bindings.
+        .systemLibrary(name: "CNCurses", path: "Sources/CNCurses",
+                       providers: [.apt(["libncursesw5-dev"])]),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "CNIfTI", path: "Sources/CNIfTI",
+                linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"),
+                                 .linkedLibrary("z"), .linkedLibrary("m")]),
+
+        // Engine layers, lowest first.
+        .target(name: "Tensor", dependencies: ["COpenBLAS"]),
+        .target(name: "NN", dependencies: ["Tensor"]),
+        .target(name: "Volume", dependencies: ["Tensor", "NN", "CNIfTI"]),
+        .target(name: "Search", dependencies: ["Tensor", "NN"]),
+        .target(name: "Engine", dependencies: ["Tensor", "NN", "Volume", "Search"]),
+        .target(name: "Workbench", dependencies: ["Engine", "Search", "Volume", "CNCurses"]),
+
+        // Executables: argument parsing and wiring only.
+        .executableTarget(name: "c2fnas-tui", dependencies: [
+            "Workbench", "Engine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "c2fnas", dependencies: [
+            "Engine", "Volume", "Search", "NN", "Tensor",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Tests mirror targets.
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "COpenBLAS"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
+        .testTarget(name: "VolumeTests", dependencies: ["Volume", "Tensor", "CNIfTI"]),
+        .testTarget(name: "SearchTests", dependencies: ["Search", "NN", "Tensor"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Volume", "Search"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "CNCurses"]),
+    ]
+)

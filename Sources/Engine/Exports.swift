@@ -1,0 +1,2 @@
+@_exported import Search
+@_exported import Volume
