@@ -1,0 +1,250 @@
+import Foundation
+
+/// Every knob of a run. Presets fill it (C2FNAS.md "Scale presets"); every field can be
+/// overridden from the command line with `--set key=value`. The effective config is printed at
+/// start and saved as `config.json` in the run directory.
+public struct RunConfig: Codable, Sendable, Equatable {
+    public var preset = "tiny"
+    public var seed: UInt64 = 0
+    /// Compute threads (pool and OpenBLAS share this count, never both at once).
+    public var threads = 1
+
+    // Network skeleton and search space.
+    public var width = 4
+    public var levels = 3
+    public var cells = 8
+    /// Topology rule: "ushape" or "lattice".
+    public var rule = "ushape"
+    /// Training patch (d, h, w) in voxels; d is the slice axis.
+    public var patch = [32, 32, 32]
+    /// Op used by every cell during the coarse stage.
+    public var coarseOp = "3D"
+
+    // Coarse stage.
+    public var clusters = 4
+    public var population = 8
+    public var generations = 10
+    public var tournament = 5
+    /// Single-path training steps per cluster supernet before its evolution starts.
+    public var supernetSteps = 60
+    /// Validation cases used to score a topology (0 = all of the validation split).
+    public var fitnessCases = 0
+    /// Finalists are compared by "fitness" (supernet Dice) or "train" (short training from scratch).
+    public var finalistSelection = "fitness"
+    public var finalistSteps = 0
+
+    // Fine stage.
+    public var fineSteps = 80
+    public var fineWarmup = 0.5
+    public var weightLR = 0.025
+    public var weightMomentum = 0.9
+    public var weightDecay = 4e-5
+    public var gradClip = 5.0
+    public var alphaLR = 1e-3
+    public var alphaBetas = [0.5, 0.999]
+    public var entropyWeight = 0.0
+
+    // Final training from scratch.
+    public var finalSteps = 300
+    public var finalLR = 0.01
+    public var nesterov = true
+    public var batch = 2
+
+    // Data.
+    public var valFraction = 0.2
+    public var foregroundFraction = 1.0 / 3.0
+    public var augFlip = 0.5
+    public var augRotate = 0.5
+    public var augScale = 0.3
+    public var augShift = 0.3
+    public var augGamma = 0.3
+    public var augNoise = 0.15
+
+    // Inference and evaluation.
+    public var overlap = 0.5
+    public var mirrorTTA = false
+    public var nsdToleranceMM = 2.0
+
+    // Run control.
+    public var checkpointEverySeconds = 60.0
+
+    public init() {}
+
+    public static let presetNames = ["tiny", "cpu", "paper"]
+
+    /// The preset's defaults (C2FNAS.md table): tiny runs the sample in minutes, cpu one machine
+    /// in hours, paper the published scale.
+    public static func preset(_ name: String) throws -> RunConfig {
+        var c = RunConfig()
+        c.preset = name
+        switch name {
+        case "tiny":
+            break
+        case "cpu":
+            c.width = 8; c.patch = [48, 48, 48]; c.cells = 12; c.levels = 4
+            c.clusters = 4; c.population = 8; c.generations = 10
+            c.supernetSteps = 400; c.fineSteps = 600; c.finalSteps = 4000; c.threads = 2
+        case "paper":
+            c.width = 32; c.patch = [96, 96, 96]; c.cells = 12; c.levels = 4
+            c.clusters = 8; c.population = 20; c.generations = 20
+            c.supernetSteps = 20000; c.fineSteps = 40000; c.finalSteps = 250_000
+            c.finalistSelection = "train"; c.finalistSteps = 5000
+        default:
+            throw ConfigError.unknownPreset(name)
+        }
+        return c
+    }
+
+    /// Applies `key=value` overrides; unknown keys and values of the wrong type are errors
+    /// that name the key.
+    public mutating func apply(overrides: [String]) throws {
+        guard !overrides.isEmpty else { return }
+        let data = try JSONEncoder().encode(self)
+        guard var dict = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
+        for item in overrides {
+            guard let eq = item.firstIndex(of: "=") else { throw ConfigError.malformedOverride(item) }
+            let key = String(item[..<eq]).trimmingCharacters(in: .whitespaces)
+            let raw = String(item[item.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
+            guard let current = Mirror(reflecting: self).children.first(where: { $0.label == key })?.value,
+                  dict[key] != nil else { throw ConfigError.unknownField(key, known: dict.keys.sorted()) }
+            dict[key] = try Self.parse(raw, like: current, key: key)
+        }
+        let merged = try JSONSerialization.data(withJSONObject: dict)
+        self = try JSONDecoder().decode(RunConfig.self, from: merged)
+        try validate()
+    }
+
+    static func parse(_ raw: String, like current: Any, key: String) throws -> Any {
+        switch current {
+        case is String: return raw
+        case is Bool:
+            guard let b = Bool(raw.lowercased()) else { throw ConfigError.badValue(key, raw, expected: "true or false") }
+            return b
+        case is Int, is UInt64:
+            guard let i = Int(raw), i >= 0 || current is Int else {
+                throw ConfigError.badValue(key, raw, expected: "a whole number")
+            }
+            return i
+        case is Double:
+            guard let d = Double(raw) else { throw ConfigError.badValue(key, raw, expected: "a number") }
+            return d
+        case is [Any]:
+            let parts = raw.split(whereSeparator: { $0 == "," || $0 == "x" })
+                .map { String($0).trimmingCharacters(in: .whitespaces) }
+            if current is [Int] {
+                let ints = parts.compactMap { Int($0) }
+                guard !ints.isEmpty, ints.count == parts.count else {
+                    throw ConfigError.badValue(key, raw, expected: "whole numbers separated by commas, e.g. 32,32,32")
+                }
+                return ints
+            }
+            let ds = parts.compactMap { Double($0) }
+            guard !ds.isEmpty, ds.count == parts.count else {
+                throw ConfigError.badValue(key, raw, expected: "numbers separated by commas, e.g. 0.5,0.999")
+            }
+            return ds
+        default:
+            return raw
+        }
+    }
+
+    /// Range checks with messages that name the field and the allowed values.
+    public func validate() throws {
+        func check(_ ok: Bool, _ key: String, _ why: String) throws {
+            if !ok { throw ConfigError.outOfRange(key, why) }
+        }
+        try check(Self.presetNames.contains(preset), "preset", "one of \(Self.presetNames.joined(separator: ", "))")
+        try check((1...256).contains(threads), "threads", "between 1 and 256")
+        try check((1...256).contains(width), "width", "between 1 and 256")
+        try check((2...6).contains(levels), "levels", "between 2 and 6")
+        try check((2...32).contains(cells), "cells", "between 2 and 32")
+        try check(["ushape", "lattice"].contains(rule), "rule", "ushape or lattice")
+        try check(["2D", "3D", "P3D"].contains(coarseOp), "coarseOp", "2D, 3D or P3D")
+        try check(patch.count == 3, "patch", "three sizes d,h,w")
+        let unit = 1 << levels
+        try check(patch.allSatisfy { $0 >= unit && $0 % unit == 0 && $0 <= 512 }, "patch",
+                  "each side a multiple of 2^levels = \(unit), at most 512")
+        try check(clusters >= 1 && clusters <= 64, "clusters", "between 1 and 64")
+        try check(population >= 2, "population", "at least 2")
+        try check(generations >= 0, "generations", "0 or more")
+        try check(tournament >= 1 && tournament <= population, "tournament", "between 1 and population")
+        try check(supernetSteps >= 0 && fineSteps >= 0 && finalSteps >= 0, "steps", "0 or more")
+        try check(fineWarmup >= 0 && fineWarmup <= 1, "fineWarmup", "a fraction between 0 and 1")
+        try check(["fitness", "train"].contains(finalistSelection), "finalistSelection", "fitness or train")
+        for (k, v) in [("weightLR", weightLR), ("alphaLR", alphaLR), ("finalLR", finalLR)] {
+            try check(v > 0 && v < 10 && v.isFinite, k, "a positive learning rate below 10")
+        }
+        try check(alphaBetas.count == 2 && alphaBetas.allSatisfy { $0 >= 0 && $0 < 1 }, "alphaBetas", "two values in [0, 1)")
+        try check(batch >= 1 && batch <= 64, "batch", "between 1 and 64")
+        try check(valFraction > 0 && valFraction < 1, "valFraction", "a fraction between 0 and 1")
+        try check(foregroundFraction >= 0 && foregroundFraction <= 1, "foregroundFraction", "between 0 and 1")
+        for (k, v) in [("augFlip", augFlip), ("augRotate", augRotate), ("augScale", augScale),
+                       ("augShift", augShift), ("augGamma", augGamma), ("augNoise", augNoise)] {
+            try check(v >= 0 && v <= 1, k, "a probability between 0 and 1")
+        }
+        try check(overlap >= 0 && overlap < 1, "overlap", "between 0 and 1 (exclusive)")
+        try check(nsdToleranceMM >= 0, "nsdToleranceMM", "0 or more millimetres")
+        try check(checkpointEverySeconds > 0, "checkpointEverySeconds", "positive")
+    }
+
+    /// Pretty JSON, sorted keys: what is printed at start and saved in the run folder.
+    public func json() -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: (try? enc.encode(self)) ?? Data(), as: UTF8.self)
+    }
+
+    /// Loads a config file, rejecting unknown fields (a typo would otherwise be silently ignored).
+    public static func load(_ url: URL) throws -> RunConfig {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw ConfigError.unreadable(url.path) }
+        guard let dict = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ConfigError.malformed(url.path, reason: "not a JSON object")
+        }
+        let known = Set((try? JSONSerialization.jsonObject(with: JSONEncoder().encode(RunConfig())) as? [String: Any])?.keys.map { $0 } ?? [])
+        if let bad = dict.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ConfigError.unknownField(bad, known: known.sorted())
+        }
+        let base = try preset((dict["preset"] as? String) ?? "tiny")
+        var merged = (try JSONSerialization.jsonObject(with: JSONEncoder().encode(base)) as? [String: Any]) ?? [:]
+        for (k, v) in dict { merged[k] = v }
+        do {
+            let c = try JSONDecoder().decode(RunConfig.self, from: JSONSerialization.data(withJSONObject: merged))
+            try c.validate()
+            return c
+        } catch let e as ConfigError { throw e } catch let DecodingError.typeMismatch(_, ctx) {
+            throw ConfigError.malformed(url.path, reason: "field \(ctx.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type")
+        } catch {
+            throw ConfigError.malformed(url.path, reason: "\(error)")
+        }
+    }
+}
+
+public enum ConfigError: Error, CustomStringConvertible, Equatable {
+    case unknownPreset(String)
+    case malformedOverride(String)
+    case unknownField(String, known: [String])
+    case badValue(String, String, expected: String)
+    case outOfRange(String, String)
+    case unreadable(String)
+    case malformed(String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unknownPreset(p):
+            return "unknown preset '\(p)'. Use one of: \(RunConfig.presetNames.joined(separator: ", "))."
+        case let .malformedOverride(s):
+            return "cannot read the override '\(s)'. Write it as key=value, e.g. --set supernetSteps=100."
+        case let .unknownField(k, known):
+            return "unknown config field '\(k)'. Known fields: \(known.joined(separator: ", "))."
+        case let .badValue(k, v, expected):
+            return "config field '\(k)' cannot be '\(v)': expected \(expected)."
+        case let .outOfRange(k, why):
+            return "config field '\(k)' is out of range: it must be \(why)."
+        case let .unreadable(p):
+            return "cannot read the config file \(p). Check the path."
+        case let .malformed(p, reason):
+            return "the config file \(p) is not valid: \(reason). Fix it or start from `c2fnas search --print-config`."
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// The stages of a run, in order.
+public enum Stage: String, Codable, Sendable, CaseIterable, Comparable {
+    case plan, coarse, selection, fine, final, evaluation, export, done
+
+    public static func < (a: Stage, b: Stage) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+    /// The stage after this one (`done` stays `done`).
+    public var next: Stage {
+        let all = Stage.allCases
+        return all[min(all.firstIndex(of: self)! + 1, all.count - 1)]
+    }
+}
+
+public enum LogLevel: String, Codable, Sendable, Comparable {
+    case debug, info, warning, error
+    public static func < (a: LogLevel, b: LogLevel) -> Bool {
+        let order: [LogLevel] = [.debug, .info, .warning, .error]
+        return order.firstIndex(of: a)! < order.firstIndex(of: b)!
+    }
+}
+
+/// Which topology a `.topology` event describes (the workbench grid shows all three).
+public enum TopologyRole: String, Codable, Sendable { case current, best, medoid, final }
+
+/// One scored architecture; the coarse stage emits one per topology it evaluates.
+public struct CandidateRecord: Codable, Sendable, Equatable {
+    public var id: String
+    public var cluster: Int
+    public var generation: Int
+    public var levels: [Int]
+    public var ops: [String]
+    /// Mean foreground Dice on the validation split, with the supernet's (or own) weights.
+    public var fitness: Double
+    public var params: Int
+    public var macs: Double
+    public var memoryBytes: Double
+
+    public init(id: String, cluster: Int, generation: Int, levels: [Int], ops: [String],
+                fitness: Double, params: Int, macs: Double, memoryBytes: Double) {
+        self.id = id; self.cluster = cluster; self.generation = generation; self.levels = levels
+        self.ops = ops; self.fitness = fitness; self.params = params; self.macs = macs
+        self.memoryBytes = memoryBytes
+    }
+}
+
+/// Everything the engine tells its listeners. Encoded one JSON object a line in events.jsonl,
+/// so replaying the log rebuilds the same state the live run showed.
+public enum EngineEvent: Codable, Sendable, Equatable {
+    case runStarted(dataset: String, preset: String, runDirectory: String)
+    /// A resumed run restarts at `fromStep`: listeners drop curve points at or after it.
+    case resumed(fromStep: Int)
+    case stageStarted(stage: Stage, detail: String)
+    case stageFinished(stage: Stage)
+    case progress(done: Int, total: Int, label: String)
+    case trainLoss(value: Double)
+    case validation(dice: Double, perClass: [Double])
+    case topology(role: TopologyRole, levels: [Int], ops: [String])
+    case candidate(CandidateRecord)
+    case alpha(probabilities: [[Double]], opNames: [String])
+    case prediction(caseID: String, path: String)
+    case paused(Bool)
+    case checkpointed(path: String)
+    case log(level: LogLevel, message: String)
+    case exported(path: String)
+    case finished(dice: Double?)
+    case failed(message: String)
+}
+
+/// An event with its place in the run: a monotonic sequence number, the training step it
+/// happened at, the stage, and the wall-clock time (seconds since 1970).
+public struct EventRecord: Codable, Sendable, Equatable {
+    public var seq: Int
+    public var step: Int
+    public var stage: Stage
+    public var wall: Double
+    public var event: EngineEvent
+
+    public init(seq: Int, step: Int, stage: Stage, wall: Double, event: EngineEvent) {
+        self.seq = seq; self.step = step; self.stage = stage; self.wall = wall; self.event = event
+    }
+}

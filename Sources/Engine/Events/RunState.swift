@@ -1,0 +1,112 @@
+import Foundation
+
+/// What a listener knows about a run, built only by folding events. The workbench draws from
+/// it, and replaying `events.jsonl` through `apply` rebuilds the same state the live run had.
+public struct RunState: Sendable, Equatable {
+    public struct Point: Sendable, Equatable { public var step: Int; public var value: Double }
+    public struct Boundary: Sendable, Equatable { public var step: Int; public var stage: Stage }
+    public struct LogLine: Sendable, Equatable {
+        public var step: Int; public var level: LogLevel; public var message: String
+    }
+
+    public var dataset = ""
+    public var preset = ""
+    public var runDirectory = ""
+    public var stage: Stage = .plan
+    public var stageDetail = ""
+    public var progress: (done: Int, total: Int, label: String) = (0, 0, "")
+    public var step = 0
+    public var startWall: Double?
+    public var lastWall: Double?
+    public var paused = false
+    public var finished = false
+    public var failure: String?
+    public var finalDice: Double?
+    public var trainLoss: [Point] = []
+    public var valDice: [Point] = []
+    public var valDicePerClass: [Double] = []
+    public var boundaries: [Boundary] = []
+    public var topologies: [TopologyRole: (levels: [Int], ops: [String])] = [:]
+    /// Candidates by id, in first-seen order (a re-scored id after resume replaces its row).
+    public var candidates: [CandidateRecord] = []
+    public var alpha: [[Double]] = []
+    public var alphaOps: [String] = []
+    public var predictions: [String: String] = [:]
+    public var exports: [String] = []
+    public var lastCheckpoint: String?
+    public var log: [LogLine] = []
+    public var maxLogLines = 500
+
+    public init() {}
+
+    public mutating func apply(_ r: EventRecord) {
+        step = max(step, r.step)
+        stage = r.stage
+        if startWall == nil { startWall = r.wall }
+        lastWall = r.wall
+        switch r.event {
+        case let .runStarted(dataset, preset, dir):
+            self.dataset = dataset; self.preset = preset; self.runDirectory = dir
+            finished = false; failure = nil
+        case let .resumed(from):
+            trainLoss.removeAll { $0.step >= from }
+            valDice.removeAll { $0.step >= from }
+            boundaries.removeAll { $0.step > from }
+            step = from
+            paused = false; finished = false; failure = nil
+            appendLog(r.step, .info, "resumed at step \(from)")
+        case let .stageStarted(s, detail):
+            stage = s; stageDetail = detail; progress = (0, 0, "")
+            if boundaries.last?.stage != s { boundaries.append(Boundary(step: r.step, stage: s)) }
+            appendLog(r.step, .info, "stage \(s.rawValue): \(detail)")
+        case .stageFinished:
+            break
+        case let .progress(done, total, label):
+            progress = (done, total, label)
+        case let .trainLoss(v):
+            trainLoss.append(Point(step: r.step, value: v))
+        case let .validation(dice, perClass):
+            valDice.append(Point(step: r.step, value: dice)); valDicePerClass = perClass
+        case let .topology(role, levels, ops):
+            topologies[role] = (levels, ops)
+        case let .candidate(c):
+            if let i = candidates.firstIndex(where: { $0.id == c.id }) { candidates[i] = c } else { candidates.append(c) }
+        case let .alpha(p, names):
+            alpha = p; alphaOps = names
+        case let .prediction(id, path):
+            predictions[id] = path
+        case let .paused(p):
+            paused = p
+        case let .checkpointed(path):
+            lastCheckpoint = path
+        case let .log(level, message):
+            appendLog(r.step, level, message)
+        case let .exported(path):
+            exports.append(path); appendLog(r.step, .info, "exported to \(path)")
+        case let .finished(dice):
+            finished = true; finalDice = dice; stage = .done
+        case let .failed(message):
+            failure = message; appendLog(r.step, .error, message)
+        }
+    }
+
+    private mutating func appendLog(_ step: Int, _ level: LogLevel, _ message: String) {
+        log.append(LogLine(step: step, level: level, message: message))
+        if log.count > maxLogLines { log.removeFirst(log.count - maxLogLines) }
+    }
+
+    /// Candidates best first (higher fitness, then fewer multiply-adds).
+    public var rankedCandidates: [CandidateRecord] {
+        candidates.sorted { ($0.fitness, -$0.macs) > ($1.fitness, -$1.macs) }
+    }
+
+    public static func == (a: RunState, b: RunState) -> Bool {
+        a.dataset == b.dataset && a.preset == b.preset && a.stage == b.stage && a.step == b.step
+            && a.progress.done == b.progress.done && a.progress.total == b.progress.total
+            && a.paused == b.paused && a.finished == b.finished && a.failure == b.failure
+            && a.finalDice == b.finalDice && a.trainLoss == b.trainLoss && a.valDice == b.valDice
+            && a.boundaries == b.boundaries && a.candidates == b.candidates && a.alpha == b.alpha
+            && a.predictions == b.predictions && a.exports == b.exports
+            && a.topologies.mapValues { "\($0.levels)\($0.ops)" } == b.topologies.mapValues { "\($0.levels)\($0.ops)" }
+    }
+}
