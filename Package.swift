@@ -44,7 +44,8 @@ let package = Package(
         // Tests mirror targets.
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "COpenBLAS"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
-        .testTarget(name: "VolumeTests", dependencies: ["Volume", "Tensor", "CNIfTI"]),
+        .testTarget(name: "VolumeTests", dependencies: ["Volume", "Tensor", "CNIfTI"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "NN", "Tensor"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Volume", "Search"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "CNCurses"]),

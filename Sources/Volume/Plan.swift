@@ -1,0 +1,84 @@
+import Foundation
+
+/// How one channel is normalised.
+public struct ChannelNormalization: Sendable, Codable, Equatable {
+    public enum Scheme: String, Sendable, Codable { case ct, zscoreNonzero = "zscore-nonzero" }
+    public var scheme: Scheme
+    /// CT only: clip window (foreground 0.5/99.5 percentiles) and z-score parameters.
+    public var clipLower: Double?
+    public var clipUpper: Double?
+    public var mean: Double?
+    public var std: Double?
+
+    public static func ct(_ s: IntensityStats) -> ChannelNormalization {
+        ChannelNormalization(scheme: .ct, clipLower: s.percentile00_5, clipUpper: s.percentile99_5,
+                             mean: s.mean, std: Swift.max(s.std, 1e-8))
+    }
+    public static let zscoreNonzero = ChannelNormalization(scheme: .zscoreNonzero, clipLower: nil, clipUpper: nil, mean: nil, std: nil)
+}
+
+/// Rough memory figures for a plan (bytes).
+public struct MemoryEstimate: Sendable, Codable, Equatable {
+    /// All training cases after cropping and resampling, float32 images plus uint8 labels.
+    public var preprocessedDataset: Int
+    /// One batch of input patches (float32) plus its labels.
+    public var inputBatch: Int
+}
+
+/// The preprocessing and sampling plan derived from a fingerprint.
+public struct Plan: Sendable, Codable, Equatable {
+    public var datasetName: String
+    public var modalities: [String]
+    public var labels: [String: String]
+    public var classCount: Int
+    /// Canonical (RAS) axes x, y, z in mm: the median spacing of the training cases.
+    public var targetSpacing: [Double]
+    public var normalization: [ChannelNormalization]
+    public var patchSize: [Int]
+    public var batchSize: Int
+    /// Median cropped shape after resampling to `targetSpacing`.
+    public var medianResampledShape: [Int]
+    public var memory: MemoryEstimate
+
+    public var targetSpacingVector: SIMD3<Double> { SIMD3(targetSpacing[0], targetSpacing[1], targetSpacing[2]) }
+    public var patch: Shape3 { Shape3(patchSize) }
+
+    /// Builds a plan. `patchSize` comes from the preset; an axis longer than the median resampled
+    /// shape is shrunk to that shape rounded up to a multiple of `divisor` (the network's 2^levels).
+    public static func make(fingerprint f: Fingerprint, patchSize: Shape3, divisor: Int = 16, batchSize: Int = 2) -> Plan {
+        let target = f.medianSpacing
+        let t = SIMD3(target[0], target[1], target[2])
+        let resampled = f.cases.map { c in
+            Resample.shape(Shape3(c.croppedShape), from: SIMD3(c.spacing[0], c.spacing[1], c.spacing[2]), to: t)
+        }
+        let median = (0..<3).map { a in Int(Stats.median(resampled.map { Double($0[a]) })) }
+        var patch = patchSize
+        for a in 0..<3 {
+            let fit = Swift.max(divisor, (median[a] + divisor - 1) / divisor * divisor)
+            patch[a] = Swift.min(patch[a], fit)
+        }
+        let norms = f.modalities.indices.map { c -> ChannelNormalization in
+            f.modalities[c].uppercased().contains("CT") && c < f.foreground.count && f.foreground[c].samples > 0
+                ? .ct(f.foreground[c]) : .zscoreNonzero
+        }
+        let channels = f.modalities.count
+        let datasetBytes = resampled.reduce(0) { $0 + $1.count * (4 * channels + 1) }
+        let classCount = (f.labels.keys.compactMap { Int($0) }.max() ?? 0) + 1
+        return Plan(datasetName: f.datasetName, modalities: f.modalities, labels: f.labels, classCount: classCount,
+                    targetSpacing: target, normalization: norms, patchSize: patch.array, batchSize: batchSize,
+                    medianResampledShape: median,
+                    memory: MemoryEstimate(preprocessedDataset: datasetBytes, inputBatch: batchSize * patch.count * (4 * channels + 1)))
+    }
+
+    /// Pretty JSON (sorted keys), written atomically.
+    public func write(to url: URL) throws { try writeJSON(self, to: url) }
+}
+
+/// Encodes `value` as pretty JSON and writes it atomically (temp file + rename).
+public func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+    enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    do { try enc.encode(value).write(to: url, options: .atomic) }
+    catch { throw VolumeError.writeFailed(path: url.path, detail: error.localizedDescription) }
+}
