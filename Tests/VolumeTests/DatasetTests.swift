@@ -26,6 +26,7 @@ struct DatasetTests {
         #expect(ds.training[0].label.path.hasSuffix("/labelsTr/phantom_001.nii.gz"))
         #expect(ds.test.map(\.id) == ["phantom_101"])
         try ds.checkFiles()
+        try ds.validate()
         let (ih, lh) = try ds.checkCase(ds.training[1])
         #expect(ih.grid.matches(lh.grid))
         let (img, lab) = try ds.loadCase(ds.training[0])
@@ -77,6 +78,7 @@ struct DatasetTests {
         try FileManager.default.removeItem(at: ds.training[1].label)
         try FileManager.default.copyItem(at: ds.training[0].label, to: ds.training[1].label)
         expectVolumeError(["case phantom_002", "different grids", "Resample the label"]) { try ds.checkCase(ds.training[1]) }
+        expectVolumeError(["case phantom_002", "different grids"]) { try ds.validate() }
         expectVolumeError(["case phantom_002", "different grids"]) { _ = try ds.loadCase(ds.training[1]) }
         // A label value 7 that dataset.json does not list.
         let (lab, header) = try NIfTI.readLabels(ds.training[2].label)
