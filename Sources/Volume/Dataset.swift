@@ -110,6 +110,13 @@ public struct MSDDataset: Sendable {
         }
     }
 
+    /// Headers-only check of the whole dataset: files exist, channel counts, image/label grids.
+    public func validate() throws {
+        try checkFiles()
+        for c in training { try checkCase(c) }
+        for t in test { try checkChannels(try NIfTI.readHeader(t.image), caseID: t.id, path: t.image.path) }
+    }
+
     /// Reads both headers of a case and checks channels and that the grids match.
     @discardableResult
     public func checkCase(_ c: MSDCase) throws -> (image: NIfTIHeader, label: NIfTIHeader) {

@@ -71,7 +71,7 @@ public struct NIfTIHeader: Sendable, Equatable, Codable {
         self.descrip = withUnsafeBytes(of: p.descrip) { raw in
             String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
         }
-        let spacing = SIMD3(abs(pd[1]), abs(pd[2]), abs(pd[3]))
+        let spacing = SIMD3(pd[1], pd[2], pd[3])
         guard [spacing.x, spacing.y, spacing.z].allSatisfy({ $0.isFinite && $0 > 0 }) else {
             throw VolumeError.badSpacing(path: path, spacing: [pd[1], pd[2], pd[3]])
         }

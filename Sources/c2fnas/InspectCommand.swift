@@ -17,6 +17,8 @@ struct InspectCommand: ParsableCommand {
     @Option(help: "Where to save the JSON (default: <dataset name>_plan.json in the current folder).")
     var output: String?
 
+    func validate() throws { _ = try presetPatch() }
+
     func run() throws {
         let (patchSize, divisor) = try presetPatch()
         let ds = try MSDDataset.load(URL(fileURLWithPath: dataset))

@@ -73,3 +73,46 @@ struct SlidingWindowTests {
         }
     }
 }
+
+@Suite("whole-case inference")
+struct PredictCaseTests {
+    /// A bright box in a dark volume; the "network" calls voxels above 0 (after z-scoring) class 1.
+    static func image(spacing: SIMD3<Double>) -> Volume {
+        var v = Volume(grid: Grid(shape: Shape3(20, 18, 10), spacing: spacing), repeating: 0)
+        for k in 0..<10 { for j in 0..<18 { for i in 0..<20 { v[i, j, k, 0] = 100 } } }
+        for k in 3..<7 { for j in 5..<12 { for i in 6..<15 { v[i, j, k, 0] = 300 } } }
+        return v
+    }
+    static func threshold(_ patch: [Float], _ channels: Int, _ size: Shape3) -> [Float] {
+        patch.map { _ in Float(0) } + patch.map { $0 > 0 ? 10 : -10 }   // logits: background 0, class 1 ±10
+    }
+
+    @Test("on the plan's own spacing the labels come back exactly on the original grid")
+    func sameSpacing() throws {
+        let img = PredictCaseTests.image(spacing: SIMD3(1, 1, 2))
+        let plan = PreprocessTests.plan([ChannelNormalization(scheme: .ct, clipLower: 0, clipUpper: 1000, mean: 200, std: 100)],
+                                        spacing: [1, 1, 2])
+        let (probs, labels) = try predictCase(image: img, preprocessor: Preprocessor(plan: plan),
+                                              window: SlidingWindow(patchSize: Shape3(8, 8, 8)), network: PredictCaseTests.threshold)
+        #expect(probs.grid == img.grid && labels.grid == img.grid && probs.channels == 2)
+        for k in 0..<10 { for j in 0..<18 { for i in 0..<20 {
+            let inside = (6..<15).contains(i) && (5..<12).contains(j) && (3..<7).contains(k)
+            #expect(labels[i, j, k] == (inside ? 1 : 0), "voxel \(i),\(j),\(k)")
+        } } }
+    }
+
+    @Test("with resampling the result is still on the original grid and the box is found")
+    func resampled() throws {
+        let img = PredictCaseTests.image(spacing: SIMD3(0.8, 0.8, 2.5))
+        let plan = PreprocessTests.plan([ChannelNormalization(scheme: .ct, clipLower: 0, clipUpper: 1000, mean: 200, std: 100)],
+                                        spacing: [1.0, 1.0, 1.5])
+        let (probs, labels) = try predictCase(image: img, preprocessor: Preprocessor(plan: plan),
+                                              window: SlidingWindow(patchSize: Shape3(8, 8, 8), mirrorAxes: [0]), network: PredictCaseTests.threshold)
+        #expect(probs.grid == img.grid && labels.shape == img.shape)
+        // Interior of the box and far background are certain; only the boundary may blur.
+        #expect(labels[10, 8, 5] == 1 && labels[0, 0, 0] == 0 && labels[19, 17, 9] == 0)
+        let found = labels.data.filter { $0 == 1 }.count
+        #expect(abs(found - 9 * 7 * 4) <= 9 * 7 * 4 / 2)
+        for i in 0..<img.shape.count { #expect(abs(probs.data[i] + probs.data[img.shape.count + i] - 1) < 1e-5) }
+    }
+}

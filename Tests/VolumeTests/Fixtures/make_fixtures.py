@@ -90,10 +90,10 @@ nib.save(nib.Nifti1Image(np.full((3, 3, 3), 1.5, np.float32), np.eye(4)), os.pat
 # Files that must be refused with a clear error.
 nib.save(nib.Nifti1Image(np.zeros((5, 4), np.float32), np.eye(4)), os.path.join(HERE, "bad_2d.nii.gz"))
 nib.save(nib.Nifti1Image(np.zeros((3, 3, 3), np.complex64), np.eye(4)), os.path.join(HERE, "bad_complex64.nii.gz"))
-# Zero and NaN spacing: nibabel rewrites pixdim from the affine on save, so patch the bytes
+# Zero, NaN and negative spacing: nibabel rewrites pixdim from the affine on save, so patch the bytes
 # (pixdim is float32[8] at offset 76; qform_code and sform_code are int16 at 252 and 254).
 good = bytearray(open(os.path.join(HERE, "uint8.nii"), "rb").read())
-for name, dy in (("bad_zero_spacing.nii", 0.0), ("bad_nan_spacing.nii", float("nan"))):
+for name, dy in (("bad_zero_spacing.nii", 0.0), ("bad_nan_spacing.nii", float("nan")), ("bad_negative_spacing.nii", -1.0)):
     b = bytearray(good)
     struct.pack_into("<3f", b, 80, 1.0, dy, 1.0)
     struct.pack_into("<2h", b, 252, 0, 0)
@@ -101,7 +101,7 @@ for name, dy in (("bad_zero_spacing.nii", 0.0), ("bad_nan_spacing.nii", float("n
 # Short data inside a valid gzip stream, and a gzip stream cut off (an interrupted download).
 raw = open(os.path.join(HERE, "int16_scaled.nii.gz"), "rb").read()
 full = gzip.decompress(raw)
-open(os.path.join(HERE, "bad_short_data.nii.gz"), "wb").write(gzip.compress(full[: 352 + 20]))
+open(os.path.join(HERE, "bad_short_data.nii.gz"), "wb").write(gzip.compress(full[: 352 + 20], mtime=0))
 rng = np.random.default_rng(7)
 nib.save(nib.Nifti1Image(rng.integers(-1000, 1000, (16, 16, 16)).astype(np.int16), np.eye(4)), os.path.join(HERE, "tmp_big.nii.gz"))
 raw = open(os.path.join(HERE, "tmp_big.nii.gz"), "rb").read()
