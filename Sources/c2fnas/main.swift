@@ -6,7 +6,7 @@ struct C2FNAS: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "c2fnas",
         abstract: "Coarse-to-fine neural architecture search for 3D medical image segmentation.",
-        subcommands: [])
+        subcommands: [BenchCommand.self])
     func run() throws {
         print("c2fnas: OpenBLAS kernel \(BLAS.coreName), \(BLAS.threads) threads")
     }
