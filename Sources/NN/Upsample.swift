@@ -2,7 +2,8 @@
 //
 // Output index o maps to source s = (o + 0.5) / 2 - 0.5, clamped at 0; i0 = floor(s), i1 = min(i0 + 1,
 // n - 1), weights (1 - λ, λ) with λ = s - i0. The op is separable, so it runs as three 1-D passes
-// (W, then H, then D); backward applies the transposed passes in reverse order.
+// (W, then H, then D); backward applies the transposed passes in reverse order. Along W the
+// weights are the fixed 0.75/0.25 pattern with clamped ends, written out directly.
 
 import Tensor
 
@@ -26,6 +27,45 @@ struct LinearTaps {
 }
 
 enum Upsample2x {
+    /// The W pass (contiguous rows): fixed weights 0.25/0.75 with clamped ends.
+    static func rows(_ x: Tensor, rows: Int, n: Int, outShape: [Int]) -> Tensor {
+        var y = Tensor(uninitialized: outShape)
+        x.withUnsafePointer { xp in y.withUnsafeMutablePointer { yp in
+            Compute.parallelChunks(count: rows, grain: max(1, parallelGrain / max(1, n))) { _, r in
+                for row in r {
+                    let s = xp + row * n, d = yp + row * 2 * n
+                    d[0] = s[0]
+                    for k in 0..<(n - 1) {
+                        let a = s[k], b = s[k + 1]
+                        d[2 * k + 1] = 0.75 * a + 0.25 * b
+                        d[2 * k + 2] = 0.25 * a + 0.75 * b
+                    }
+                    d[2 * n - 1] = s[n - 1]
+                }
+            }
+        } }
+        return y
+    }
+
+    /// Transpose of `rows`.
+    static func rowsBackward(_ g: Tensor, rows: Int, n: Int, inShape: [Int]) -> Tensor {
+        var x = Tensor(uninitialized: inShape)
+        g.withUnsafePointer { gp in x.withUnsafeMutablePointer { xp in
+            Compute.parallelChunks(count: rows, grain: max(1, parallelGrain / max(1, n))) { _, r in
+                for row in r {
+                    let s = gp + row * 2 * n, d = xp + row * n
+                    if n == 1 { d[0] = s[0] + s[1]; continue }
+                    d[0] = s[0] + 0.75 * s[1] + 0.25 * s[2]
+                    for k in 1..<(n - 1) {
+                        d[k] = 0.25 * s[2 * k - 1] + 0.75 * s[2 * k] + 0.75 * s[2 * k + 1] + 0.25 * s[2 * k + 2]
+                    }
+                    d[n - 1] = 0.25 * s[2 * n - 3] + 0.75 * s[2 * n - 2] + s[2 * n - 1]
+                }
+            }
+        } }
+        return x
+    }
+
     /// One pass along an axis: input viewed as [outer, n, inner] → [outer, 2n, inner].
     static func pass(_ x: Tensor, outer: Int, n: Int, inner: Int, taps: LinearTaps, outShape: [Int]) -> Tensor {
         var y = Tensor(uninitialized: outShape)
@@ -65,15 +105,15 @@ public func upsampleTrilinear2x(_ x: Variable) -> Variable {
     let s = x.shape
     precondition(s.count == 5, "upsampleTrilinear2x: input must be N,C,D,H,W, got \(s)")
     let nc = s[0] * s[1], d = s[2], h = s[3], w = s[4]
-    let tw = LinearTaps(inputLength: w), th = LinearTaps(inputLength: h), td = LinearTaps(inputLength: d)
+    let th = LinearTaps(inputLength: h), td = LinearTaps(inputLength: d)
     let shapeW = [s[0], s[1], d, h, 2 * w], shapeH = [s[0], s[1], d, 2 * h, 2 * w]
     let shapeD = [s[0], s[1], 2 * d, 2 * h, 2 * w]
-    let a = Upsample2x.pass(x.value, outer: nc * d * h, n: w, inner: 1, taps: tw, outShape: shapeW)
+    let a = Upsample2x.rows(x.value, rows: nc * d * h, n: w, outShape: shapeW)
     let b = Upsample2x.pass(a, outer: nc * d, n: h, inner: 2 * w, taps: th, outShape: shapeH)
     let y = Upsample2x.pass(b, outer: nc, n: d, inner: 4 * h * w, taps: td, outShape: shapeD)
     return Variable.make(y, inputs: [x]) { g in
         let gb = Upsample2x.passBackward(g, outer: nc, n: d, inner: 4 * h * w, taps: td, inShape: shapeH)
         let ga = Upsample2x.passBackward(gb, outer: nc * d, n: h, inner: 2 * w, taps: th, inShape: shapeW)
-        x.accumulateGrad(Upsample2x.passBackward(ga, outer: nc * d * h, n: w, inner: 1, taps: tw, inShape: s))
+        x.accumulateGrad(Upsample2x.rowsBackward(ga, rows: nc * d * h, n: w, inShape: s))
     }
 }

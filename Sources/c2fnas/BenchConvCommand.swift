@@ -52,7 +52,13 @@ struct BenchConvCommand: ParsableCommand {
         let forwardMedianMs: Double, forwardBestMs: Double, forwardGflops: Double
         let trainMedianMs: Double, trainBestMs: Double, trainGflops: Double
         let threads: Int
+        let torchTrainAnchorMs: Double?
     }
+
+    /// PyTorch 2.13 CPU, 1 thread, fwd+bwd, best ms (notes/perf-anchors.md).
+    static let torchAnchors: [String: Double] = [
+        "32->32 k3x3x3 32^3": 52.5, "64->64 k3x3x3 32^3": 202, "16->16 k3x3x3 64^3": 164, "16->16 k3x3x3 32^3": 153,
+    ]
 
     func validate() throws {
         guard repeats >= 5 else { throw ValidationError("--repeats must be at least 5") }
@@ -81,8 +87,8 @@ struct BenchConvCommand: ParsableCommand {
             print("conv3d benchmark: \(Compute.threads) thread(s), OpenBLAS \(BLAS.coreName), "
                 + "OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "unset"), "
                 + "column budget \(Conv3dEngine.columnBudgetBytes >> 10) KiB, \(repeats) runs after warm-up")
-            print("| shape | fwd GFLOP | fwd ms med / best | fwd GF/s | fwd+bwd ms med / best | f+b GF/s |")
-            print("|---|---|---|---|---|---|")
+            print("| shape | fwd GFLOP | fwd ms med / best | fwd GF/s | fwd+bwd ms med / best | f+b GF/s | torch 1T f+b ms |")
+            print("|---|---|---|---|---|---|---|")
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -91,9 +97,10 @@ struct BenchConvCommand: ParsableCommand {
             if json {
                 print(String(decoding: try encoder.encode(row), as: UTF8.self))
             } else {
-                print(String(format: "| %@ | %.2f | %.1f / %.1f | %.0f | %.1f / %.1f | %.0f |",
+                let anchor = row.torchTrainAnchorMs.map { String(format: "%.1f", $0) } ?? "-"
+                print(String(format: "| %@ | %.2f | %.1f / %.1f | %.0f | %.1f / %.1f | %.0f | %@ |",
                              c.label, row.gflopForward, row.forwardMedianMs, row.forwardBestMs, row.forwardGflops,
-                             row.trainMedianMs, row.trainBestMs, row.trainGflops))
+                             row.trainMedianMs, row.trainBestMs, row.trainGflops, anchor))
             }
             fflush(nil)
         }
@@ -120,7 +127,7 @@ struct BenchConvCommand: ParsableCommand {
         return Row(shape: c.label, gflopForward: flops / 1e9,
                    forwardMedianMs: fwd.median, forwardBestMs: fwd.best, forwardGflops: flops / fwd.best / 1e6,
                    trainMedianMs: train.median, trainBestMs: train.best, trainGflops: 3 * flops / train.best / 1e6,
-                   threads: Compute.threads)
+                   threads: Compute.threads, torchTrainAnchorMs: Self.torchAnchors[c.label])
     }
 
     /// Median and best wall time in ms of `repeats` runs after one warm-up run.

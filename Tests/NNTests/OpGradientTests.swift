@@ -7,7 +7,8 @@ struct OpGradientTests {
     let check = GradientCheck()
 
     @Test("trilinear x2 upsampling") func upsample() {
-        check.check(GradientCheck.randomInputs([[2, 2, 3, 4, 2]], seed: 1)) { upsampleTrilinear2x($0[0]) }
+        check.check(GradientCheck.randomInputs([[2, 2, 3, 2, 4]], seed: 1)) { upsampleTrilinear2x($0[0]) }
+        check.check(GradientCheck.randomInputs([[1, 1, 1, 3, 1]], seed: 2)) { upsampleTrilinear2x($0[0]) }
     }
 
     @Test("instance norm (input, weight, bias)") func instance() {
