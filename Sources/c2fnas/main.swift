@@ -2,13 +2,11 @@ import ArgumentParser
 import Engine
 
 /// Headless command line: the same engine as the workbench, for scripts and clusters.
+/// A synchronous root command, so no subcommand runs on the cooperative pool.
 struct C2FNAS: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "c2fnas",
         abstract: "Coarse-to-fine neural architecture search for 3D medical image segmentation.",
-        subcommands: [SampleCommand.self, InspectCommand.self, EvaluateCommand.self])
-    func run() throws {
-        print("c2fnas: OpenBLAS kernel \(BLAS.coreName), \(BLAS.threads) threads")
-    }
+        subcommands: [SampleCommand.self, InspectCommand.self, EvaluateCommand.self, BenchCommand.self])
 }
 C2FNAS.main()

@@ -1,0 +1,313 @@
+// Conv3d forward and backward as vol2col + cblas_sgemm, tiled over output rows.
+//
+// The column matrix for a tile of output rows (z, y pairs, each `ow` voxels) has
+// Cin·kD·kH·kW rows and T = rows·ow columns. Its size is bounded by `Conv3dEngine.columnBudgetBytes`
+// and it lives in a reusable workspace (one per concurrent caller), so no step allocates it anew.
+//   forward:  Y[:, tile]  = W[Cout × K] · cols[K × T]
+//   dW       += dY[:, tile] · colsᵀ                    (tiles in fixed order: deterministic)
+//   dcols     = Wᵀ · dY[:, tile], then col2im adds dcols into dX
+// A 1x1x1 stride-1 conv skips the column matrix. vol2col runs on the pool over column rows, col2im
+// over input channels (each channel's dX is written by one thread), GEMMs use OpenBLAS's threads.
+
+import Synchronization
+import Tensor
+
+/// Process-wide conv settings.
+public enum Conv3dEngine {
+    private static let budget = Atomic<Int>(8 << 20)
+
+    /// Upper bound of the column buffer in bytes (default 8 MiB; at least one output row is used).
+    public static var columnBudgetBytes: Int {
+        get { budget.load(ordering: .relaxed) }
+        set { budget.store(max(4096, newValue), ordering: .relaxed) }
+    }
+}
+
+/// A reusable column buffer; taken from and returned to a small free list.
+final class ColumnWorkspace: @unchecked Sendable {
+    private(set) var pointer: UnsafeMutablePointer<Float>
+    private(set) var capacity: Int
+
+    init() {
+        capacity = 0
+        pointer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    }
+
+    deinit { pointer.deallocate() }
+
+    func reserve(_ n: Int) {
+        if n <= capacity { return }
+        pointer.deallocate()
+        pointer = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        capacity = n
+    }
+
+    private static let free = Mutex<[ColumnWorkspace]>([])
+
+    /// Runs `body` with a buffer of at least `count` floats, reused across calls.
+    static func with<R>(count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+        let ws = free.withLock { $0.popLast() } ?? ColumnWorkspace()
+        ws.reserve(count)
+        defer { free.withLock { $0.append(ws) } }
+        return body(ws.pointer)
+    }
+}
+
+enum Conv3dKernel {
+    /// Output rows per tile so that the column buffer stays within the budget.
+    static func tileRows(_ g: ConvGeometry, budgetBytes: Int) -> Int {
+        let perRow = g.columnRows * g.ow * MemoryLayout<Float>.stride
+        let maxRows = max(1, budgetBytes / max(1, perRow))
+        let tiles = (g.outRows + maxRows - 1) / maxRows
+        return (g.outRows + tiles - 1) / tiles
+    }
+
+    /// Valid output x range for kernel column offset `shift` (= c - pw): input x = xo·sw + shift.
+    @inline(__always)
+    static func xRange(_ g: ConvGeometry, shift: Int) -> (Int, Int) {
+        let lo = min(g.ow, max(0, ceilDiv(-shift, g.sw)))
+        let hi = max(lo, min(g.ow, floorDiv(g.w - 1 - shift, g.sw) + 1))
+        return (lo, hi)
+    }
+
+    /// Calls `body(zo, ya, yb, offset)` for each output z-plane segment of rows r0..<r1:
+    /// output rows (zo, ya..<yb) start at column `offset` (in voxels) of the tile.
+    @inline(__always)
+    static func planeSegments(_ g: ConvGeometry, _ r0: Int, _ r1: Int, _ body: (Int, Int, Int, Int) -> Void) {
+        var zo = r0 / g.oh
+        while zo * g.oh < r1 {
+            let ya = max(r0 - zo * g.oh, 0), yb = min(r1 - zo * g.oh, g.oh)
+            body(zo, ya, yb, (zo * g.oh + ya - r0) * g.ow)
+            zo += 1
+        }
+    }
+
+    /// Fills cols[K × T] for output rows r0..<r1 of one sample (`x` points at the sample).
+    /// With stride 1 in y and x, output and input rows have the same length, so the valid rows of a
+    /// plane are one contiguous copy shifted by the kernel's x offset; the few wrapped edge values
+    /// are zeroed afterwards. Other strides gather row by row.
+    static func vol2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, rows r0: Int, _ r1: Int,
+                        _ cols: UnsafeMutablePointer<Float>) {
+        let t = (r1 - r0) * g.ow
+        let hw = g.h * g.w, ow = g.ow
+        let kvol = g.kernelVolume
+        let contiguousRows = g.sh == 1 && g.sw == 1
+        Compute.parallelFor(g.columnRows) { kk in
+            let ci = kk / kvol, rem = kk - ci * kvol
+            let a = rem / (g.kh * g.kw), b = (rem / g.kw) % g.kh, c = rem % g.kw
+            let xc = x + ci * g.d * hw
+            let shift = c - g.pw
+            let (xlo, xhi) = xRange(g, shift: shift)
+            let colRow = cols + kk * t
+            planeSegments(g, r0, r1) { zo, ya, yb, offset in
+                let dst = colRow + offset
+                let zi = zo * g.sd - g.pd + a
+                if zi < 0 || zi >= g.d {
+                    for i in 0..<((yb - ya) * ow) { dst[i] = 0 }
+                    return
+                }
+                // Valid output rows: yi = yo·sh - ph + b in 0..<h.
+                let yv0 = min(yb, max(ya, ceilDiv(g.ph - b, g.sh)))
+                let yv1 = max(yv0, min(yb, floorDiv(g.h - 1 + g.ph - b, g.sh) + 1))
+                for i in 0..<((yv0 - ya) * ow) { dst[i] = 0 }
+                let tail = dst + (yv1 - ya) * ow
+                for i in 0..<((yb - yv1) * ow) { tail[i] = 0 }
+                if yv1 == yv0 { return }
+                let block = dst + (yv0 - ya) * ow
+                let rows = yv1 - yv0
+                if contiguousRows {
+                    let end = rows * ow - (ow - xhi)
+                    if end > xlo {
+                        let src = xc + (zi * hw + (yv0 - g.ph + b) * g.w + shift + xlo)
+                        (block + xlo).update(from: src, count: end - xlo)
+                    }
+                    for r in 0..<rows {
+                        let row = block + r * ow
+                        for i in 0..<xlo { row[i] = 0 }
+                        for i in xhi..<ow { row[i] = 0 }
+                    }
+                } else {
+                    let sw = g.sw
+                    for r in 0..<rows {
+                        let yi = (yv0 + r) * g.sh - g.ph + b
+                        let src = xc + (zi * hw + yi * g.w)
+                        let row = block + r * ow
+                        for i in 0..<xlo { row[i] = 0 }
+                        for xo in xlo..<xhi { row[xo] = src[xo &* sw &+ shift] }
+                        for i in xhi..<ow { row[i] = 0 }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds cols[K × T] (rows r0..<r1) back into dx of one sample (`dx` points at the sample).
+    /// Uses `cols` as scratch: entries that map outside the input are zeroed so the stride-1 case
+    /// can add whole planes contiguously.
+    static func col2vol(_ cols: UnsafeMutablePointer<Float>, _ g: ConvGeometry, rows r0: Int, _ r1: Int,
+                        _ dx: UnsafeMutablePointer<Float>) {
+        let t = (r1 - r0) * g.ow
+        let hw = g.h * g.w, ow = g.ow
+        let contiguousRows = g.sh == 1 && g.sw == 1
+        Compute.parallelFor(g.cin) { ci in
+            let dxc = dx + ci * g.d * hw
+            for a in 0..<g.kd {
+                for b in 0..<g.kh {
+                    for c in 0..<g.kw {
+                        let kk = ((ci * g.kd + a) * g.kh + b) * g.kw + c
+                        let shift = c - g.pw
+                        let (xlo, xhi) = xRange(g, shift: shift)
+                        let colRow = cols + kk * t
+                        planeSegments(g, r0, r1) { zo, ya, yb, offset in
+                            let zi = zo * g.sd - g.pd + a
+                            if zi < 0 || zi >= g.d { return }
+                            let yv0 = min(yb, max(ya, ceilDiv(g.ph - b, g.sh)))
+                            let yv1 = max(yv0, min(yb, floorDiv(g.h - 1 + g.ph - b, g.sh) + 1))
+                            if yv1 == yv0 { return }
+                            let block = colRow + offset + (yv0 - ya) * ow
+                            let rows = yv1 - yv0
+                            if contiguousRows {
+                                for r in 0..<rows {
+                                    let row = block + r * ow
+                                    for i in 0..<xlo { row[i] = 0 }
+                                    for i in xhi..<ow { row[i] = 0 }
+                                }
+                                let end = rows * ow - (ow - xhi)
+                                if end > xlo {
+                                    let d = dxc + (zi * hw + (yv0 - g.ph + b) * g.w + shift + xlo)
+                                    let s = block + xlo
+                                    for i in 0..<(end - xlo) { d[i] += s[i] }
+                                }
+                            } else {
+                                let sw = g.sw
+                                for r in 0..<rows {
+                                    let yi = (yv0 + r) * g.sh - g.ph + b
+                                    let row = dxc + (zi * hw + yi * g.w)
+                                    let src = block + r * ow
+                                    for xo in xlo..<xhi { row[xo &* sw &+ shift] += src[xo] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static func forward(x: Tensor, weight: Tensor, bias: Tensor?, stride: Stride3D,
+                        budgetBytes: Int = Conv3dEngine.columnBudgetBytes) -> Tensor {
+        let g = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride)
+        if let bias {
+            precondition(bias.count == g.cout, "conv3d: bias has \(bias.count) values, weight \(weight.shape) has \(g.cout) outputs")
+        }
+        var y = Tensor(uninitialized: g.outputShape)
+        let k = g.columnRows, ov = g.outVoxels
+        x.withUnsafePointer { xp in weight.withUnsafePointer { wp in y.withUnsafeMutablePointer { yp in
+            if g.isPointwise {
+                for s in 0..<g.n {
+                    BLAS.sgemm(transA: false, transB: false, m: g.cout, n: ov, k: g.cin,
+                               a: wp, lda: g.cin, b: xp + s * g.cin * g.inVoxels, ldb: ov,
+                               c: yp + s * g.cout * ov, ldc: ov)
+                }
+            } else {
+                let rowsPerTile = tileRows(g, budgetBytes: budgetBytes)
+                ColumnWorkspace.with(count: k * rowsPerTile * g.ow) { cols in
+                    for s in 0..<g.n {
+                        let xs = xp + s * g.cin * g.inVoxels, ys = yp + s * g.cout * ov
+                        var r0 = 0
+                        while r0 < g.outRows {
+                            let r1 = min(g.outRows, r0 + rowsPerTile)
+                            let t = (r1 - r0) * g.ow
+                            vol2col(xs, g, rows: r0, r1, cols)
+                            BLAS.sgemm(transA: false, transB: false, m: g.cout, n: t, k: k,
+                                       a: wp, lda: k, b: cols, ldb: t, c: ys + r0 * g.ow, ldc: ov)
+                            r0 = r1
+                        }
+                    }
+                }
+            }
+            if let bias {
+                bias.withUnsafePointer { bp in
+                    Compute.parallelFor(g.n * g.cout) { j in
+                        let v = bp[j % g.cout], row = yp + j * ov
+                        for i in 0..<ov { row[i] += v }
+                    }
+                }
+            }
+        } } }
+        return y
+    }
+
+    struct Gradients {
+        var input: Tensor?
+        var weight: Tensor?
+        var bias: Tensor?
+    }
+
+    static func backward(x: Tensor, weight: Tensor, gradOutput dy: Tensor, stride: Stride3D,
+                         needInput: Bool, needWeight: Bool, needBias: Bool,
+                         budgetBytes: Int = Conv3dEngine.columnBudgetBytes) -> Gradients {
+        let g = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride)
+        precondition(dy.shape == g.outputShape, "conv3d backward: gradient shape \(dy.shape) vs output \(g.outputShape)")
+        var out = Gradients()
+        let k = g.columnRows, ov = g.outVoxels
+        var dx = needInput ? Tensor.zeros(x.shape) : Tensor(uninitialized: [0])
+        var dw = needWeight ? Tensor.zeros(weight.shape) : Tensor(uninitialized: [0])
+        x.withUnsafePointer { xp in weight.withUnsafePointer { wp in dy.withUnsafePointer { dyp in
+        dx.withUnsafeMutablePointer { dxp in dw.withUnsafeMutablePointer { dwp in
+            if g.isPointwise {
+                for s in 0..<g.n {
+                    let xs = xp + s * g.cin * g.inVoxels, dys = dyp + s * g.cout * ov
+                    if needWeight {
+                        BLAS.sgemm(transA: false, transB: true, m: g.cout, n: g.cin, k: ov,
+                                   a: dys, lda: ov, b: xs, ldb: ov, beta: 1, c: dwp, ldc: g.cin)
+                    }
+                    if needInput {
+                        BLAS.sgemm(transA: true, transB: false, m: g.cin, n: ov, k: g.cout,
+                                   a: wp, lda: g.cin, b: dys, ldb: ov, c: dxp + s * g.cin * g.inVoxels, ldc: ov)
+                    }
+                }
+            } else if needWeight || needInput {
+                let rowsPerTile = tileRows(g, budgetBytes: budgetBytes)
+                ColumnWorkspace.with(count: k * rowsPerTile * g.ow) { cols in
+                    for s in 0..<g.n {
+                        let xs = xp + s * g.cin * g.inVoxels, dys = dyp + s * g.cout * ov
+                        var r0 = 0
+                        while r0 < g.outRows {
+                            let r1 = min(g.outRows, r0 + rowsPerTile)
+                            let t = (r1 - r0) * g.ow
+                            if needWeight {
+                                vol2col(xs, g, rows: r0, r1, cols)
+                                BLAS.sgemm(transA: false, transB: true, m: g.cout, n: k, k: t,
+                                           a: dys + r0 * g.ow, lda: ov, b: cols, ldb: t, beta: 1, c: dwp, ldc: k)
+                            }
+                            if needInput {
+                                BLAS.sgemm(transA: true, transB: false, m: k, n: t, k: g.cout,
+                                           a: wp, lda: k, b: dys + r0 * g.ow, ldb: ov, c: cols, ldc: t)
+                                col2vol(cols, g, rows: r0, r1, dxp + s * g.cin * g.inVoxels)
+                            }
+                            r0 = r1
+                        }
+                    }
+                }
+            }
+        } } } } }
+        if needInput { out.input = dx }
+        if needWeight { out.weight = dw }
+        if needBias { out.bias = channelSums(dy, channels: g.cout) }
+        return out
+    }
+
+    /// Σ over batch and voxels per channel of an N,C,… tensor (Double accumulation, fixed order).
+    static func channelSums(_ t: Tensor, channels c: Int) -> Tensor {
+        let n = t.shape[0], v = t.count / (n * c)
+        var sums = [Double](repeating: 0, count: n * c)
+        t.withUnsafePointer { p in
+            sums.withUnsafeMutableBufferPointer { sp in
+                let base = sp.baseAddress!
+                Compute.parallelFor(n * c) { j in base[j] = Kernels.serialSum(p + j * v, count: v) }
+            }
+        }
+        return Tensor(shape: [c]) { ch in Float((0..<n).reduce(0.0) { $0 + sums[$1 * c + ch] }) }
+    }
+}

@@ -1,0 +1,203 @@
+// Softmax (over channels, or over a vector), soft Dice loss, cross-entropy, and their sum.
+//
+// Labels are a Tensor of class indices stored as Floats (0, 1, …, C-1), shape N,1,D,H,W or
+// N,D,H,W (one label per voxel), matching the logits' N and spatial extents.
+
+import Foundation
+import Tensor
+
+/// Softmax across the channel axis of an N,C,… tensor, for every sample and voxel.
+public func softmaxChannels(_ x: Variable) -> Variable {
+    let s = x.shape
+    precondition(s.count >= 2, "softmaxChannels: input needs a channel axis, got \(s)")
+    let n = s[0], c = s[1], v = x.value.count / max(1, n * c)
+    var y = Tensor(uninitialized: s)
+    x.value.withUnsafePointer { xp in y.withUnsafeMutablePointer { yp in
+        SoftmaxKernel.forward(xp, yp, n: n, c: c, v: v)
+    } }
+    return Variable.make(y, inputs: [x]) { g in
+        var dx = Tensor(uninitialized: s)
+        y.withUnsafePointer { yp in g.withUnsafePointer { gp in dx.withUnsafeMutablePointer { dp in
+            let chunks = Compute.chunkCount(count: v, grain: 4096)
+            Compute.parallelFor(n * chunks) { job in
+                let sample = job / chunks, r = Compute.chunkRange(job % chunks, chunks: chunks, count: v)
+                let base = sample * c * v
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: r.count) { dot in
+                    let dotp = dot.baseAddress!
+                    dotp.update(repeating: 0, count: r.count)
+                    for ch in 0..<c {
+                        let ys = yp + base + ch * v + r.lowerBound, gs = gp + base + ch * v + r.lowerBound
+                        for i in 0..<r.count { dotp[i] += ys[i] * gs[i] }
+                    }
+                    for ch in 0..<c {
+                        let o = base + ch * v + r.lowerBound
+                        let ys = yp + o, gs = gp + o, ds = dp + o
+                        for i in 0..<r.count { ds[i] = ys[i] * (gs[i] - dotp[i]) }
+                    }
+                }
+            }
+        } } }
+        x.accumulateGrad(dx)
+    }
+}
+
+enum SoftmaxKernel {
+    /// Channel softmax of n samples × c channels × v voxels.
+    static func forward(_ xp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>, n: Int, c: Int, v: Int) {
+        let chunks = Compute.chunkCount(count: v, grain: 4096)
+        Compute.parallelFor(n * chunks) { job in
+            let sample = job / chunks, r = Compute.chunkRange(job % chunks, chunks: chunks, count: v)
+            let base = sample * c * v + r.lowerBound
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * r.count) { tmp in
+                let mx = tmp.baseAddress!, total = mx + r.count
+                mx.update(from: xp + base, count: r.count)
+                for ch in 1..<max(1, c) {
+                    let xs = xp + base + ch * v
+                    for i in 0..<r.count { mx[i] = max(mx[i], xs[i]) }
+                }
+                total.update(repeating: 0, count: r.count)
+                for ch in 0..<c {
+                    let xs = xp + base + ch * v, ys = yp + base + ch * v
+                    for i in 0..<r.count { let e = expf(xs[i] - mx[i]); ys[i] = e; total[i] += e }
+                }
+                for i in 0..<r.count { total[i] = 1 / total[i] }
+                for ch in 0..<c {
+                    let ys = yp + base + ch * v
+                    for i in 0..<r.count { ys[i] *= total[i] }
+                }
+            }
+        }
+    }
+}
+
+/// Softmax over all entries of a vector (e.g. architecture logits α of one cell).
+public func softmax(_ x: Variable) -> Variable {
+    precondition(x.shape.count == 1, "softmax: expects a vector, got \(x.shape) (use softmaxChannels for N,C,…)")
+    let v = x.value.scalars
+    let m = v.max() ?? 0
+    let e = v.map { Double(Foundation.exp($0 - m)) }
+    let z = e.reduce(0, +)
+    let y = e.map { Float($0 / z) }
+    return Variable.make(Tensor(shape: x.shape, scalars: y), inputs: [x]) { g in
+        let gs = g.scalars
+        let dot = zip(y, gs).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        x.accumulateGrad(Tensor(shape: x.shape, scalars: (0..<y.count).map { y[$0] * (gs[$0] - Float(dot)) }))
+    }
+}
+
+/// Reads labels as class indices, checking shape and range.
+func classIndices(_ labels: Tensor, n: Int, c: Int, v: Int, op: String) -> [Int32] {
+    precondition(labels.count == n * v, "\(op): labels \(labels.shape) do not match \(n) samples × \(v) voxels")
+    return labels.withUnsafeBufferPointer { p in
+        p.map { value in
+            let k = Int32(value)
+            precondition(Float(k) == value && k >= 0 && Int(k) < c,
+                         "\(op): label value \(value) is not a class index in 0..<\(c)")
+            return k
+        }
+    }
+}
+
+/// Soft Dice loss on probabilities p (N,C,…): 1 - mean over (sample, class) of
+/// (2 Σ p·g + smooth) / (Σ p + Σ g + smooth), g the one-hot label. `includeBackground: false`
+/// drops class 0; `batchDice: true` sums over the batch before the ratio (one Dice per class).
+public func softDiceLoss(probabilities p: Variable, labels: Tensor, includeBackground: Bool = false,
+                         smooth: Float = 1e-5, batchDice: Bool = false) -> Variable {
+    let s = p.shape
+    precondition(s.count >= 2, "softDiceLoss: probabilities need N,C,…, got \(s)")
+    let n = s[0], c = s[1], v = p.value.count / max(1, n * c)
+    let first = includeBackground ? 0 : 1
+    precondition(c > first, "softDiceLoss: \(c) classes leave nothing to score (includeBackground: \(includeBackground))")
+    let lab = classIndices(labels, n: n, c: c, v: v, op: "softDiceLoss")
+    // Σ p·g, Σ p, Σ g per (sample, class), Double, fixed order.
+    var inter = [Double](repeating: 0, count: n * c), psum = inter, gsum = inter
+    p.value.withUnsafePointer { pp in lab.withUnsafeBufferPointer { lp in
+        for sample in 0..<n {
+            for ch in 0..<c {
+                let ps = pp + (sample * c + ch) * v, ls = lp.baseAddress! + sample * v
+                psum[sample * c + ch] = Kernels.serialSum(ps, count: v)
+                var i = 0.0, gcount = 0.0
+                for k in 0..<v where ls[k] == Int32(ch) { i += Double(ps[k]); gcount += 1 }
+                inter[sample * c + ch] = i
+                gsum[sample * c + ch] = gcount
+            }
+        }
+    } }
+    // Groups over which one Dice is computed: (sample, class) or (class) with batchDice.
+    let groups = batchDice ? 1 : n
+    func groupSums(_ a: [Double], _ gi: Int, _ ch: Int) -> Double {
+        batchDice ? (0..<n).reduce(0) { $0 + a[$1 * c + ch] } : a[gi * c + ch]
+    }
+    let sm = Double(smooth)
+    let terms = Double(groups * (c - first))
+    var diceTotal = 0.0
+    var coefA = [Float](repeating: 0, count: groups * c), coefB = coefA   // dDice/dp = A·g - B
+    for gi in 0..<groups {
+        for ch in first..<c {
+            let i = groupSums(inter, gi, ch), ps = groupSums(psum, gi, ch), gs = groupSums(gsum, gi, ch)
+            let num = 2 * i + sm, den = ps + gs + sm
+            diceTotal += num / den
+            coefA[gi * c + ch] = Float(2 / den)
+            coefB[gi * c + ch] = Float(num / (den * den))
+        }
+    }
+    let loss = Tensor(scalar: Float(1 - diceTotal / terms))
+    return Variable.make(loss, inputs: [p]) { g in
+        let scale = -g.item / Float(terms)
+        var dp = Tensor.zeros(s)
+        lab.withUnsafeBufferPointer { lp in dp.withUnsafeMutablePointer { dpp in
+            for sample in 0..<n {
+                let gi = batchDice ? 0 : sample
+                for ch in first..<c {
+                    let a = scale * coefA[gi * c + ch], b = scale * coefB[gi * c + ch]
+                    let ds = dpp + (sample * c + ch) * v, ls = lp.baseAddress! + sample * v
+                    let label = Int32(ch)
+                    for k in 0..<v { ds[k] = (ls[k] == label ? a : 0) - b }
+                }
+            }
+        } }
+        p.accumulateGrad(dp)
+    }
+}
+
+/// Mean cross-entropy over all voxels of N,C,… logits against class-index labels.
+public func crossEntropyLoss(logits x: Variable, labels: Tensor) -> Variable {
+    let s = x.shape
+    precondition(s.count >= 2, "crossEntropyLoss: logits need N,C,…, got \(s)")
+    let n = s[0], c = s[1], v = x.value.count / max(1, n * c)
+    let lab = classIndices(labels, n: n, c: c, v: v, op: "crossEntropyLoss")
+    var prob = Tensor(uninitialized: s)
+    x.value.withUnsafePointer { xp in prob.withUnsafeMutablePointer { yp in
+        SoftmaxKernel.forward(xp, yp, n: n, c: c, v: v)
+    } }
+    var total = 0.0
+    prob.withUnsafePointer { pp in
+        for sample in 0..<n {
+            for k in 0..<v {
+                let q = pp[(sample * c + Int(lab[sample * v + k])) * v + k]
+                total -= Double(logf(max(q, Float.leastNormalMagnitude)))
+            }
+        }
+    }
+    let count = Float(n * v)
+    return Variable.make(Tensor(scalar: Float(total / Double(n * v))), inputs: [x]) { g in
+        let scale = g.item / count
+        var dx = prob
+        dx.withUnsafeMutablePointer { dp in
+            Kernels.scale(dp, by: scale, count: n * c * v)
+            for sample in 0..<n {
+                for k in 0..<v { dp[(sample * c + Int(lab[sample * v + k])) * v + k] -= scale }
+            }
+        }
+        x.accumulateGrad(dx)
+    }
+}
+
+/// Dice (on softmax of the logits) + cross-entropy, weighted: the segmentation loss.
+public func diceCELoss(logits: Variable, labels: Tensor, includeBackground: Bool = false, smooth: Float = 1e-5,
+                       batchDice: Bool = false, diceWeight: Float = 1, ceWeight: Float = 1) -> Variable {
+    let dice = softDiceLoss(probabilities: softmaxChannels(logits), labels: labels,
+                            includeBackground: includeBackground, smooth: smooth, batchDice: batchDice)
+    let ce = crossEntropyLoss(logits: logits, labels: labels)
+    return add(scale(dice, by: diceWeight), scale(ce, by: ceWeight))
+}

@@ -1,0 +1,168 @@
+// Elementwise and combining ops: add, scale, multiply, ReLU, LeakyReLU, channel concat,
+// weighted sum (mixed ops), sum and mean. Each forward is followed by its backward closure.
+
+import Tensor
+
+/// a + b (same shape).
+public func add(_ a: Variable, _ b: Variable) -> Variable {
+    precondition(a.shape == b.shape, "add: shapes \(a.shape) and \(b.shape) differ")
+    return Variable.make(a.value + b.value, inputs: [a, b]) { g in
+        if a.requiresGrad { a.accumulateGrad(g) }
+        if b.requiresGrad { b.accumulateGrad(g) }
+    }
+}
+
+public func + (a: Variable, b: Variable) -> Variable { add(a, b) }
+
+/// Σ of any number of same-shape variables.
+public func addAll(_ xs: [Variable]) -> Variable {
+    precondition(!xs.isEmpty, "addAll: needs at least one input")
+    var value = xs[0].value
+    for x in xs.dropFirst() {
+        precondition(x.shape == value.shape, "addAll: shapes \(value.shape) and \(x.shape) differ")
+        value.add(x.value)
+    }
+    return Variable.make(value, inputs: xs) { g in
+        for x in xs where x.requiresGrad { x.accumulateGrad(g) }
+    }
+}
+
+/// s · x for a constant s.
+public func scale(_ x: Variable, by s: Float) -> Variable {
+    Variable.make(s * x.value, inputs: [x]) { g in x.accumulateGrad(s * g) }
+}
+
+/// Elementwise a · b (same shape).
+public func multiply(_ a: Variable, _ b: Variable) -> Variable {
+    precondition(a.shape == b.shape, "multiply: shapes \(a.shape) and \(b.shape) differ")
+    let av = a.value, bv = b.value
+    var out = Tensor(uninitialized: av.shape)
+    let n = av.count
+    av.withUnsafePointer { x in bv.withUnsafePointer { y in out.withUnsafeMutablePointer { o in
+        Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
+            for i in r { o[i] = x[i] * y[i] }
+        } } } }
+    return Variable.make(out, inputs: [a, b]) { g in
+        if a.requiresGrad { a.accumulateGrad(pointwise(g, bv) { $0 * $1 }) }
+        if b.requiresGrad { b.accumulateGrad(pointwise(g, av) { $0 * $1 }) }
+    }
+}
+
+/// out[i] = f(a[i], b[i]), parallel over chunks.
+@inline(__always)
+func pointwise(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+    var out = Tensor(uninitialized: a.shape)
+    let n = a.count
+    a.withUnsafePointer { x in b.withUnsafePointer { y in out.withUnsafeMutablePointer { o in
+        Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
+            let xs = x + r.lowerBound, ys = y + r.lowerBound, os = o + r.lowerBound
+            for i in 0..<r.count { os[i] = f(xs[i], ys[i]) }
+        } } } }
+    return out
+}
+
+/// out[i] = f(a[i]), parallel over chunks.
+@inline(__always)
+func pointwise(_ a: Tensor, _ f: (Float) -> Float) -> Tensor {
+    var out = Tensor(uninitialized: a.shape)
+    let n = a.count
+    a.withUnsafePointer { x in out.withUnsafeMutablePointer { o in
+        Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
+            let xs = x + r.lowerBound, os = o + r.lowerBound
+            for i in 0..<r.count { os[i] = f(xs[i]) }
+        } } }
+    return out
+}
+
+/// max(x, 0).
+public func relu(_ x: Variable) -> Variable {
+    let y = pointwise(x.value) { max($0, 0) }
+    return Variable.make(y, inputs: [x]) { g in
+        x.accumulateGrad(pointwise(g, y) { $1 > 0 ? $0 : 0 })
+    }
+}
+
+/// x for x > 0, slope · x otherwise.
+public func leakyRelu(_ x: Variable, slope: Float = 0.01) -> Variable {
+    let xv = x.value
+    let y = pointwise(xv) { $0 > 0 ? $0 : slope * $0 }
+    return Variable.make(y, inputs: [x]) { g in
+        x.accumulateGrad(pointwise(g, xv) { $1 > 0 ? $0 : slope * $0 })
+    }
+}
+
+/// Concatenates N,C_i,… tensors along the channel axis (all other axes equal).
+public func concatChannels(_ xs: [Variable]) -> Variable {
+    precondition(!xs.isEmpty, "concatChannels: needs at least one input")
+    let first = xs[0].shape
+    precondition(first.count >= 2, "concatChannels: inputs need a channel axis, got \(first)")
+    for x in xs {
+        precondition(x.shape.count == first.count && x.shape[0] == first[0] && x.shape[2...] == first[2...],
+                     "concatChannels: shapes \(first) and \(x.shape) differ outside the channel axis")
+    }
+    let n = first[0], v = first[2...].reduce(1, *)
+    let channels = xs.map { $0.shape[1] }
+    let total = channels.reduce(0, +)
+    var outShape = first
+    outShape[1] = total
+    var out = Tensor(uninitialized: outShape)
+    out.withUnsafeMutablePointer { o in
+        var c0 = 0
+        for (x, c) in zip(xs, channels) {
+            x.value.withUnsafePointer { p in
+                for s in 0..<n { (o + (s * total + c0) * v).update(from: p + s * c * v, count: c * v) }
+            }
+            c0 += c
+        }
+    }
+    return Variable.make(out, inputs: xs) { g in
+        g.withUnsafePointer { gp in
+            var c0 = 0
+            for (x, c) in zip(xs, channels) {
+                if x.requiresGrad {
+                    var gx = Tensor(uninitialized: x.shape)
+                    gx.withUnsafeMutablePointer { q in
+                        for s in 0..<n { (q + s * c * v).update(from: gp + (s * total + c0) * v, count: c * v) }
+                    }
+                    x.accumulateGrad(gx)
+                }
+                c0 += c
+            }
+        }
+    }
+}
+
+/// Σ_k weights[k] · inputs[k] (a mixed op's output); `weights` is a vector with one entry per input
+/// (e.g. softmax of architecture logits). Gradients flow to the inputs and to the weights.
+public func weightedSum(_ inputs: [Variable], weights: Variable) -> Variable {
+    precondition(!inputs.isEmpty, "weightedSum: needs at least one input")
+    precondition(weights.value.count == inputs.count,
+                 "weightedSum: \(inputs.count) inputs but weights has shape \(weights.shape)")
+    let shape = inputs[0].shape
+    for x in inputs { precondition(x.shape == shape, "weightedSum: shapes \(shape) and \(x.shape) differ") }
+    let w = weights.value.scalars
+    var out = Tensor.zeros(shape)
+    for (k, x) in inputs.enumerated() { out.add(x.value, scaledBy: w[k]) }
+    return Variable.make(out, inputs: inputs + [weights]) { g in
+        for (k, x) in inputs.enumerated() where x.requiresGrad { x.accumulateGrad(w[k] * g) }
+        if weights.requiresGrad {
+            let gw = inputs.map { Float(g.dot($0.value)) }
+            weights.accumulateGrad(Tensor(shape: weights.shape, scalars: gw))
+        }
+    }
+}
+
+/// Σ of all elements, as a scalar.
+public func sum(_ x: Variable) -> Variable {
+    Variable.make(Tensor(scalar: Float(x.value.sum())), inputs: [x]) { g in
+        x.accumulateGrad(Tensor(shape: x.shape, repeating: g.item))
+    }
+}
+
+/// Mean of all elements, as a scalar.
+public func mean(_ x: Variable) -> Variable {
+    let n = Float(x.value.count)
+    return Variable.make(Tensor(scalar: Float(x.value.mean())), inputs: [x]) { g in
+        x.accumulateGrad(Tensor(shape: x.shape, repeating: g.item / n))
+    }
+}

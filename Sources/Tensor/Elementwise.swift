@@ -1,0 +1,221 @@
+// Elementwise kernels and deterministic reductions on contiguous Float buffers.
+//
+// Loops index through hoisted base pointers with wrapping arithmetic so -O vectorises them.
+// Large arrays are split into fixed chunks (independent of the thread count) and run on the pool.
+// Reductions accumulate blocks in SIMD Float lanes, then combine blocks in Double, in index order:
+// the result is bit-identical for any thread count and any scheduling.
+
+/// Elements below which a loop stays on the calling thread (a fork/join costs ~10-100 µs).
+public let parallelGrain = 1 << 16
+
+public enum Kernels {
+    /// y[i] += x[i]
+    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
+        Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
+            let xs = x + r.lowerBound, ys = y + r.lowerBound
+            for i in 0..<r.count { ys[i] += xs[i] }
+        }
+    }
+
+    /// y[i] += a * x[i]
+    public static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
+        Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
+            let xs = x + r.lowerBound, ys = y + r.lowerBound
+            for i in 0..<r.count { ys[i] += a * xs[i] }
+        }
+    }
+
+    /// y[i] *= a
+    public static func scale(_ y: UnsafeMutablePointer<Float>, by a: Float, count n: Int) {
+        Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
+            let ys = y + r.lowerBound
+            for i in 0..<r.count { ys[i] *= a }
+        }
+    }
+
+    /// out[i] = a[i] + b[i]
+    public static func sum(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                           into out: UnsafeMutablePointer<Float>, count n: Int) {
+        Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
+            let xs = a + r.lowerBound, ys = b + r.lowerBound, os = out + r.lowerBound
+            for i in 0..<r.count { os[i] = xs[i] + ys[i] }
+        }
+    }
+
+    /// Σ x[i] over one block, serial, SIMD lanes then Double.
+    @inlinable
+    public static func serialSum(_ x: UnsafePointer<Float>, count n: Int) -> Double {
+        var total = 0.0
+        var start = 0
+        let block = 4096
+        while start < n {
+            let m = min(block, n - start)
+            let p = x + start
+            var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+            var i = 0
+            let raw = UnsafeRawPointer(p)
+            while i + 16 <= m {
+                acc0 += raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+                acc1 += raw.loadUnaligned(fromByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self)
+                i &+= 16
+            }
+            var s = Double((acc0 + acc1).sum())
+            while i < m { s += Double(p[i]); i += 1 }
+            total += s
+            start += m
+        }
+        return total
+    }
+
+    /// Σ x[i]·y[i] over one block, serial.
+    @inlinable
+    public static func serialDot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) -> Double {
+        var total = 0.0
+        var start = 0
+        let block = 4096
+        while start < n {
+            let m = min(block, n - start)
+            let rx = UnsafeRawPointer(x + start), ry = UnsafeRawPointer(y + start)
+            var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+            var i = 0
+            while i + 16 <= m {
+                acc0 += rx.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+                    * ry.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+                acc1 += rx.loadUnaligned(fromByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self)
+                    * ry.loadUnaligned(fromByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self)
+                i &+= 16
+            }
+            var s = Double((acc0 + acc1).sum())
+            while i < m { s += Double(x[start + i]) * Double(y[start + i]); i += 1 }
+            total += s
+            start += m
+        }
+        return total
+    }
+
+    /// Σ (x[i] - c)² over one block, serial.
+    @inlinable
+    public static func serialSquaredDeviation(_ x: UnsafePointer<Float>, from c: Float, count n: Int) -> Double {
+        var total = 0.0
+        var start = 0
+        let block = 4096
+        let cv = SIMD8<Float>(repeating: c)
+        while start < n {
+            let m = min(block, n - start)
+            let raw = UnsafeRawPointer(x + start)
+            var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+            var i = 0
+            while i + 16 <= m {
+                let a = raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self) - cv
+                let b = raw.loadUnaligned(fromByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self) - cv
+                acc0 += a * a
+                acc1 += b * b
+                i &+= 16
+            }
+            var s = Double((acc0 + acc1).sum())
+            while i < m { let d = Double(x[start + i] - c); s += d * d; i += 1 }
+            total += s
+            start += m
+        }
+        return total
+    }
+
+    /// Deterministic parallel reduction: `partial` runs on fixed chunks, results are added in order.
+    public static func reduce(count n: Int, grain: Int = parallelGrain,
+                              _ partial: (Range<Int>) -> Double) -> Double {
+        let chunks = Compute.chunkCount(count: n, grain: grain)
+        if chunks <= 1 { return n > 0 ? partial(0..<n) : 0 }
+        var parts = [Double](repeating: 0, count: chunks)
+        parts.withUnsafeMutableBufferPointer { pp in
+            let base = pp.baseAddress!
+            Compute.parallelChunks(count: n, grain: grain) { i, r in base[i] = partial(r) }
+        }
+        return parts.reduce(0, +)
+    }
+}
+
+extension Tensor {
+    /// self += other (same element count).
+    public mutating func add(_ other: Tensor) {
+        precondition(count == other.count, "Tensor.add: shapes \(shape) and \(other.shape) differ")
+        let n = count
+        other.withUnsafePointer { x in withUnsafeMutablePointer { y in Kernels.add(x, into: y, count: n) } }
+    }
+
+    /// self += a · other (same element count).
+    public mutating func add(_ other: Tensor, scaledBy a: Float) {
+        precondition(count == other.count, "Tensor.add(scaledBy:): shapes \(shape) and \(other.shape) differ")
+        let n = count
+        other.withUnsafePointer { x in withUnsafeMutablePointer { y in Kernels.axpy(a, x, y, count: n) } }
+    }
+
+    /// self *= a
+    public mutating func scale(by a: Float) {
+        let n = count
+        withUnsafeMutablePointer { Kernels.scale($0, by: a, count: n) }
+    }
+
+    public static func + (a: Tensor, b: Tensor) -> Tensor {
+        precondition(a.shape == b.shape, "Tensor +: shapes \(a.shape) and \(b.shape) differ")
+        var out = Tensor(uninitialized: a.shape)
+        a.withUnsafePointer { x in b.withUnsafePointer { y in
+            out.withUnsafeMutablePointer { o in Kernels.sum(x, y, into: o, count: a.count) } } }
+        return out
+    }
+
+    public static func - (a: Tensor, b: Tensor) -> Tensor {
+        var out = b
+        out.scale(by: -1)
+        out.add(a)
+        return out
+    }
+
+    public static func * (a: Float, t: Tensor) -> Tensor {
+        var out = t
+        out.scale(by: a)
+        return out
+    }
+
+    /// Sets every element to `value`.
+    public mutating func fill(_ value: Float) {
+        withUnsafeMutableBufferPointer { $0.update(repeating: value) }
+    }
+
+    /// Applies `f` to every element (serial; for small tensors and tests).
+    public func map(_ f: (Float) -> Float) -> Tensor {
+        var out = Tensor(uninitialized: shape)
+        withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { o in
+            for i in 0..<x.count { o[i] = f(x[i]) } } }
+        return out
+    }
+
+    /// Σ of all elements (Double, deterministic for any thread count).
+    public func sum() -> Double {
+        withUnsafePointer { p in Kernels.reduce(count: count) { r in Kernels.serialSum(p + r.lowerBound, count: r.count) } }
+    }
+
+    /// Σ of squares (Double, deterministic).
+    public func sumOfSquares() -> Double {
+        withUnsafePointer { p in Kernels.reduce(count: count) { r in
+            Kernels.serialDot(p + r.lowerBound, p + r.lowerBound, count: r.count) } }
+    }
+
+    /// Σ self[i]·other[i] (Double, deterministic).
+    public func dot(_ other: Tensor) -> Double {
+        precondition(count == other.count, "Tensor.dot: shapes \(shape) and \(other.shape) differ")
+        return withUnsafePointer { p in other.withUnsafePointer { q in Kernels.reduce(count: count) { r in
+            Kernels.serialDot(p + r.lowerBound, q + r.lowerBound, count: r.count) } } }
+    }
+
+    /// Mean of all elements.
+    public func mean() -> Double { count == 0 ? 0 : sum() / Double(count) }
+
+    /// Largest absolute elementwise difference (for tests and checks).
+    public func maxAbsDifference(_ other: Tensor) -> Float {
+        precondition(count == other.count, "maxAbsDifference: shapes \(shape) and \(other.shape) differ")
+        var m: Float = 0
+        withUnsafeBufferPointer { a in other.withUnsafeBufferPointer { b in
+            for i in 0..<a.count { m = max(m, abs(a[i] - b[i])) } } }
+        return m
+    }
+}

@@ -1,0 +1,177 @@
+// A fixed pool of worker Threads for coarse data-parallel loops, and the process-wide thread setting.
+//
+// Heavy numeric work must not run on the Swift cooperative pool (it would starve UI tasks), so the
+// pool owns plain `Thread`s that sleep on a condition variable between jobs. A job is one
+// fork/join: `run(n) { i in ... }` calls the body for every i in 0..<n exactly once; the caller
+// thread takes part. Items are claimed dynamically (good on noisy cores); results stay
+// deterministic as long as each item's work and the order in which callers combine per-item
+// results do not depend on which thread ran it.
+//
+// `Compute.setThreads(n)` sets both this pool and OpenBLAS to n threads. Pool loops and BLAS calls
+// never overlap (ops call one or the other), so the machine is never oversubscribed. With one
+// thread every loop runs inline on the caller: no locks, no wake-ups.
+
+import Foundation
+import Synchronization
+
+public final class ThreadPool: @unchecked Sendable {
+    /// Threads that execute a job, counting the caller.
+    public let threadCount: Int
+
+    private let cond = NSCondition()
+    private var generation: UInt64 = 0      // bumped per job; workers wait for a change
+    private var activeWorkers = 0           // workers still inside the current job
+    private var stopping = false
+    private var job: ((Int) -> Void)?       // valid only while a job runs (non-escaping in reality)
+    private var jobCount = 0
+    private let nextItem = Atomic<Int>(0)
+    private let callerLock = NSLock()       // one job at a time; a second caller runs inline
+
+    public init(threads: Int) {
+        threadCount = max(1, threads)
+        for i in 1..<threadCount {
+            let t = Thread { [self] in workerLoop() }
+            t.name = "c2fnas.compute.\(i)"
+            t.stackSize = 1 << 20
+            t.start()
+        }
+    }
+
+    /// Stops the workers once idle; the pool then runs everything inline.
+    public func shutdown() {
+        cond.lock()
+        stopping = true
+        cond.broadcast()
+        cond.unlock()
+    }
+
+    private func workerLoop() {
+        var seen: UInt64 = 0
+        while true {
+            cond.lock()
+            while generation == seen && !stopping { cond.wait() }
+            if stopping { cond.unlock(); return }
+            seen = generation
+            cond.unlock()
+            runCurrentJob()
+            cond.lock()
+            activeWorkers -= 1
+            if activeWorkers == 0 { cond.broadcast() }
+            cond.unlock()
+        }
+    }
+
+    /// Takes part in the current job. The closure reference is dropped on return, before the
+    /// worker reports completion (the caller checks that the non-escaping body did not escape).
+    @inline(never)
+    private func runCurrentJob() {
+        cond.lock()
+        let body = job!
+        let n = jobCount
+        cond.unlock()
+        drain(body, n)
+    }
+
+    private func drain(_ body: (Int) -> Void, _ n: Int) {
+        while true {
+            let i = nextItem.add(1, ordering: .relaxed).oldValue
+            if i >= n { return }
+            body(i)
+        }
+    }
+
+    /// Calls `body(i)` for every i in 0..<n, spread over the pool; returns when all are done.
+    /// Nested or concurrent calls run inline on the calling thread.
+    public func run(_ n: Int, _ body: (Int) -> Void) {
+        if n <= 0 { return }
+        if threadCount == 1 || n == 1 || !callerLock.try() {
+            for i in 0..<n { body(i) }
+            return
+        }
+        defer { callerLock.unlock() }
+        cond.lock()
+        if stopping {
+            cond.unlock()
+            for i in 0..<n { body(i) }
+            return
+        }
+        cond.unlock()
+        withoutActuallyEscaping(body) { escapable in
+            cond.lock()
+            job = escapable
+            jobCount = n
+            nextItem.store(0, ordering: .relaxed)
+            activeWorkers = threadCount - 1
+            generation &+= 1
+            cond.broadcast()
+            cond.unlock()
+            drain(escapable, n)
+            cond.lock()
+            while activeWorkers > 0 { cond.wait() }
+            job = nil
+            cond.unlock()
+        }
+    }
+}
+
+/// The process-wide compute setting: one pool sized to the cores, OpenBLAS at the same count.
+public enum Compute {
+    private static let shared = Mutex<ThreadPool>(Compute.makeInitialPool())
+
+    private static func makeInitialPool() -> ThreadPool {
+        let n = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        BLAS.setThreads(n)
+        return ThreadPool(threads: n)
+    }
+
+    /// The current pool (sized by `setThreads`).
+    public static var pool: ThreadPool { shared.withLock { $0 } }
+
+    /// Threads used by pool loops and by OpenBLAS.
+    public static var threads: Int { pool.threadCount }
+
+    /// Number of usable cores.
+    public static var coreCount: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    /// Sets the pool and OpenBLAS to `n` threads (1 = everything inline on the caller).
+    /// Call between ops, not while another thread is computing.
+    public static func setThreads(_ n: Int) {
+        let n = max(1, n)
+        let old: ThreadPool? = shared.withLock { pool in
+            if pool.threadCount == n { return nil }
+            let previous = pool
+            pool = ThreadPool(threads: n)
+            return previous
+        }
+        old?.shutdown()
+        BLAS.setThreads(n)
+    }
+
+    /// Calls `body(i)` for i in 0..<n on the pool (one fork/join).
+    @inlinable
+    public static func parallelFor(_ n: Int, _ body: (Int) -> Void) {
+        pool.run(n, body)
+    }
+
+    /// Splits 0..<count into fixed chunks of at least `grain` elements (the split depends only on
+    /// `count` and `grain`, never on the thread count) and runs them on the pool.
+    /// `body` gets (chunk index, range); the chunk count is `chunkCount(count:grain:)`.
+    public static func parallelChunks(count: Int, grain: Int, _ body: (Int, Range<Int>) -> Void) {
+        let chunks = chunkCount(count: count, grain: grain)
+        if chunks <= 1 {
+            if count > 0 { body(0, 0..<count) }
+            return
+        }
+        pool.run(chunks) { i in body(i, chunkRange(i, chunks: chunks, count: count)) }
+    }
+
+    /// How many chunks `parallelChunks` uses for `count` elements.
+    public static func chunkCount(count: Int, grain: Int) -> Int {
+        count <= 0 ? 0 : max(1, min(count / max(1, grain), 256))
+    }
+
+    /// The i-th of `chunks` near-equal ranges covering 0..<count.
+    public static func chunkRange(_ i: Int, chunks: Int, count: Int) -> Range<Int> {
+        (i * count / chunks)..<((i + 1) * count / chunks)
+    }
+}
