@@ -63,6 +63,10 @@ public struct RunConfig: Codable, Sendable, Equatable {
     // Inference and evaluation.
     public var overlap = 0.5
     public var mirrorTTA = false
+    /// Window overlap when scoring topologies (coarser than final inference, for speed).
+    public var fitnessOverlap = 0.25
+    /// Final training: validation Dice is computed every this many steps (0 = only at the end).
+    public var validateEvery = 50
     public var nsdToleranceMM = 2.0
 
     // Run control.
@@ -183,6 +187,8 @@ public struct RunConfig: Codable, Sendable, Equatable {
             try check(v >= 0 && v <= 1, k, "a probability between 0 and 1")
         }
         try check(overlap >= 0 && overlap < 1, "overlap", "between 0 and 1 (exclusive)")
+        try check(fitnessOverlap >= 0 && fitnessOverlap < 1, "fitnessOverlap", "between 0 and 1 (exclusive)")
+        try check(validateEvery >= 0, "validateEvery", "0 or more steps")
         try check(nsdToleranceMM >= 0, "nsdToleranceMM", "0 or more millimetres")
         try check(checkpointEverySeconds > 0, "checkpointEverySeconds", "positive")
     }

@@ -1,0 +1,52 @@
+import Foundation
+import Search
+
+/// Everything about a run's position that a checkpoint must restore, besides tensors
+/// (weights and optimizer state live in safetensors files next to it). Random numbers for each
+/// training step are derived from (seed, stage, cluster, step), so no generator state is needed
+/// beyond these counters and the evolution's own saved generator.
+public struct RunProgress: Codable, Sendable {
+    public var stage: Stage = .plan
+    /// Global training-step counter (the x axis of every curve).
+    public var globalStep = 0
+    /// Next event sequence number.
+    public var seq = 0
+    // Coarse stage.
+    public var clustering: Clustering?
+    public var cluster = 0
+    public var supernetStep = 0
+    public var evolution: EvolutionState?
+    public var candidates: [Candidate] = []
+    public var finalists: [Candidate] = []
+    // Selection and fine stage.
+    public var chosen: Topology?
+    public var fineStep = 0
+    public var derivedOps: [CellOp]?
+    public var alphaHistory: [[[Double]]] = []
+    // Final training and evaluation.
+    public var finalStep = 0
+    public var bestValDice: Double?
+    public var metrics: [String: Double] = [:]
+    public var dicePerClass: [Double] = []
+    public var nsdPerClass: [Double] = []
+    /// Seconds of work done so far (across resumes).
+    public var workSeconds = 0.0
+    /// Byte sizes of the append-only CSV/JSONL files at this checkpoint (truncated back on resume).
+    public var metricsBytes: UInt64 = 0
+    public var candidatesBytes: UInt64 = 0
+
+    public init() {}
+}
+
+/// Stage codes mixed into per-step seeds.
+enum SeedDomain: UInt64 {
+    case supernetInit = 1, supernetBatch, fitness, fineInit, fineBatch, finalInit, finalBatch, split
+
+    /// A generator for one unit of work, fully determined by the run seed and its coordinates.
+    func rng(_ seed: UInt64, _ a: Int = 0, _ b: Int = 0) -> SplitMixSource {
+        var h = seed &* 0x9E37_79B9_7F4A_7C15 ^ rawValue &* 0xD6E8_FEB8_6659_FD93
+        h ^= UInt64(truncatingIfNeeded: a) &* 0xA076_1D64_78BD_642F
+        h ^= UInt64(truncatingIfNeeded: b) &* 0xE703_7ED1_A0B4_28DB
+        return SplitMixSource(seed: h)
+    }
+}

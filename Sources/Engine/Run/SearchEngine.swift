@@ -1,0 +1,206 @@
+import Foundation
+import NN
+import Search
+import Volume
+
+/// What the UI or CLI may ask of a running engine.
+public enum EngineCommand: Sendable, Equatable {
+    case pause, resume, skipStage, stop
+    /// Export a scored candidate (by id) or, with nil, the final model.
+    case export(candidate: String?)
+}
+
+/// How a run ended.
+public enum RunOutcome: Sendable, Equatable {
+    case finished, stopped, failed(String)
+}
+
+/// Thrown inside a stage when the run was asked to stop; the stage checkpoints first.
+struct StopRequested: Error {}
+
+/// The engine: owns one run, executes its stages on a dedicated thread (never the cooperative
+/// pool), writes every event to `events.jsonl`, checkpoints atomically and streams events to a
+/// listener (the workbench or the CLI). Commands arrive from any thread through `send`.
+public actor SearchEngine {
+    private let executor = ThreadExecutor(name: "c2fnas-engine")
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    public nonisolated let gate = PauseGate()
+    nonisolated let commands = Mailbox<EngineCommand>()
+    nonisolated let onEvent: @Sendable (EventRecord) -> Void
+
+    public let datasetFolder: URL
+    public let directory: RunDirectory
+    public private(set) var config: RunConfig
+    var progress = RunProgress()
+    var eventLog: EventLog?
+    var data: TrainingData?
+    var lastCheckpoint = Date()
+    var workStart = Date()
+    /// Tensors restored from a checkpoint, consumed by the stage that resumes.
+    var pendingTensors: [String: Tensor]?
+    var lossFailures = 0
+
+    public init(datasetFolder: URL, directory: RunDirectory, config: RunConfig,
+                onEvent: @escaping @Sendable (EventRecord) -> Void = { _ in }) {
+        self.datasetFolder = datasetFolder
+        self.directory = directory
+        self.config = config
+        self.onEvent = onEvent
+    }
+
+    public nonisolated func send(_ command: EngineCommand) {
+        switch command {
+        case .pause: gate.pause()
+        case .resume: gate.resume()
+        case .stop: gate.cancel()
+        case .skipStage: gate.requestSkip()
+        case .export: commands.post(command)
+        }
+    }
+
+    /// Runs (or resumes) the whole search. Returns when it finishes, is stopped, or fails.
+    public func run() -> RunOutcome {
+        do {
+            try open()
+            Compute.setThreads(config.threads)
+            while progress.stage != .done {
+                try checkStop()
+                switch progress.stage {
+                case .plan: try stagePlan()
+                case .coarse: try stageCoarse()
+                case .selection: try stageSelection()
+                case .fine: try stageFine()
+                case .final: try stageFinal()
+                case .evaluation: try stageEvaluation()
+                case .export: try stageExport()
+                case .done: break
+                }
+            }
+            emit(.finished(dice: progress.metrics["dice"]))
+            return .finished
+        } catch is StopRequested {
+            emit(.log(level: .info, message: "stopped at step \(progress.globalStep); run the same command again to resume"))
+            return .stopped
+        } catch {
+            let message = "\(error)"
+            emit(.failed(message: message))
+            return .failed(message)
+        }
+    }
+
+    // MARK: events
+
+    func emit(_ event: EngineEvent) {
+        let r = EventRecord(seq: progress.seq, step: progress.globalStep, stage: progress.stage,
+                            wall: Date().timeIntervalSince1970, event: event)
+        progress.seq += 1
+        if let eventLog {
+            do { try eventLog.append(r) } catch {
+                onEvent(EventRecord(seq: r.seq, step: r.step, stage: r.stage, wall: r.wall,
+                                    event: .log(level: .error, message: "\(error)")))
+            }
+        }
+        onEvent(r)
+    }
+
+    func log(_ message: String, _ level: LogLevel = .info) { emit(.log(level: level, message: message)) }
+
+    // MARK: opening and resuming
+
+    private func open() throws {
+        try directory.create()
+        let resuming = directory.exists
+        if resuming {
+            config = try RunConfig.load(directory.config)
+        } else {
+            try AtomicFile.write(config.json(), to: directory.config)
+        }
+        eventLog = try EventLog(url: directory.events)
+        let store = CheckpointStore(root: directory.checkpoints)
+        if resuming, let ckpt = store.latest() {
+            let files = try store.load(ckpt)
+            guard let json = files["progress.json"] else { throw RunFileError.corrupt(ckpt.path, reason: "no progress.json") }
+            progress = try JSONDecoder().decode(RunProgress.self, from: json)
+            if let t = files["tensors.safetensors"] {
+                pendingTensors = try SafeTensors.decode(t, file: ckpt.appendingPathComponent("tensors.safetensors").path).tensors
+            }
+            truncate(directory.metrics, to: progress.metricsBytes)
+            truncate(directory.candidates, to: progress.candidatesBytes)
+            emit(.resumed(fromStep: progress.globalStep))
+            log("resumed from \(ckpt.lastPathComponent) in stage \(progress.stage.rawValue)")
+        }
+        emit(.runStarted(dataset: datasetFolder.lastPathComponent, preset: config.preset, runDirectory: directory.url.path))
+        workStart = Date()
+    }
+
+    private func truncate(_ url: URL, to size: UInt64) {
+        guard let h = try? FileHandle(forWritingTo: url) else { return }
+        try? h.truncate(atOffset: size)
+        try? h.close()
+    }
+
+    /// Loads and preprocesses the dataset once per process (deterministic, so a resume sees the same data).
+    func trainingData() throws -> TrainingData {
+        if let data { return data }
+        let d = try TrainingData(folder: datasetFolder, config: config) { [self] in self.log($0) }
+        data = d
+        return d
+    }
+
+    // MARK: checkpoints and control between steps
+
+    /// Saves progress and tensors atomically. Non-finite weights are never written.
+    func checkpoint(_ tensors: [String: Tensor]) throws {
+        for (name, t) in tensors where !t.scalars.allSatisfy(\.isFinite) {
+            log("not checkpointing: \(name) holds non-finite values; keeping the previous checkpoint", .warning)
+            return
+        }
+        progress.workSeconds += Date().timeIntervalSince(workStart)
+        workStart = Date()
+        progress.metricsBytes = fileSize(directory.metrics)
+        progress.candidatesBytes = fileSize(directory.candidates)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        var files = ["progress.json": try enc.encode(progress)]
+        if !tensors.isEmpty { files["tensors.safetensors"] = SafeTensors.encode(tensors) }
+        let url = try CheckpointStore(root: directory.checkpoints).save(step: progress.seq, files: files)
+        lastCheckpoint = Date()
+        emit(.checkpointed(path: url.path))
+    }
+
+    private func fileSize(_ url: URL) -> UInt64 {
+        ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? NSNumber)?.uint64Value ?? 0
+    }
+
+    func checkStop() throws { if gate.isCancelled { throw StopRequested() } }
+
+    /// Called between training steps: honours pause (acknowledged by events), stop (checkpoint,
+    /// then unwind), periodic checkpoints, and pending export commands.
+    func betweenSteps(_ tensors: () -> [String: Tensor]) throws {
+        if gate.isPaused {
+            try checkpoint(tensors())
+            gate.waitIfPaused(onPause: { emit(.paused(true)) }, onResume: { emit(.paused(false)) })
+        }
+        if gate.isCancelled { try checkpoint(tensors()); throw StopRequested() }
+        if Date().timeIntervalSince(lastCheckpoint) >= config.checkpointEverySeconds { try checkpoint(tensors()) }
+        for command in commands.drain() {
+            if case let .export(id) = command { exportCommand(id) }
+        }
+    }
+
+    /// Appends one line to a run file (metrics.csv, candidates.jsonl).
+    func append(_ line: String, to url: URL, header: String? = nil) {
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: url.path) { _ = fm.createFile(atPath: url.path, contents: header.map { Data(($0 + "\n").utf8) }) }
+        guard let h = try? FileHandle(forWritingTo: url) else { return }
+        _ = try? h.seekToEnd()
+        try? h.write(contentsOf: Data((line + "\n").utf8))
+        try? h.close()
+    }
+
+    func recordMetric(loss: Double?, dice: Double?) {
+        let l = loss.map { String(format: "%.6f", $0) } ?? "", d = dice.map { String(format: "%.6f", $0) } ?? ""
+        append("\(progress.globalStep),\(progress.stage.rawValue),\(l),\(d)", to: directory.metrics, header: "step,stage,loss,dice")
+    }
+}

@@ -1,0 +1,2 @@
+import Volume
+typealias SplitMixSource = SplitMix64

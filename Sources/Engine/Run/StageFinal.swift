@@ -1,0 +1,160 @@
+import Foundation
+import NN
+import Search
+import Volume
+
+extension SearchEngine {
+    /// The derived network trained from scratch: SGD with Nesterov momentum and poly decay,
+    /// validation Dice (sliding window) every `validateEvery` steps.
+    func stageFinal() throws {
+        let data = try trainingData()
+        let arch = try finalArchitecture(data)
+        emit(.stageStarted(stage: .final, detail: "training \(arch.ops.map(\.rawValue).joined(separator: " ")) from scratch"))
+        let (net, store) = try finalNetwork(arch)
+        let sgd = SGD(parameters: net.parameters, learningRate: Float(config.finalLR), momentum: Float(config.weightMomentum),
+                      nesterov: config.nesterov, weightDecay: 3e-5)
+        let schedule = PolyLRSchedule(baseLearningRate: Float(config.finalLR), totalSteps: max(1, config.finalSteps))
+        if let saved = pendingTensors {
+            try restore(saved, store: store, optimizers: [("sgd", sgd)])
+            pendingTensors = nil
+        }
+        let snapshot = { self.tensors(store: store, optimizers: [("sgd", sgd)]) }
+        while progress.finalStep < config.finalSteps {
+            if gate.takeSkip() { log("final training cut short by request at step \(progress.finalStep)"); break }
+            var rng = SeedDomain.finalBatch.rng(config.seed, progress.finalStep)
+            sgd.learningRate = schedule.learningRate(atStep: progress.finalStep)
+            let (x, y) = data.batch(size: config.batch, rng: &rng)
+            let loss = try trainStep(net, sgd, input: x, labels: y, clip: 12)
+            progress.finalStep += 1
+            progress.globalStep += 1
+            emit(.trainLoss(value: loss))
+            emit(.progress(done: progress.finalStep, total: config.finalSteps, label: "final training"))
+            var dice: Double?
+            if config.validateEvery > 0 && (progress.finalStep % config.validateEvery == 0) && progress.finalStep < config.finalSteps {
+                let v = try Inference.validationDice(net, cases: data.validation, classes: data.classes,
+                                                     patch: data.plan.patch, overlap: config.fitnessOverlap)
+                dice = v.mean
+                emit(.validation(dice: v.mean, perClass: v.perClass))
+            }
+            recordMetric(loss: loss, dice: dice)
+            try betweenSteps(snapshot)
+        }
+        emit(.stageFinished(stage: .final))
+        progress.stage = .evaluation
+        try checkpoint(snapshot())
+    }
+
+    /// A stand-alone network for `arch`, fresh (seeded) or with the weights a checkpoint holds.
+    func finalNetwork(_ arch: Architecture) throws -> (GraphNetwork, ParameterStore) {
+        let store = ParameterStore(seed: config.seed ^ 0xF17A_15EE)
+        let net = GraphNetwork(graph: try NetworkGraph(arch), store: store)
+        return (net, store)
+    }
+
+    /// Sliding-window inference of the final network on every validation case, on its original
+    /// grid: Dice, NSD and HD95 per class, predictions written as NIfTI next to the run.
+    func stageEvaluation() throws {
+        let data = try trainingData()
+        let arch = try finalArchitecture(data)
+        emit(.stageStarted(stage: .evaluation, detail: "\(data.validationCases.count) validation cases"))
+        let (net, store) = try finalNetwork(arch)
+        if let saved = pendingTensors {
+            try restore(saved, store: store, optimizers: [])
+        }
+        let window = SlidingWindow(patchSize: data.plan.patch, overlap: config.overlap,
+                                   mirrorAxes: config.mirrorTTA ? [0, 1, 2] : [], output: .logits)
+        let labels = Array(1..<data.classes)
+        var dice = [Double](repeating: 0, count: labels.count), nsd = dice, hd = dice
+        for (i, c) in data.validationCases.enumerated() {
+            try checkStop()
+            let (image, reference) = try data.dataset.loadCase(c)
+            let (_, pred) = try predictCase(image: image.volume, preprocessor: Preprocessor(plan: data.plan),
+                                            window: window, network: Inference.patchNetwork(net))
+            let m = try Metrics.evaluate(prediction: pred, reference: reference, labels: labels,
+                                         defaultTolerance: config.nsdToleranceMM)
+            for (j, r) in m.enumerated() { dice[j] += r.dice; nsd[j] += r.nsd; hd[j] += r.hd95 }
+            let out = directory.predictions.appendingPathComponent("\(c.id).nii.gz")
+            try NIfTI.write(pred, like: image.header, to: out)
+            emit(.prediction(caseID: c.id, path: out.path))
+            emit(.progress(done: i + 1, total: data.validationCases.count, label: "evaluation"))
+        }
+        let n = Double(max(1, data.validationCases.count))
+        progress.dicePerClass = dice.map { $0 / n }
+        progress.nsdPerClass = nsd.map { $0 / n }
+        let meanDice = progress.dicePerClass.reduce(0, +) / Double(max(1, labels.count))
+        progress.metrics["dice"] = meanDice
+        progress.metrics["nsd"] = progress.nsdPerClass.reduce(0, +) / Double(max(1, labels.count))
+        for (j, l) in labels.enumerated() {
+            progress.metrics["dice.\(l)"] = progress.dicePerClass[j]
+            if (hd[j] / n).isFinite { progress.metrics["hd95.\(l)"] = hd[j] / n }  // JSON has no infinity
+        }
+        emit(.validation(dice: meanDice, perClass: progress.dicePerClass))
+        recordMetric(loss: nil, dice: meanDice)
+        log("validation: mean foreground Dice \(String(format: "%.4f", meanDice)); per class " +
+            zip(labels, progress.dicePerClass).map { "\(data.dataset.labels[$0] ?? "\($0)") \(String(format: "%.3f", $1))" }.joined(separator: ", "))
+        emit(.stageFinished(stage: .evaluation))
+        progress.stage = .export
+        try checkpoint(pendingTensors ?? tensors(store: store, optimizers: []))
+    }
+
+    /// Writes the export folder: architecture.json, weights.safetensors, plan.json, model-card.md.
+    func stageExport() throws {
+        let data = try trainingData()
+        let arch = try finalArchitecture(data)
+        emit(.stageStarted(stage: .export, detail: directory.export.path))
+        let (net, store) = try finalNetwork(arch)
+        if let saved = pendingTensors {
+            try restore(saved, store: store, optimizers: [])
+            pendingTensors = nil
+        }
+        try writeExport(arch: arch, weights: net.stateDict(), data: data, to: directory.export)
+        emit(.exported(path: directory.export.path))
+        emit(.stageFinished(stage: .export))
+        progress.stage = .done
+        try checkpoint([:])
+    }
+
+    func writeExport(arch: Architecture, weights: [String: Tensor]?, data: TrainingData, to out: URL) throws {
+        let cost = try NetworkGraph(arch).cost()
+        let names = (0..<data.classes).map { data.dataset.labels[$0] ?? "class \($0)" }
+        let card = ModelCardInfo(name: arch.name, dataset: data.dataset.name, classes: Array(names.dropFirst()),
+                                 architectureSummary: "levels \(arch.topology.levels.map(String.init).joined(separator: ",")); ops \(arch.ops.map(\.rawValue).joined(separator: ","))",
+                                 params: cost.parameters, macs: Double(cost.macs), patch: data.patchDHW,
+                                 spacing: data.plan.targetSpacing, dicePerClass: progress.dicePerClass,
+                                 nsdPerClass: progress.nsdPerClass, searchSeconds: progress.workSeconds,
+                                 seed: config.seed, preset: config.preset)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        var files: [String: Data] = [
+            "architecture.json": try arch.jsonData(),
+            "plan.json": try enc.encode(data.plan),
+            "model-card.md": Data(card.markdown().utf8),
+        ]
+        if let weights {
+            files["weights.safetensors"] = SafeTensors.encode(weights, metadata: ["format": "pt", "architecture": arch.name])
+        }
+        try ExportFolder.write(files: files, to: out)
+    }
+
+    /// `e` in the workbench / `export --candidate`: a candidate's architecture (its weights
+    /// exist only inside the supernet, so none are written) or the final model once trained.
+    func exportCommand(_ id: String?) {
+        do {
+            let data = try trainingData()
+            if let id, let c = progress.candidates.first(where: { candidateID($0) == id })
+                        ?? progress.evolution?.candidates.first(where: { candidateID($0) == id }) {
+                var arch = networkSettings(data).architecture(name: id, topology: c.topology, ops: c.ops, levels: config.levels)
+                arch.provenance = Provenance(source: "coarse candidate", seed: config.seed, dataset: data.dataset.name,
+                                             metrics: ["fitness": c.fitness])
+                let out = directory.url.appendingPathComponent("candidates").appendingPathComponent(id)
+                try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try writeExport(arch: arch, weights: nil, data: data, to: out)
+                emit(.exported(path: out.path))
+            } else {
+                log("export: no candidate \(id ?? "(final)") yet; the final model is exported when the run finishes", .warning)
+            }
+        } catch {
+            log("export failed: \(error)", .error)
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import NN
+import Volume
+
+/// A dataset made ready for search and training: every case preprocessed once (crop, resample,
+/// normalise), split into train/validation with the run's seed, patch sampling and augmentation.
+public final class TrainingData: @unchecked Sendable {
+    public let dataset: MSDDataset
+    public let fingerprint: Fingerprint
+    public let plan: Plan
+    public let train: [PreprocessedCase]
+    public let validation: [PreprocessedCase]
+    /// The validation cases as MSD cases (to reload the originals for evaluation).
+    public let validationCases: [MSDCase]
+    let foreground: [ForegroundIndex]
+    let sampler: PatchSampler
+    let augmenter: Augmenter
+
+    public var classes: Int { plan.classCount }
+    public var channels: Int { plan.modalities.count }
+    /// Patch as (d, h, w) = (z, y, x).
+    public var patchDHW: [Int] { [plan.patch.z, plan.patch.y, plan.patch.x] }
+
+    public init(folder: URL, config: RunConfig, log: (String) -> Void = { _ in }) throws {
+        dataset = try MSDDataset.load(folder)
+        try dataset.checkFiles()
+        log("fingerprinting \(dataset.training.count) cases of \(dataset.name)")
+        fingerprint = try Fingerprint.compute(dataset: dataset, seed: config.seed)
+        // Config patch is (d, h, w); the Volume module counts (x, y, z).
+        let divisor = 1 << config.levels
+        plan = Plan.make(fingerprint: fingerprint, patchSize: Shape3(config.patch[2], config.patch[1], config.patch[0]),
+                         divisor: divisor, batchSize: config.batch)
+        let pre = Preprocessor(plan: plan)
+        var cases: [(MSDCase, PreprocessedCase)] = []
+        for c in dataset.training {
+            let (image, labels) = try dataset.loadCase(c)
+            cases.append((c, try pre.run(id: c.id, image: image.volume, labels: labels)))
+        }
+        guard cases.count >= 2 else {
+            throw VolumeError.invalidArgument("\(dataset.jsonPath) lists \(cases.count) training case(s); a search needs at least 2 (one to train, one to validate)")
+        }
+        // Seeded split: a fixed permutation of the case list, the last valFraction for validation.
+        var rng = SplitMix64(seed: config.seed ^ 0x5EED_5911)
+        var order = Array(cases.indices)
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.int(below: i + 1)) }
+        let nVal = max(1, min(cases.count - 1, Int((Double(cases.count) * config.valFraction).rounded())))
+        let valIdx = Array(order.suffix(nVal)).sorted(), trainIdx = Array(order.prefix(cases.count - nVal)).sorted()
+        train = trainIdx.map { cases[$0].1 }
+        validation = valIdx.map { cases[$0].1 }
+        validationCases = valIdx.map { cases[$0].0 }
+        foreground = train.map { ForegroundIndex($0.labels!) }
+        sampler = PatchSampler(patchSize: plan.patch, foregroundFraction: config.foregroundFraction)
+        var aug = AugmentationConfig()
+        aug.flipProbability = [config.augFlip, config.augFlip, config.augFlip]
+        aug.rotateProbability = config.augRotate
+        aug.scaleProbability = config.augScale
+        aug.shiftProbability = config.augShift
+        aug.gammaProbability = config.augGamma
+        aug.noiseProbability = config.augNoise
+        augmenter = Augmenter(config: aug)
+    }
+
+    /// A batch of `size` patches from the training cases listed in `subset` (all when nil):
+    /// input (B, C, D, H, W) and labels (B, D, H, W) as class indices.
+    public func batch(size: Int, rng: inout SplitMix64, subset: [Int]? = nil, augment: Bool = true) -> (input: Tensor, labels: Tensor) {
+        let pool = subset ?? Array(train.indices)
+        let p = plan.patch, v = p.count, c = channels
+        var input = Tensor.zeros([size, c, p.z, p.y, p.x])
+        var labels = Tensor.zeros([size, p.z, p.y, p.x])
+        for b in 0..<size {
+            let i = pool[rng.int(below: pool.count)]
+            var patch = sampler.sample(image: train[i].image, labels: train[i].labels!, foreground: foreground[i], rng: &rng)
+            if augment { augmenter.apply(&patch, rng: &rng) }
+            input.withUnsafeMutablePointer { dst in
+                patch.image.withUnsafeBufferPointer { src in (dst + b * c * v).update(from: src.baseAddress!, count: c * v) }
+            }
+            labels.withUnsafeMutablePointer { dst in
+                for j in 0..<v { dst[b * v + j] = Float(patch.labels[j]) }
+            }
+        }
+        return (input, labels)
+    }
+}

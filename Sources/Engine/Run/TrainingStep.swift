@@ -1,0 +1,84 @@
+import Foundation
+import NN
+import Search
+
+extension SearchEngine {
+    /// One optimisation step on a batch: forward, Dice + CE loss, backward, clip, update.
+    /// A non-finite loss skips the update, halves the learning rate and is reported; after five
+    /// in a row the run fails with an explanation instead of training on garbage.
+    func trainStep(_ net: GraphNetwork, _ optimizer: any Optimizer, input: Tensor, labels: Tensor,
+                   clip: Double?) throws -> Double {
+        let logits = net(Variable(input))
+        let loss = diceCELoss(logits: logits, labels: labels)
+        let value = Double(loss.item)
+        guard value.isFinite else {
+            optimizer.zeroGrad()
+            net.zeroGrad()
+            optimizer.learningRate *= 0.5
+            lossFailures += 1
+            log("non-finite loss at step \(progress.globalStep): update skipped, learning rate lowered to \(optimizer.learningRate)", .warning)
+            if lossFailures >= 5 {
+                throw EngineError.diverged(step: progress.globalStep)
+            }
+            return value
+        }
+        lossFailures = 0
+        loss.backward()
+        if let clip { _ = clipGradientNorm(optimizer.parameters, maxNorm: Float(clip)) }
+        optimizer.step()
+        optimizer.zeroGrad()
+        net.zeroGrad()
+        return value
+    }
+
+    /// Optimiser state and weights of a store under prefixes, for a checkpoint.
+    func tensors(store: ParameterStore, optimizers: [(String, any Optimizer)]) -> [String: Tensor] {
+        var t: [String: Tensor] = [:]
+        for p in store.all { t["weights." + p.name] = p.value }
+        for (prefix, o) in optimizers { for (k, v) in o.stateTensors() { t[prefix + "." + k] = v } }
+        return t
+    }
+
+    /// Restores weights and optimizer state saved by `tensors(store:optimizers:)`.
+    func restore(_ saved: [String: Tensor], store: ParameterStore, optimizers: [(String, any Optimizer)]) throws {
+        for p in store.all {
+            guard let v = saved["weights." + p.name] else {
+                throw EngineError.checkpointMismatch("weights.\(p.name) is missing")
+            }
+            try p.load(v)
+        }
+        for (prefix, o) in optimizers {
+            var state: [String: Tensor] = [:]
+            for (k, v) in saved where k.hasPrefix(prefix + ".") { state[String(k.dropFirst(prefix.count + 1))] = v }
+            try o.loadState(state)
+        }
+    }
+
+    /// Network settings shared by every architecture of this run.
+    func networkSettings(_ data: TrainingData) -> NetworkSettings {
+        NetworkSettings(baseWidth: config.width, inputChannels: data.channels, classes: data.classes, patch: data.patchDHW)
+    }
+
+    var searchSpace: SearchSpace {
+        SearchSpace(cells: config.cells, levels: config.levels, rule: config.rule == "lattice" ? .lattice : .ushape)
+    }
+
+    var coarseOp: CellOp { CellOp(name: config.coarseOp) ?? .coarseDefault }
+}
+
+public enum EngineError: Error, CustomStringConvertible {
+    case diverged(step: Int)
+    case checkpointMismatch(String)
+    case noCandidates
+
+    public var description: String {
+        switch self {
+        case let .diverged(step):
+            return "training diverged: five non-finite losses in a row up to step \(step), even after lowering the learning rate. Lower the learning rate (e.g. --set weightLR=0.01 --set finalLR=0.005) and resume; the last checkpoint holds finite weights."
+        case let .checkpointMismatch(what):
+            return "the checkpoint does not match this run (\(what)). It was written by another version or config; start a new run folder."
+        case .noCandidates:
+            return "the coarse stage scored no topology, so there is nothing to select. Check that generations and population are positive."
+        }
+    }
+}

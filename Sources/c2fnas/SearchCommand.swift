@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Engine
+
+/// `c2fnas search DATASET`: the whole C2FNAS run, headless. Re-running it on the same run
+/// folder resumes from the last checkpoint.
+struct SearchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Search, train and evaluate a network for an MSD dataset (resumable).")
+
+    @Argument(help: "Dataset folder in MSD layout (dataset.json, imagesTr/, labelsTr/).")
+    var dataset: String
+
+    @Option(help: "Scale preset: tiny, cpu or paper.")
+    var preset: String = "tiny"
+
+    @Option(name: .customLong("run"), help: "Run folder (default runs/<dataset>-<time>); an existing one is resumed.")
+    var runFolder: String?
+
+    @Option(help: "Config file (JSON); its fields override the preset.")
+    var config: String?
+
+    @Option(name: .customLong("set"), help: "Override a config field, e.g. --set supernetSteps=100 (repeatable).")
+    var overrides: [String] = []
+
+    @Option(help: "Random seed.")
+    var seed: UInt64?
+
+    @Option(help: "Compute threads.")
+    var threads: Int?
+
+    @Flag(help: "Print the effective config and exit.")
+    var printConfig = false
+
+    @Flag(help: "Print every event as a JSON line on stdout.")
+    var jsonEvents = false
+
+    func run() throws {
+        var cfg = try config.map { try RunConfig.load(URL(fileURLWithPath: $0)) } ?? RunConfig.preset(preset)
+        var sets = overrides
+        if let seed { sets.append("seed=\(seed)") }
+        if let threads { sets.append("threads=\(threads)") }
+        try cfg.apply(overrides: sets)
+        try cfg.validate()
+        if printConfig { print(cfg.json()); return }
+        let folder = URL(fileURLWithPath: dataset)
+        let dir = runFolder.map { RunDirectory(url: URL(fileURLWithPath: $0)) }
+            ?? RunDirectory.make(root: URL(fileURLWithPath: "runs"), dataset: folder.lastPathComponent)
+        if dir.exists {
+            FileHandle.standardError.write(Data("resuming \(dir.url.path) (its saved config wins over command-line options)\n".utf8))
+        } else {
+            print("effective config:\n\(cfg.json())")
+        }
+        print("run folder: \(dir.url.path)")
+        let outcome = CLIRun.execute(datasetFolder: folder, directory: dir, config: cfg, jsonEvents: jsonEvents)
+        switch outcome {
+        case .finished: print("finished; export in \(dir.export.path)")
+        case .stopped: print("stopped; resume with: c2fnas search \(dataset) --run \(dir.url.path)")
+        case .failed: throw ExitCode.failure  // the message was printed by the progress reporter
+        }
+    }
+}
