@@ -32,8 +32,8 @@ public struct CandidatesTable: Sendable {
             (4, Column(title: "MACs", width: 6, rightAligned: true) { Format.si(Double($0.macs)) }),
             (5, Column(title: "mem", width: 5, rightAligned: true) { Format.bytes($0.memoryBytes) }),
         ]
-        // 1 column for the ▸ marker, 1 space between columns, at least 5 for the topology.
-        func needed(_ c: [(priority: Int, column: Column)]) -> Int { 1 + c.reduce(0) { $0 + $1.column.width + 1 } + 5 }
+        // 1 column for the ▸ marker, 1 space between columns, room for a 12-cell topology.
+        func needed(_ c: [(priority: Int, column: Column)]) -> Int { 1 + c.reduce(0) { $0 + $1.column.width + 1 } + 12 }
         while needed(cols) > width, let drop = cols.indices.filter({ cols[$0].priority > 0 }).max(by: { cols[$0].priority < cols[$1].priority }) {
             cols.remove(at: drop)
         }
@@ -76,11 +76,6 @@ public struct CandidatesTable: Sendable {
             } else {
                 canvas.write(text, y: y, x: rect.x, width: rect.width, style: theme.style(.text))
             }
-        }
-        // Scroll position when rows are hidden below or above.
-        if rows.count > visible {
-            let mark = "\(top + 1)-\(min(rows.count, top + visible))/\(rows.count)"
-            canvas.write(mark, y: rect.y, x: rect.maxX - mark.count, width: mark.count, style: theme.style(.dim))
         }
     }
 

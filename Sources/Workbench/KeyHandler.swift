@@ -56,12 +56,10 @@ public enum KeyHandler {
         case .togglePause:
             switch model.run.state {
             case .running, .starting:
-                s.requestedPause = true
-                s.status = "pause requested…"
+                s.requestedPause = true  // the header shows "pausing…" until the engine confirms
                 return (s, [.pause])
             case .paused:
                 s.requestedPause = false
-                s.status = "resume requested…"
                 return (s, [.resume])
             case .finished, .failed, .stopped:
                 s.status = "the run is \(model.run.state.rawValue)"
@@ -91,11 +89,13 @@ public enum KeyHandler {
         case .axis(let a):
             s.axis = a
         case .previousCase, .nextCase:
+            // Relative to the case on screen; the engine loads it and the model follows.
             let count = model.slices.caseCount
             guard count > 0 else { s.status = "no validation cases yet"; break }
-            let next = max(0, min(count - 1, s.caseIndex + (action == .nextCase ? 1 : -1)))
-            if next != s.caseIndex {
-                s.caseIndex = next
+            let current = model.slices.caseIndex
+            let next = max(0, min(count - 1, current + (action == .nextCase ? 1 : -1)))
+            if next != current {
+                s.status = "loading case \(next + 1)/\(count)…"
                 return (s, [.selectCase(next)])
             }
         case .cycleOverlay:

@@ -68,10 +68,13 @@ public struct ScreenLayout: Sendable, Equatable {
                     sizes[i] = Int((Double(left) * weights[i] / weightSum).rounded(.down))
                     used += sizes[i]
                 }
-                for i in free.sorted(by: { weights[$0] > weights[$1] }).prefix(left - used) { sizes[i] += 1 }
+                for i in free.sorted(by: { (-weights[$0], $0) < (-weights[$1], $1) }).prefix(left - used) { sizes[i] += 1 }
                 free.removeAll()
             }
         }
+        // Everything pinned at a maximum and room left (e.g. the log alone): the heaviest part takes it.
+        let rest = total - sizes.reduce(0, +)
+        if rest > 0, let heaviest = active.max(by: { (weights[$0], -$0) < (weights[$1], -$1) }) { sizes[heaviest] += rest }
         return sizes
     }
 }

@@ -101,6 +101,11 @@ public struct LinePlot: Sendable {
         guard rect.width >= 4, rect.height >= 1 else { return }
         let showLegend = rect.height >= 3, showXAxis = rect.height >= 3
         if showLegend { drawLegend(y: rect.y, x: rect.x, width: rect.width, on: &canvas, theme: theme) }
+        guard series.contains(where: { !$0.points.isEmpty }) else {
+            canvas.write("waiting for the first step", y: rect.y + (showLegend ? 1 : 0), x: rect.x, width: rect.width,
+                         style: theme.style(.dim))
+            return
+        }
         let plotTop = rect.y + (showLegend ? 1 : 0)
         let plotRows = rect.height - (showLegend ? 1 : 0) - (showXAxis ? 1 : 0)
         let left = range(.left), right = range(.right)

@@ -25,7 +25,7 @@ public struct OpBars: Sendable {
         guard !rect.isEmpty else { return }
         let k = view.opNames.count, n = view.cells.count
         guard n > 0, k > 0 else {
-            canvas.write("fine stage not started", y: rect.y, x: rect.x, width: rect.width, style: theme.style(.dim))
+            canvas.write("no fine stage yet", y: rect.y, x: rect.x, width: rect.width, style: theme.style(.dim))
             return
         }
         let labelWidth = "c\(n)".count

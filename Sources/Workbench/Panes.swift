@@ -47,7 +47,7 @@ public struct HeaderBar: Sendable {
 
     var stateText: (String, Role) {
         switch run.state {
-        case .paused: return ("⏸ PAUSED", .paused)
+        case .paused: return requestedPause == false ? ("⏸ resuming…", .paused) : ("⏸ PAUSED", .paused)
         case .running: return requestedPause == true ? ("▶ pausing…", .header) : ("▶ running", .header)
         case .starting: return ("… starting", .header)
         case .finished: return ("■ finished", .header)

@@ -4,7 +4,7 @@ import Foundation
 /// foreground and the lower as background), grey levels through a window, label / prediction
 /// as tints or an error view. Monochrome terminals get an ASCII ramp instead.
 public struct SliceViewer: Sendable {
-    public enum Tile: String, Sendable { case image, label, prediction = "pred", combined = "label+pred", errors = "FP/FN" }
+    public enum Tile: String, Sendable { case image = "img", label, prediction = "pred", combined = "lbl+pred", errors = "FP/FN" }
 
     public var volume: SliceVolume
     public var axis: SliceAxis
@@ -106,8 +106,8 @@ public struct SliceViewer: Sendable {
         let pw = max(1, min(tileWidth, Int(Double(u) * su * s))), ph = max(1, min(area.height * 2, Int(Double(v) * sv * s)))
 
         if statusRows == 1 {
-            let status = "\(caseText) \(axis.rawValue) \(min(index, sliceCount - 1) + 1)/\(sliceCount)  "
-                + kinds.map(\.rawValue).joined(separator: " | ")
+            let status = "\(caseText) \(axis.rawValue) \(min(index, sliceCount - 1) + 1)/\(sliceCount) "
+                + kinds.map(\.rawValue).joined(separator: "|")
             canvas.write(status.trimmingCharacters(in: .whitespaces), y: rect.y, x: rect.x, width: rect.width, style: theme.style(.dim))
         }
         for (t, kind) in kinds.enumerated() {

@@ -68,7 +68,6 @@ public struct UIState: Sendable, Equatable {
     public var axis: SliceAxis = .axial
     /// Slice index per axis; nil = middle slice.
     public var sliceIndex: [SliceAxis: Int] = [:]
-    public var caseIndex = 0
     public var overlayMode: OverlayMode = .labelAndPrediction
     /// Window width as a multiple of the automatic window; level shift as a fraction of it.
     public var windowScale = 1.0

@@ -34,7 +34,7 @@ public enum WorkbenchApp {
         let focused = ui.focus == panel
         switch panel {
         case .curves:
-            let inner = Frame(title: "\(panel.rawValue) loss / Dice", badge: ui.logScaleLoss ? ("log", .dim) : nil,
+            let inner = Frame(title: "\(panel.rawValue) loss / Dice", badge: ui.logScaleLoss ? ("(log loss)", .dim) : nil,
                               focused: focused).draw(in: rect, on: &canvas, theme: theme)
             let plot = LinePlot(series: [
                 PlotSeries(name: "train loss", points: model.curves.trainLoss, role: .curveTrain, side: .left, logScale: ui.logScaleLoss),
@@ -64,13 +64,15 @@ public enum WorkbenchApp {
             if let bars {
                 bars.draw(in: inner, on: &canvas, theme: theme)
             } else {
-                canvas.write("fine stage not started", y: inner.y, x: inner.x, width: inner.width, style: theme.style(.dim))
+                canvas.write("no fine stage yet", y: inner.y, x: inner.x, width: inner.width, style: theme.style(.dim))
             }
 
         case .candidates:
-            let inner = Frame(title: "\(panel.rawValue) candidates (\(model.candidates.count))", focused: focused)
+            let selected = KeyHandler.selectedCandidateIndex(ui, model)
+            let position = selected.map { " \($0 + 1)/\(model.candidates.count)" } ?? ""
+            let inner = Frame(title: "\(panel.rawValue) candidates\(position)", focused: focused)
                 .draw(in: rect, on: &canvas, theme: theme)
-            CandidatesTable(rows: model.rankedCandidates, selectedIndex: KeyHandler.selectedCandidateIndex(ui, model),
+            CandidatesTable(rows: model.rankedCandidates, selectedIndex: selected,
                             shownID: ui.shownCandidateID).draw(in: inner, on: &canvas, theme: theme)
 
         case .slices:
