@@ -15,7 +15,7 @@ public struct ScreenLayout: Sendable, Equatable {
 
         let bands: [(panels: [(Panel, Double)], weight: Double, minimum: Int, maximum: Int)] = [
             ([(.curves, 0.5), (.topology, 0.5)], 0.35, 6, Int.max),
-            ([(.slices, 0.45), (.ops, 0.25), (.candidates, 0.30)], 0.45, 6, Int.max),
+            ([(.slices, 0.44), (.ops, 0.24), (.candidates, 0.32)], 0.45, 6, Int.max),
             ([(.log, 1)], 0.2, 3, 14),
         ]
         let present = bands.map { band in band.panels.filter { !hidden.contains($0.0) } }

@@ -9,8 +9,9 @@ import Testing
 @Suite("terminal driver")
 @MainActor
 struct DriverTests {
-    @Test("keys on a pty drive the loop: help, pause (acknowledged later), quit")
-    func ptyLoop() throws {
+    /// Runs the driver on a fresh 80×24 pty, typing `keys` 0.3 s apart; returns what was drawn and the commands.
+    static func runOnPty(environment: [String: String], keys: [String]) throws
+        -> (text: String, commands: [Command], model: WorkbenchModel, ui: UIState) {
         var master: Int32 = -1, slave: Int32 = -1
         var size = winsize(ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0)
         try #require(openpty(&master, &slave, nil, nil, &size) == 0)
@@ -27,7 +28,7 @@ struct DriverTests {
         reader.start()
         // Type slowly, as a person would; a watchdog turns a hang into a clear failure.
         let typist = Thread { [master] in
-            for k in ["?", "\u{1b}", " ", "q", "y"] {
+            for k in keys {
                 Thread.sleep(forTimeInterval: 0.3)
                 _ = k.utf8CString.withUnsafeBufferPointer { write(master, $0.baseAddress, strlen($0.baseAddress!)) }
             }
@@ -40,7 +41,7 @@ struct DriverTests {
         var pauseAt: Date?, quitAt: Date?
         let (model, ui) = try TerminalDriver.run(
             model: WorkbenchDemo.model(volumeSize: VolumeSize(x: 24, y: 24, z: 8)),
-            options: .init(environment: ["TERM": "xterm-256color"], inputFD: slave, outputFD: slave),
+            options: .init(environment: environment, inputFD: slave, outputFD: slave),
             update: { model in
                 // The "engine" acknowledges a pause 0.2 s later and stops 0.2 s after a quit.
                 if let t = pauseAt, Date().timeIntervalSince(t) > 0.2 { model.run.state = .paused; pauseAt = nil; return true }
@@ -53,17 +54,35 @@ struct DriverTests {
                 if command == .quit { quitAt = Date() }
                 return .keepRunning
             })
-        #expect(received == [.pause, .quit])
-        #expect(model.run.state == .stopped)
-        #expect(ui.quitRequested && ui.overlay == nil)
         Thread.sleep(forTimeInterval: 0.1)
-        let text = String(decoding: output.withLock { $0 }, as: UTF8.self)
+        return (String(decoding: output.withLock { $0 }, as: UTF8.self), received, model, ui)
+    }
+
+    @Test("keys on a pty drive the loop: help, pause (acknowledged later), quit")
+    func ptyLoop() throws {
+        let run = try Self.runOnPty(environment: ["TERM": "xterm-256color"], keys: ["?", "\u{1b}", " ", "q", "y"])
+        #expect(run.commands == [.pause, .quit])
+        #expect(run.model.run.state == .stopped)
+        #expect(run.ui.quitRequested && run.ui.overlay == nil)
         for s in ["Task09_Spleen", "show this help", "PAUSED", "Quit? The run is checkpointed first.", "candidates"] {
-            #expect(text.contains(s), "\(s) was not drawn")
+            #expect(run.text.contains(s), "\(s) was not drawn")
         }
-        #expect(text.unicodeScalars.contains { (0x2801...0x28FF).contains($0.value) })
-        #expect(text.contains("\u{1b}[38;5;"))  // 256-colour foreground escapes
-        #expect(text.contains("\u{1b}[?1049l"))  // endwin left the alternate screen
+        #expect(run.text.unicodeScalars.contains { (0x2801...0x28FF).contains($0.value) })
+        #expect(run.text.contains("\u{1b}[38;5;"))  // 256-colour foreground escapes
+        #expect(run.text.contains("\u{1b}[?1049l"))  // endwin left the alternate screen
+    }
+
+    @Test("colour modes on a real terminal: palette redefinition for COLORTERM=truecolor, none for NO_COLOR")
+    func colourModes() throws {
+        // xterm-256color can redefine colours (ccc, initc = OSC 4), so truecolor is emulated with palette slots.
+        let truecolor = try Self.runOnPty(environment: ["TERM": "xterm-256color", "COLORTERM": "truecolor"], keys: ["q", "y"])
+        #expect(truecolor.commands == [.quit])
+        #expect(truecolor.text.contains("\u{1b}]4;16;rgb:"))
+        #expect(truecolor.text.contains("\u{1b}]104"))  // and ncurses restores the palette at exit (oc)
+        let mono = try Self.runOnPty(environment: ["TERM": "xterm-256color", "NO_COLOR": "1"], keys: ["q", "y"])
+        #expect(mono.commands == [.quit])
+        #expect(!mono.text.contains("\u{1b}[38;5;") && !mono.text.contains("\u{1b}[48;5;") && !mono.text.contains("\u{1b}]4;"))
+        #expect(mono.text.contains("Task09_Spleen"))
     }
 
     @Test("no terminal: a clear error instead of ncurses exiting the process")

@@ -26,7 +26,8 @@ struct LayoutTests {
         #expect(topo.width >= 37 && topo.height >= 6)
         #expect(l.panels[.curves]!.inset(1).height >= 5)
         #expect(l.panels[.slices]!.inset(1).height >= 7)
-        #expect(l.panels[.ops]!.inset(1).height >= 7)  // 12 cells in two columns + header
+        #expect(l.panels[.ops]!.inset(1).height >= 7 && l.panels[.ops]!.inset(1).width >= 17)  // 12 cells: two compact columns + header
+        #expect(l.panels[.candidates]!.inset(1).width >= 23)  // rank, Dice and a whole 12-cell topology
         #expect(l.panels[.candidates]!.inset(1).height >= 5)
         #expect(l.panels[.log]!.inset(1).height >= 2)
     }

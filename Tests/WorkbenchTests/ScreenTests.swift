@@ -77,3 +77,23 @@ struct ScreenTests {
         #expect(c.style(y: 0, x: 3).attributes.contains(.reverse))
     }
 }
+
+@Suite("render cost")
+struct RenderCostTests {
+    @Test("a 200×60 frame renders well within one 50 ms tick")
+    func cost() {
+        let model = WorkbenchDemo.model(volumeSize: VolumeSize(x: 96, y: 96, z: 48))
+        let theme = Theme.builtIn.resolved(for: .truecolor)
+        var canvas = BufferCanvas(rows: 60, cols: 200)
+        WorkbenchApp.render(model, ui: UIState(), theme: theme, into: &canvas)  // warm up
+        let clock = ContinuousClock()
+        let frames = 10
+        let elapsed = clock.measure {
+            for _ in 0..<frames { WorkbenchApp.render(model, ui: UIState(), theme: theme, into: &canvas) }
+        }
+        let ms = Double(elapsed.components.attoseconds) / 1e15 / Double(frames) + Double(elapsed.components.seconds) * 1000 / Double(frames)
+        print("render 200x60 truecolor: \(String(format: "%.2f", ms)) ms/frame")
+        #expect(ms < 25)
+    }
+}
+import Foundation
