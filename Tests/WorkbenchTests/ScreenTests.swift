@@ -15,7 +15,10 @@ struct ScreenTests {
     @Test("demo screens show every panel", arguments: [(24, 80), (40, 120), (60, 200)])
     func demo(rows: Int, cols: Int) {
         let c = Self.screen(rows: rows, cols: cols)
-        print("=== \(cols)x\(rows)\n" + c.text + "\n===")
+        // For screenshots: WORKBENCH_SCREENS_DIR=/some/dir writes each screen as text.
+        if let dir = ProcessInfo.processInfo.environment["WORKBENCH_SCREENS_DIR"] {
+            try? c.text.write(toFile: "\(dir)/demo-\(cols)x\(rows).txt", atomically: true, encoding: .utf8)
+        }
         let text = c.text
         for title in ["1 loss / Dice", "2 topology", "3 ops", "4 candidates 1/20", "5 slices", "6 log"] {
             #expect(text.contains(title), "\(title) at \(cols)x\(rows)")
