@@ -5,6 +5,7 @@ import Foundation
 /// Proves the ncursesw binding: wide characters (box drawing, braille, half blocks) drawn into a
 /// terminal made with newterm on a pseudo-terminal read back from the window unchanged.
 @Suite("ncursesw binding")
+@MainActor  // ncurses is process-global: serialise with the driver test on the main actor
 struct NCursesBindingTests {
     @Test("draw and read back wide characters on a pty")
     func wideCharacters() throws {

@@ -1,0 +1,176 @@
+import Foundation
+import Synchronization
+@preconcurrency import CNCurses
+
+/// Why the terminal UI could not start, and what to do instead.
+public enum TerminalError: Error, CustomStringConvertible, Equatable {
+    case notATerminal
+    case cannotInitialize(term: String)
+
+    public var description: String {
+        switch self {
+        case .notATerminal: return "standard input/output is not a terminal; run in a terminal, or use the headless CLI (c2fnas)"
+        case .cannotInitialize(let term):
+            return "ncurses cannot use terminal type \"\(term)\"; set TERM to one your system knows (e.g. xterm-256color)"
+        }
+    }
+}
+
+/// What the command handler wants the loop to do next.
+public enum DriverControl: Sendable { case keepRunning, exit }
+
+/// A thread-safe queue from the engine side to the UI: `post` from anywhere, `drain` once a frame.
+public final class UpdateMailbox<T: Sendable>: Sendable {
+    private let queue = Mutex<[T]>([])
+    public init() {}
+    public func post(_ item: T) { queue.withLock { $0.append(item) } }
+    public func drain() -> [T] {
+        queue.withLock { q in
+            let items = q
+            q.removeAll(keepingCapacity: true)
+            return items
+        }
+    }
+}
+
+/// Runs the workbench on a terminal. Everything happens on the main thread: each tick it applies
+/// model updates, redraws if anything changed, waits up to one tick for a key, maps it and hands
+/// the resulting commands to the caller.
+@MainActor
+public enum TerminalDriver {
+    public struct Options: Sendable {
+        /// Themes cycled by `t` (the first is used at start); the built-in theme when empty.
+        public var themes: [Theme]
+        public var environment: [String: String]
+        public var tickMilliseconds: Int32
+        /// File descriptors of the terminal (a pty in tests); standard input and output by default.
+        public var inputFD: Int32
+        public var outputFD: Int32
+        /// Terminal type; nil = $TERM.
+        public var terminalName: String?
+
+        public init(themes: [Theme] = [], environment: [String: String] = ProcessInfo.processInfo.environment,
+                    tickMilliseconds: Int32 = 50, inputFD: Int32 = STDIN_FILENO, outputFD: Int32 = STDOUT_FILENO,
+                    terminalName: String? = nil) {
+            self.themes = themes
+            self.environment = environment
+            self.tickMilliseconds = tickMilliseconds
+            self.inputFD = inputFD
+            self.outputFD = outputFD
+            self.terminalName = terminalName
+        }
+    }
+
+    /// Decodes a `get_wch` result: `status` is its return value, `code` the character or key code.
+    public nonisolated static func decode(status: Int32, code: UInt32) -> Key? {
+        if status == KEY_CODE_YES {
+            switch Int32(code) {
+            case KEY_UP: return .up
+            case KEY_DOWN: return .down
+            case KEY_LEFT: return .left
+            case KEY_RIGHT: return .right
+            case KEY_PPAGE: return .pageUp
+            case KEY_NPAGE: return .pageDown
+            case KEY_HOME: return .home
+            case KEY_END: return .end
+            case KEY_ENTER: return .enter
+            case KEY_BTAB: return .backTab
+            case KEY_BACKSPACE: return .backspace
+            case KEY_RESIZE: return .resize
+            default:
+                for n in 1...24 where Int32(code) == cn_key_f(Int32(n)) { return .function(n) }
+                return nil
+            }
+        }
+        guard status == OK else { return nil }
+        switch code {
+        case 9: return .tab
+        case 10, 13: return .enter
+        case 27: return .escape
+        case 8, 127: return .backspace
+        case 1...26: return .control(Character(Unicode.Scalar(code + 96)!))
+        default: return Unicode.Scalar(code).map { .character(Character($0)) }
+        }
+    }
+
+    /// Runs until the command handler returns `.exit`, or a confirmed quit sees the run reach a
+    /// terminal state. `update` applies pending model changes and returns whether any arrived.
+    /// Returns the final model and UI state.
+    @discardableResult
+    public static func run(model initial: WorkbenchModel, ui initialUI: UIState = UIState(), options: Options = Options(),
+                           update: (inout WorkbenchModel) -> Bool,
+                           onCommand: (Command) -> DriverControl) throws(TerminalError) -> (WorkbenchModel, UIState) {
+        guard isatty(options.inputFD) == 1, isatty(options.outputFD) == 1 else { throw .notATerminal }
+        // Without a UTF-8 locale ncursesw draws nothing for box, braille and block characters.
+        if setlocale(LC_ALL, "") == nil || cn_locale_is_utf8() == 0 { setlocale(LC_ALL, "C.UTF-8") }
+        guard let out = fdopen(dup(options.outputFD), "w") else { throw .notATerminal }
+        guard let inp = fdopen(dup(options.inputFD), "r") else { fclose(out); throw .notATerminal }
+        let term = options.terminalName ?? options.environment["TERM"] ?? "xterm-256color"
+        guard let screen = newterm(term, out, inp) else {
+            fclose(out); fclose(inp)
+            throw .cannotInitialize(term: term)
+        }
+        defer {
+            endwin()
+            delscreen(screen)
+            fclose(out)
+            fclose(inp)
+        }
+        set_term(screen)
+        let window = cn_stdscr()!
+        cbreak()
+        noecho()
+        nonl()
+        keypad(window, true)
+        wtimeout(window, options.tickMilliseconds)
+        set_escdelay(25)
+        curs_set(0)
+        var colors = 0, colorPairs = 0, canChange = false
+        if has_colors() {
+            start_color()
+            use_default_colors()
+            colors = Int(COLORS)
+            colorPairs = Int(COLOR_PAIRS)
+            canChange = can_change_color()
+        }
+        let depth = ColorDepth.detect(colors: colors, canChangeColor: canChange, environment: options.environment)
+        var canvas = NCursesCanvas(window: window, depth: depth, colorCount: colors, colorPairs: colorPairs, canChangeColor: canChange)
+        let themes = options.themes.isEmpty ? [Theme.builtIn] : options.themes
+        var resolved = [Int: ResolvedTheme]()
+
+        var model = initial, ui = initialUI
+        var dirty = true
+        while true {
+            if update(&model) { dirty = true }
+            if ui.quitRequested && model.run.state.isTerminal { break }
+            if dirty {
+                let index = ((ui.themeIndex % themes.count) + themes.count) % themes.count
+                let theme = resolved[index] ?? themes[index].resolved(for: depth)
+                resolved[index] = theme
+                canvas.beginFrame()
+                WorkbenchApp.render(model, ui: ui, theme: theme, into: &canvas)
+                wnoutrefresh(window)
+                doupdate()
+                dirty = false
+            }
+            var code: wint_t = 0
+            let status = wget_wch(window, &code)
+            guard let key = decode(status: status, code: code) else { continue }
+            dirty = true
+            if key == .resize {
+                canvas.refreshSize()
+                continue
+            }
+            let (next, commands) = KeyHandler.handle(key, state: ui, model: model)
+            ui = next
+            for command in commands {
+                if command == .redraw {
+                    clearok(curscr, true)
+                } else if onCommand(command) == .exit {
+                    return (model, ui)
+                }
+            }
+        }
+        return (model, ui)
+    }
+}

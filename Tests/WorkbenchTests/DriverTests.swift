@@ -1,0 +1,144 @@
+import Foundation
+import Synchronization
+import Testing
+@preconcurrency import CNCurses
+@testable import Workbench
+
+/// The real ncurses loop on a pseudo-terminal: keys typed into the pty reach the command handler,
+/// the screen is drawn, and a confirmed quit ends the loop once the (simulated) engine stops.
+@Suite("terminal driver")
+@MainActor
+struct DriverTests {
+    /// Runs the driver on a fresh 80×24 pty, typing `keys` 0.3 s apart; returns what was drawn and the commands.
+    static func runOnPty(environment: [String: String], keys: [String]) throws
+        -> (text: String, commands: [Command], model: WorkbenchModel, ui: UIState) {
+        var master: Int32 = -1, slave: Int32 = -1
+        var size = winsize(ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0)
+        try #require(openpty(&master, &slave, nil, nil, &size) == 0)
+        defer { close(master); close(slave) }
+        let output = Mutex<[UInt8]>([])
+        let reader = Thread { [master] in
+            var buf = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = read(master, &buf, buf.count)
+                if n <= 0 { break }
+                output.withLock { $0 += buf[0..<n] }
+            }
+        }
+        reader.start()
+        // Type slowly, as a person would; a watchdog turns a hang into a clear failure.
+        let typist = Thread { [master] in
+            for k in keys {
+                Thread.sleep(forTimeInterval: 0.3)
+                _ = k.utf8CString.withUnsafeBufferPointer { write(master, $0.baseAddress, strlen($0.baseAddress!)) }
+            }
+            Thread.sleep(forTimeInterval: 20)
+            fatalError("driver test: the loop did not end within 20 s")
+        }
+        typist.start()
+
+        var received = [Command]()
+        var pauseAt: Date?, quitAt: Date?
+        let (model, ui) = try TerminalDriver.run(
+            model: WorkbenchDemo.model(volumeSize: VolumeSize(x: 24, y: 24, z: 8)),
+            options: .init(environment: environment, inputFD: slave, outputFD: slave),
+            update: { model in
+                // The "engine" acknowledges a pause 0.2 s later and stops 0.2 s after a quit.
+                if let t = pauseAt, Date().timeIntervalSince(t) > 0.2 { model.run.state = .paused; pauseAt = nil; return true }
+                if let t = quitAt, Date().timeIntervalSince(t) > 0.2 { model.run.state = .stopped; quitAt = nil; return true }
+                return false
+            },
+            onCommand: { command in
+                received.append(command)
+                if command == .pause { pauseAt = Date() }
+                if command == .quit { quitAt = Date() }
+                return .keepRunning
+            })
+        Thread.sleep(forTimeInterval: 0.1)
+        return (String(decoding: output.withLock { $0 }, as: UTF8.self), received, model, ui)
+    }
+
+    @Test("keys on a pty drive the loop: help, pause (acknowledged later), quit")
+    func ptyLoop() throws {
+        let run = try Self.runOnPty(environment: ["TERM": "xterm-256color"], keys: ["?", "\u{1b}", " ", "q", "y"])
+        #expect(run.commands == [.pause, .quit])
+        #expect(run.model.run.state == .stopped)
+        #expect(run.ui.quitRequested && run.ui.overlay == nil)
+        for s in ["Task09_Spleen", "show this help", "PAUSED", "Quit? The run is checkpointed first.", "candidates"] {
+            #expect(run.text.contains(s), "\(s) was not drawn")
+        }
+        #expect(run.text.unicodeScalars.contains { (0x2801...0x28FF).contains($0.value) })
+        #expect(run.text.contains("\u{1b}[38;5;"))  // 256-colour foreground escapes
+        #expect(run.text.contains("\u{1b}[?1049l"))  // endwin left the alternate screen
+    }
+
+    @Test("colour modes on a real terminal: palette redefinition for COLORTERM=truecolor, none for NO_COLOR")
+    func colourModes() throws {
+        // xterm-256color can redefine colours (ccc, initc = OSC 4), so truecolor is emulated with palette slots.
+        let truecolor = try Self.runOnPty(environment: ["TERM": "xterm-256color", "COLORTERM": "truecolor"], keys: ["q", "y"])
+        #expect(truecolor.commands == [.quit])
+        #expect(truecolor.text.contains("\u{1b}]4;16;rgb:"))
+        #expect(truecolor.text.contains("\u{1b}]104"))  // and ncurses restores the palette at exit (oc)
+        let mono = try Self.runOnPty(environment: ["TERM": "xterm-256color", "NO_COLOR": "1"], keys: ["q", "y"])
+        #expect(mono.commands == [.quit])
+        #expect(!mono.text.contains("\u{1b}[38;5;") && !mono.text.contains("\u{1b}[48;5;") && !mono.text.contains("\u{1b}]4;"))
+        #expect(mono.text.contains("Task09_Spleen"))
+    }
+
+    @Test("no terminal: a clear error instead of ncurses exiting the process")
+    func notATerminal() {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        #expect(throws: TerminalError.notATerminal) {
+            try TerminalDriver.run(model: WorkbenchModel(), options: .init(inputFD: fds[0], outputFD: fds[1]),
+                                   update: { _ in false }, onCommand: { _ in .exit })
+        }
+        #expect(TerminalError.notATerminal.description.contains("headless"))
+    }
+}
+
+/// Manual check only: with WORKBENCH_TMUX_DEMO=1 the workbench runs on the real terminal with the
+/// demo model and a pretend engine (acknowledges pause/resume after 0.3 s, stops 0.5 s after quit).
+/// Skipped otherwise, so CI never needs a terminal.
+@Suite("interactive demo")
+@MainActor
+struct InteractiveDemo {
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["WORKBENCH_TMUX_DEMO"] != nil))
+    func runOnTerminal() throws {
+        let themes = Theme.loadAll(directory: ThemeTests.themesDirectory).themes
+        // The test runner owns stdout; draw on the controlling terminal instead.
+        let tty = open("/dev/tty", O_RDWR)
+        try #require(tty >= 0)
+        defer { close(tty) }
+        var pending: (Date, RunState)?
+        var logs = [LogLine]()
+        var caseRequest: Int?
+        try TerminalDriver.run(
+            model: WorkbenchDemo.model(volumeSize: VolumeSize(x: 64, y: 64, z: 40)),
+            options: .init(themes: themes, inputFD: tty, outputFD: tty),
+            update: { model in
+                var changed = false
+                if let (t, state) = pending, Date().timeIntervalSince(t) > (state == .stopped ? 0.5 : 0.3) {
+                    model.run.state = state
+                    pending = nil
+                    changed = true
+                }
+                if !logs.isEmpty { model.log += logs; logs.removeAll(); changed = true }
+                if let c = caseRequest { model.slices.caseIndex = c; caseRequest = nil; changed = true }
+                return changed
+            },
+            onCommand: { command in
+                switch command {
+                case .pause: pending = (Date(), .paused)
+                case .resume: pending = (Date(), .running)
+                case .quit: pending = (Date(), .stopped)
+                case .nextStage: logs.append(LogLine(.info, "next stage requested"))
+                case .export(let id): logs.append(LogLine(.info, "exported \(id) to export/\(id).json"))
+                case .selectCase(let i): caseRequest = i
+                case .redraw: break
+                }
+                return .keepRunning
+            })
+    }
+}
