@@ -41,7 +41,9 @@ extension SearchEngine {
         }
         emit(.stageFinished(stage: .final))
         progress.stage = .evaluation
-        try checkpoint(snapshot())
+        // Evaluation and export use these weights (in memory now, or from the checkpoint on resume).
+        pendingTensors = snapshot()
+        try checkpoint(pendingTensors!)
     }
 
     /// A stand-alone network for `arch`, fresh (seeded) or with the weights a checkpoint holds.

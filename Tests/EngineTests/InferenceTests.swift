@@ -1,0 +1,39 @@
+import Testing
+import Foundation
+import Volume
+@testable import Engine
+
+@Suite("Inference")
+struct InferenceTests {
+    /// A deterministic "network": class = the label whose mean normalised intensity is nearest.
+    /// Scoring it on the preprocessed grid and, through predictCase, on the original grid must
+    /// agree closely (the two differ only by resampling), which pins down restore/orientation.
+    @Test("Dice on the original grid matches Dice on the preprocessed grid")
+    func originalGridAgrees() throws {
+        var cfg = try RunConfig.preset("tiny")
+        try cfg.apply(overrides: ["patch=16,32,32"])
+        let data = try TrainingData(folder: sampleTask, config: cfg)
+        let c = data.validation[0]
+        // Class means from the training cases (normalised intensities).
+        var sums = [Double](repeating: 0, count: data.classes), counts = sums
+        for t in data.train { for (v, l) in zip(t.image.data, t.labels!.data) { sums[Int(l)] += Double(v); counts[Int(l)] += 1 } }
+        let means = zip(sums, counts).map { $0 / max(1, $1) }
+        let net: PatchNetwork = { patch, _, size in
+            var out = [Float](repeating: 0, count: data.classes * size.count)
+            for i in 0..<size.count {
+                let v = Double(patch[i])
+                let k = means.indices.min { abs(means[$0] - v) < abs(means[$1] - v) }!
+                out[k * size.count + i] = 10
+            }
+            return out
+        }
+        let window = SlidingWindow(patchSize: data.plan.patch, overlap: 0.5, output: .logits)
+        let pred = argmax(try window.predict(c.image, classes: data.classes, network: net))
+        let pre = Metrics.dice(pred.data.map { $0 == 1 }, c.labels!.data.map { $0 == 1 })
+        let (image, reference) = try data.dataset.loadCase(data.validationCases[0])
+        let (_, full) = try predictCase(image: image.volume, preprocessor: Preprocessor(plan: data.plan), window: window, network: net)
+        let orig = Metrics.dice(full.data.map { $0 == 1 }, reference.data.map { $0 == 1 })
+        #expect(pre > 0.3, "the intensity classifier finds the liver on the preprocessed grid (Dice \(pre))")
+        #expect(abs(orig - pre) < 0.05, "original-grid Dice \(orig) vs preprocessed \(pre)")
+    }
+}
