@@ -29,7 +29,16 @@ struct DriverTests {
         // Type slowly, as a person would; a watchdog turns a hang into a clear failure.
         let typist = Thread { [master] in
             for k in keys {
+                // Wait until the screen has been drawn and read (output quiet for 0.2 s, at most 5 s),
+                // so each key answers a complete frame even on a loaded machine.
                 Thread.sleep(forTimeInterval: 0.3)
+                var last = -1, quietSince = Date()
+                let deadline = Date().addingTimeInterval(5)
+                while Date() < deadline {
+                    let n = output.withLock { $0.count }
+                    if n != last { last = n; quietSince = Date() } else if n > 0 && Date().timeIntervalSince(quietSince) > 0.2 { break }
+                    Thread.sleep(forTimeInterval: 0.02)
+                }
                 _ = k.utf8CString.withUnsafeBufferPointer { write(master, $0.baseAddress, strlen($0.baseAddress!)) }
             }
             Thread.sleep(forTimeInterval: 20)
@@ -54,7 +63,14 @@ struct DriverTests {
                 if command == .quit { quitAt = Date() }
                 return .keepRunning
             })
-        Thread.sleep(forTimeInterval: 0.1)
+        // Let the reader drain what ncurses wrote last (quiet for 0.3 s, at most 5 s).
+        var last = -1, quietSince = Date()
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline {
+            let n = output.withLock { $0.count }
+            if n != last { last = n; quietSince = Date() } else if Date().timeIntervalSince(quietSince) > 0.3 { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
         return (String(decoding: output.withLock { $0 }, as: UTF8.self), received, model, ui)
     }
 
