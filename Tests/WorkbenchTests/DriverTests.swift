@@ -17,6 +17,8 @@ struct DriverTests {
         try #require(openpty(&master, &slave, nil, nil, &size) == 0)
         defer { close(master); close(slave) }
         let output = Mutex<[UInt8]>([])
+        let finished = Mutex(false)
+        defer { finished.withLock { $0 = true } }
         let reader = Thread { [master] in
             var buf = [UInt8](repeating: 0, count: 4096)
             while true {
@@ -41,8 +43,13 @@ struct DriverTests {
                 }
                 _ = k.utf8CString.withUnsafeBufferPointer { write(master, $0.baseAddress, strlen($0.baseAddress!)) }
             }
-            Thread.sleep(forTimeInterval: 20)
-            fatalError("driver test: the loop did not end within 20 s")
+            // Watchdog: a hang becomes a clear failure, but only while this test is still running.
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline {
+                if finished.withLock({ $0 }) { return }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            fatalError("driver test: the loop did not end within 120 s of the last key")
         }
         typist.start()
 

@@ -36,6 +36,9 @@ public struct RunState: Sendable, Equatable {
     public var lastCheckpoint: String?
     public var log: [LogLine] = []
     public var maxLogLines = 500
+    /// When the current stage began (for ETAs) and the wall times of recent train-loss events.
+    public var stageStartWall: Double?
+    public var trainLossWalls: [Double] = []
 
     public init() {}
 
@@ -56,15 +59,18 @@ public struct RunState: Sendable, Equatable {
             paused = false; finished = false; failure = nil
             appendLog(r.step, .info, "resumed at step \(from)")
         case let .stageStarted(s, detail):
-            stage = s; stageDetail = detail; progress = (0, 0, "")
+            stage = s; stageDetail = detail; progress = (0, 0, ""); stageStartWall = r.wall
             if boundaries.last?.stage != s { boundaries.append(Boundary(step: r.step, stage: s)) }
             appendLog(r.step, .info, "stage \(s.rawValue): \(detail)")
         case .stageFinished:
             break
         case let .progress(done, total, label):
+            if label != progress.label { stageStartWall = r.wall }
             progress = (done, total, label)
         case let .trainLoss(v):
             trainLoss.append(Point(step: r.step, value: v))
+            trainLossWalls.append(r.wall)
+            if trainLossWalls.count > 50 { trainLossWalls.removeFirst(trainLossWalls.count - 50) }
         case let .validation(dice, perClass):
             valDice.append(Point(step: r.step, value: dice)); valDicePerClass = perClass
         case let .topology(role, levels, ops):

@@ -1,0 +1,63 @@
+import Foundation
+import Engine
+
+/// Builds the workbench's view model from the engine's folded event state. Pure: the live run,
+/// a replayed log and an attached run all draw through this one function.
+public enum ModelAdapter {
+    public static func model(from s: Engine.RunState, levels: Int, now: Double, ramBytes: Int64?,
+                             outcome: RunState? = nil, keeping old: WorkbenchModel = WorkbenchModel()) -> WorkbenchModel {
+        var m = old
+        var counters: [ProgressCounter] = []
+        if s.progress.total > 0 { counters.append(ProgressCounter(s.progress.label, s.progress.done, of: s.progress.total)) }
+        let state: RunState
+        if let outcome { state = outcome }
+        else if s.failure != nil { state = .failed }
+        else if s.finished { state = .finished }
+        else if s.paused { state = .paused }
+        else if s.startWall == nil { state = .starting }
+        else { state = .running }
+        m.run = RunView(dataset: s.dataset, stage: stageTitle(s), counters: counters,
+                        etaSeconds: eta(s, now: now), secondsPerStep: secondsPerStep(s),
+                        ramBytes: ramBytes, state: state, runDirectory: s.runDirectory,
+                        message: s.failure ?? s.exports.last.map { "exported to \($0)" })
+        m.curves = CurvesView(trainLoss: s.trainLoss.map { CurvePoint(step: $0.step, value: $0.value) },
+                              valDice: s.valDice.map { CurvePoint(step: $0.step, value: $0.value) },
+                              boundaries: s.boundaries.map { StageBoundary(step: $0.step, label: $0.stage.rawValue) })
+        func path(_ role: TopologyRole) -> TopologyPath? {
+            s.topologies[role].map { TopologyPath(cellLevels: $0.levels, ops: $0.ops.isEmpty ? nil : $0.ops) }
+        }
+        m.topology = TopologyView(levels: levels, current: path(.current), best: path(.final) ?? path(.best), medoid: path(.medoid))
+        if !s.alpha.isEmpty {
+            let fine = s.stage == .fine && s.progress.total > 0 ? Double(s.progress.done) / Double(s.progress.total) : 1
+            m.ops = OpProbabilitiesView(opNames: s.alphaOps, cells: s.alpha, progress: fine)
+        }
+        m.candidates = s.rankedCandidates.enumerated().map { i, c in
+            CandidateRow(id: c.id, rank: i + 1, dice: c.fitness, params: c.params, macs: Int64(c.macs),
+                         memoryBytes: Int64(c.memoryBytes), topology: TopologyPath(cellLevels: c.levels, ops: c.ops))
+        }
+        m.log = s.log.suffix(200).map { LogLine(level($0.level), $0.message) }
+        return m
+    }
+
+    static func stageTitle(_ s: Engine.RunState) -> String {
+        let name = s.stage.rawValue.uppercased()
+        return s.stageDetail.isEmpty || s.stage == .done ? name : "\(name) \(s.stageDetail)"
+    }
+
+    /// Remaining time of the current stage's progress, from the pace since its first step.
+    static func eta(_ s: Engine.RunState, now: Double) -> Double? {
+        guard s.progress.total > 0, s.progress.done > 0, let start = s.stageStartWall, !s.finished else { return nil }
+        let elapsed = now - start
+        return elapsed * Double(s.progress.total - s.progress.done) / Double(s.progress.done)
+    }
+
+    static func secondsPerStep(_ s: Engine.RunState) -> Double? {
+        let recent = s.trainLossWalls.suffix(20)
+        guard recent.count >= 2, let first = recent.first, let last = recent.last else { return nil }
+        return (last - first) / Double(recent.count - 1)
+    }
+
+    static func level(_ l: Engine.LogLevel) -> LogLevel {
+        switch l { case .debug: .debug; case .info: .info; case .warning: .warning; case .error: .error }
+    }
+}
