@@ -34,6 +34,9 @@ test: deps
 	start=$$SECONDS; \
 	$(SWIFT) test $(TESTFLAGS) --skip-build; rc=$$?; \
 	echo "test wall time: $$((SECONDS-start)) s"; \
+	start=$$SECONDS; \
+	tests/e2e/tui-smoke.sh .build/release/c2fnas-tui || rc=1; \
+	echo "workbench e2e wall time: $$((SECONDS-start)) s"; \
 	exit $$rc
 
 bench: deps

@@ -47,6 +47,8 @@ public struct RunConfig: Codable, Sendable, Equatable {
     // Final training from scratch.
     public var finalSteps = 300
     public var finalLR = 0.01
+    /// "sgd" (Nesterov momentum, nnU-Net style) or "adam" (converges faster on short budgets).
+    public var finalOptimizer = "sgd"
     public var nesterov = true
     public var batch = 2
 
@@ -175,6 +177,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
         try check(supernetSteps >= 0 && fineSteps >= 0 && finalSteps >= 0, "steps", "0 or more")
         try check(fineWarmup >= 0 && fineWarmup <= 1, "fineWarmup", "a fraction between 0 and 1")
         try check(["fitness", "train"].contains(finalistSelection), "finalistSelection", "fitness or train")
+        try check(["sgd", "adam"].contains(finalOptimizer), "finalOptimizer", "sgd or adam")
         for (k, v) in [("weightLR", weightLR), ("alphaLR", alphaLR), ("finalLR", finalLR)] {
             try check(v > 0 && v < 10 && v.isFinite, k, "a positive learning rate below 10")
         }

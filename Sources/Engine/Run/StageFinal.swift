@@ -11,8 +11,10 @@ extension SearchEngine {
         let arch = try finalArchitecture(data)
         emit(.stageStarted(stage: .final, detail: "training \(arch.ops.map(\.rawValue).joined(separator: " ")) from scratch"))
         let (net, store) = try finalNetwork(arch)
-        let sgd = SGD(parameters: net.parameters, learningRate: Float(config.finalLR), momentum: Float(config.weightMomentum),
-                      nesterov: config.nesterov, weightDecay: 3e-5)
+        let sgd: any Optimizer = config.finalOptimizer == "adam"
+            ? Adam(parameters: net.parameters, learningRate: Float(config.finalLR), weightDecay: 3e-5)
+            : SGD(parameters: net.parameters, learningRate: Float(config.finalLR), momentum: Float(config.weightMomentum),
+                  nesterov: config.nesterov, weightDecay: 3e-5)
         let schedule = PolyLRSchedule(baseLearningRate: Float(config.finalLR), totalSteps: max(1, config.finalSteps))
         if let saved = pendingTensors {
             try restore(saved, store: store, optimizers: [("sgd", sgd)])
