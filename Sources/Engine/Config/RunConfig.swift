@@ -85,7 +85,9 @@ public struct RunConfig: Codable, Sendable, Equatable {
         c.preset = name
         switch name {
         case "tiny":
-            break
+            // Short budgets need a larger step than nnU-Net's 0.01 (measured on the sample:
+            // 600 steps reach mean Dice 0.55 at 0.05, 0.28 with Adam at 3e-3).
+            c.finalLR = 0.05; c.finalSteps = 800; c.validateEvery = 100
         case "cpu":
             c.width = 8; c.patch = [48, 48, 48]; c.cells = 12; c.levels = 4
             c.clusters = 4; c.population = 8; c.generations = 10
