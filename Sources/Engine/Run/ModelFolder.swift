@@ -1,0 +1,42 @@
+import Foundation
+import NN
+import Search
+import Volume
+
+/// An export folder loaded for inference: architecture, weights and plan. `predict` needs
+/// nothing else (not the dataset, not the run).
+public struct ModelFolder {
+    public let architecture: Architecture
+    public let plan: Plan
+    public let network: GraphNetwork
+
+    public init(_ folder: URL) throws {
+        let archURL = folder.appendingPathComponent("architecture.json")
+        let planURL = folder.appendingPathComponent("plan.json")
+        let weightsURL = folder.appendingPathComponent("weights.safetensors")
+        guard let archData = try? Data(contentsOf: archURL) else {
+            throw RunFileError.cannotRead(archURL.path, reason: "missing; point predict at an export folder (RUN/export)")
+        }
+        architecture = try Architecture.decode(from: archData, source: archURL.path)
+        guard let planData = try? Data(contentsOf: planURL) else {
+            throw RunFileError.cannotRead(planURL.path, reason: "missing; the export folder is incomplete")
+        }
+        do { plan = try JSONDecoder().decode(Plan.self, from: planData) } catch {
+            throw RunFileError.corrupt(planURL.path, reason: "\(error)")
+        }
+        guard FileManager.default.fileExists(atPath: weightsURL.path) else {
+            throw RunFileError.cannotRead(weightsURL.path, reason: "missing; candidate exports hold no weights, train them first (c2fnas train)")
+        }
+        let (tensors, _) = try SafeTensors.read(from: weightsURL)
+        let store = ParameterStore(seed: 0)
+        network = GraphNetwork(graph: try NetworkGraph(architecture), store: store)
+        try network.loadStateDict(tensors)
+    }
+
+    /// Sliding-window prediction of one image on its own grid.
+    public func predict(_ image: NIfTIImage, overlap: Double = 0.5, mirror: Bool = false) throws -> LabelVolume {
+        let window = SlidingWindow(patchSize: plan.patch, overlap: overlap, mirrorAxes: mirror ? [0, 1, 2] : [], output: .logits)
+        return try predictCase(image: image.volume, preprocessor: Preprocessor(plan: plan), window: window,
+                               network: Inference.patchNetwork(network)).labels
+    }
+}
