@@ -41,8 +41,12 @@ public actor SearchEngine {
     var pendingTensors: [String: Tensor]?
     var lossFailures = 0
 
-    public init(datasetFolder: URL, directory: RunDirectory, config: RunConfig,
+    /// When set, the search stages are skipped and this architecture is trained (`c2fnas train`).
+    let fixedArchitecture: Architecture?
+
+    public init(datasetFolder: URL, directory: RunDirectory, config: RunConfig, fixedArchitecture: Architecture? = nil,
                 onEvent: @escaping @Sendable (EventRecord) -> Void = { _ in }) {
+        self.fixedArchitecture = fixedArchitecture
         self.datasetFolder = datasetFolder
         self.directory = directory
         self.config = config

@@ -11,7 +11,15 @@ extension SearchEngine {
         try AtomicFile.writeJSON(data.plan, to: directory.plan)
         log("plan: spacing \(data.plan.targetSpacing.map { String(format: "%.2f", $0) }.joined(separator: "×")) mm, patch \(data.patchDHW.map(String.init).joined(separator: "×")) (d×h×w), \(data.train.count) training / \(data.validation.count) validation cases")
         emit(.stageFinished(stage: .plan))
-        progress.stage = .coarse
+        if let arch = fixedArchitecture {
+            progress.chosen = arch.topology
+            progress.derivedOps = arch.ops
+            emit(.topology(role: .final, levels: arch.topology.levels, ops: arch.ops.map(\.rawValue)))
+            log("training the given architecture \(arch.name); no search")
+            progress.stage = .final
+        } else {
+            progress.stage = .coarse
+        }
         try checkpoint([:])
     }
 
