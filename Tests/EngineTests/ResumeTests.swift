@@ -99,7 +99,38 @@ struct ResumeTests {
         #expect(a.metrics.keys.sorted() == b.metrics.keys.sorted())
         for (k, v) in a.metrics { #expect(abs(v - (b.metrics[k] ?? .nan)) <= 1e-5, "\(k)") }
     }
+    @Test("SIGINT and SIGTERM checkpoint, then exit 0", arguments: [SIGINT, SIGTERM])
+    func signalStops(sig: Int32) throws {
+        let binary = try c2fnasBinary()
+        let dir = try temporaryFolder("signal"); defer { try? FileManager.default.removeItem(at: dir) }
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = ["search", sampleTask.path, "--run", dir.path] + reducedOverrides.flatMap { ["--set", $0] }
+            + ["--set", "checkpointEverySeconds=1000"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let events = dir.appendingPathComponent("events.jsonl")
+        // Wait until training has started (a train-loss event), then signal.
+        let deadline = Date().addingTimeInterval(60)
+        while p.isRunning && Date() < deadline {
+            if let d = try? String(contentsOf: events, encoding: .utf8), d.contains("trainLoss") { break }
+            usleep(5_000)
+        }
+        try #require(p.isRunning, "the run ended before it could be signalled")
+        kill(p.processIdentifier, sig)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0)
+        let (records, _) = try EventLog.read(events)
+        let last = try #require(records.last(where: { if case .checkpointed = $0.event { return true }; return false }))
+        #expect(last.step > 0, "the stop checkpoint holds the training done so far")
+        let store = CheckpointStore(root: dir.appendingPathComponent("checkpoints"))
+        let files = try store.load(try #require(store.latest()))
+        let progress = try JSONDecoder().decode(RunProgress.self, from: try #require(files["progress.json"]))
+        #expect(progress.globalStep == last.step && progress.stage != .done)
+    }
 }
+
 
 final class LiveState: @unchecked Sendable {
     private let lock = NSLock()
