@@ -23,12 +23,20 @@ public final class SupernetModel {
     /// Every supernet parameter (sorted by name), for the optimizer and checkpoints.
     public var parameters: [Parameter] { store.all }
 
-    /// The single-path network of `topology`, sharing this supernet's weights.
+    /// The single-path network of `topology`, sharing this supernet's weights. Throws when the
+    /// topology uses a (cell, level, input kind) node that no member has.
     public func network(for topology: Topology) throws -> GraphNetwork {
         if let n = cache[topology] { return n }
         let arch = settings.architecture(name: "supernet-path", topology: topology,
                                          ops: Array(repeating: op, count: topology.levels.count), levels: levels)
-        let net = GraphNetwork(graph: try NetworkGraph(arch), store: store, naming: .shared)
+        let graph = try NetworkGraph(arch)
+        // A path outside the cluster would otherwise get fresh weights created on the fly, outside
+        // the optimizer's parameter list and the checkpoint, and never trained.
+        for spec in graph.sharedParameters where store.byName[spec.name]?.value.shape != spec.shape {
+            throw GraphError(name: spec.name, message: "topology \(topology) is not covered by this supernet: "
+                + "no shared weight of shape \(spec.shape); build paths only for members of the supernet's cluster")
+        }
+        let net = GraphNetwork(graph: graph, store: store, naming: .shared)
         if cache.count > 64 { cache.removeAll() }
         cache[topology] = net
         return net
