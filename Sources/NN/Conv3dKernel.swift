@@ -14,9 +14,17 @@ import Tensor
 
 /// Process-wide conv settings.
 public enum Conv3dEngine {
-    private static let budget = Atomic<Int>(8 << 20)
+    private static let budget = Atomic<Int>(16 << 20)
+    private static let planeShift = Atomic<Bool>(true)
 
-    /// Upper bound of the column buffer in bytes (default 8 MiB; at least one output row is used).
+    /// Stride-1 convs with a depth kernel use in-plane columns plus shifted GEMMs
+    /// (Conv3dPlaneKernel); false forces the classic full column matrix (for benchmarks).
+    public static var usePlaneShift: Bool {
+        get { planeShift.load(ordering: .relaxed) }
+        set { planeShift.store(newValue, ordering: .relaxed) }
+    }
+
+    /// Upper bound of the column buffer in bytes (default 16 MiB; at least one output row is used).
     public static var columnBudgetBytes: Int {
         get { budget.load(ordering: .relaxed) }
         set { budget.store(max(4096, newValue), ordering: .relaxed) }
@@ -195,7 +203,8 @@ enum Conv3dKernel {
     }
 
     static func forward(x: Tensor, weight: Tensor, bias: Tensor?, stride: Stride3D,
-                        budgetBytes: Int = Conv3dEngine.columnBudgetBytes) -> Tensor {
+                        budgetBytes: Int = Conv3dEngine.columnBudgetBytes,
+                        planeShift: Bool = Conv3dEngine.usePlaneShift) -> Tensor {
         let g = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride)
         if let bias {
             precondition(bias.count == g.cout, "conv3d: bias has \(bias.count) values, weight \(weight.shape) has \(g.cout) outputs")
@@ -209,6 +218,8 @@ enum Conv3dKernel {
                                a: wp, lda: g.cin, b: xp + s * g.cin * g.inVoxels, ldb: ov,
                                c: yp + s * g.cout * ov, ldc: ov)
                 }
+            } else if planeShift && Conv3dPlaneKernel.applies(g) {
+                Conv3dPlaneKernel.forward(xp, wp, yp, g, budgetBytes: budgetBytes)
             } else {
                 let rowsPerTile = tileRows(g, budgetBytes: budgetBytes)
                 ColumnWorkspace.with(count: k * rowsPerTile * g.ow) { cols in
@@ -246,7 +257,8 @@ enum Conv3dKernel {
 
     static func backward(x: Tensor, weight: Tensor, gradOutput dy: Tensor, stride: Stride3D,
                          needInput: Bool, needWeight: Bool, needBias: Bool,
-                         budgetBytes: Int = Conv3dEngine.columnBudgetBytes) -> Gradients {
+                         budgetBytes: Int = Conv3dEngine.columnBudgetBytes,
+                         planeShift: Bool = Conv3dEngine.usePlaneShift) -> Gradients {
         let g = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride)
         precondition(dy.shape == g.outputShape, "conv3d backward: gradient shape \(dy.shape) vs output \(g.outputShape)")
         var out = Gradients()
@@ -267,6 +279,9 @@ enum Conv3dKernel {
                                    a: wp, lda: g.cin, b: dys, ldb: ov, c: dxp + s * g.cin * g.inVoxels, ldc: ov)
                     }
                 }
+            } else if planeShift && Conv3dPlaneKernel.applies(g) && (needWeight || needInput) {
+                Conv3dPlaneKernel.backward(xp, wp, dyp, g, dx: needInput ? dxp : nil, dw: needWeight ? dwp : nil,
+                                           budgetBytes: budgetBytes)
             } else if needWeight || needInput {
                 let rowsPerTile = tileRows(g, budgetBytes: budgetBytes)
                 ColumnWorkspace.with(count: k * rowsPerTile * g.ow) { cols in

@@ -8,7 +8,7 @@ import NN
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Micro-benchmarks of the compute engine.",
-        subcommands: [BenchConvCommand.self])
+        subcommands: [BenchConvCommand.self, BenchForwardCommand.self, BenchStepCommand.self])
 }
 
 struct BenchConvCommand: ParsableCommand {
@@ -36,8 +36,14 @@ struct BenchConvCommand: ParsableCommand {
     @Option(help: "Timed runs per measurement (at least 5).")
     var repeats = 5
 
-    @Option(name: .customLong("tile-mib"), help: "Column buffer budget in MiB (default 8).")
+    @Option(name: .customLong("tile-mib"), help: "Column buffer budget in MiB (default 16).")
     var tileMiB: Double?
+
+    @Flag(name: .customLong("classic"), help: "Use the full column matrix for every conv (no plane-shift path).")
+    var classic = false
+
+    @Flag(help: "Print where the im2col path's time goes (vol2col, the three GEMMs, col2vol), best of the runs.")
+    var phases = false
 
     struct Case {
         let cin: Int, cout: Int, stride: Int, kernel: Kernel3D, size: Int
@@ -72,6 +78,7 @@ struct BenchConvCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Compute.setThreads(threads) }
+        if classic { Conv3dEngine.usePlaneShift = false }
         if let tileMiB { Conv3dEngine.columnBudgetBytes = Int(tileMiB * 1_048_576) }
         let channelPairs = [(1, 16, 1), (16, 16, 1), (32, 32, 1), (64, 64, 1), (32, 64, 2)]
         var cases: [Case] = []
@@ -83,6 +90,10 @@ struct BenchConvCommand: ParsableCommand {
             }
         }
         if let filter { cases = cases.filter { $0.label.contains(filter) } }
+        if phases {
+            for c in cases { printPhases(c) }
+            return
+        }
         if !json {
             print("conv3d benchmark: \(Compute.threads) thread(s), OpenBLAS \(BLAS.coreName), "
                 + "OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "unset"), "
@@ -128,6 +139,19 @@ struct BenchConvCommand: ParsableCommand {
                    forwardMedianMs: fwd.median, forwardBestMs: fwd.best, forwardGflops: flops / fwd.best / 1e6,
                    trainMedianMs: train.median, trainBestMs: train.best, trainGflops: 3 * flops / train.best / 1e6,
                    threads: Compute.threads, torchTrainAnchorMs: Self.torchAnchors[c.label])
+    }
+
+    func printPhases(_ c: Case) {
+        var best: [String: Double] = [:]
+        for run in 0...repeats {
+            let t = Conv3dProfile.phases(input: [1, c.cin, c.size, c.size, c.size], outChannels: c.cout,
+                                         kernel: c.kernel, stride: Stride3D(c.stride))
+            if run == 0 { continue }
+            for (k, v) in t { best[k] = min(best[k] ?? .infinity, v) }
+        }
+        let parts = best.keys.sorted().map { String(format: "%@ %.1f", $0, best[$0]!) }.joined(separator: ", ")
+        print("\(c.label): \(parts) ms (best of \(repeats))")
+        fflush(nil)
     }
 
     /// Median and best wall time in ms of `repeats` runs after one warm-up run.

@@ -1,0 +1,89 @@
+// `c2fnas bench step`: times SGD training steps (Dice + CE) of a C2FNAS network on a random input,
+// one JSON line per run, for bench/step.py, which interleaves it with the PyTorch peer (bench/peer.py).
+
+import ArgumentParser
+import Foundation
+import NN
+import Search
+import Tensor
+
+struct BenchStepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "step",
+        abstract: "Time SGD training steps (Dice+CE) of a network; prints one JSON object.",
+        discussion: """
+            --arch is a built-in name (c2fnas-panc, unet) or an architecture.json path. Input 1 x C x S^3 \
+            (normal noise), label a centred sphere of class 1 (and a smaller one of class 2 when K > 2). \
+            SGD lr 0.01, momentum 0.9, weight decay 3e-5. Prints step times (ms) after the warm-up steps \
+            and the peak RSS (getrusage) in MiB.
+            """)
+
+    @Option(help: "Built-in architecture name or architecture.json path.")
+    var arch = "c2fnas-panc"
+
+    @Option(help: "Base width for a built-in architecture.")
+    var width = 8
+
+    @Option(help: "Cube side of the input.")
+    var size = 64
+
+    @Option(help: "Threads.")
+    var threads = 1
+
+    @Option(help: "Timed steps.")
+    var steps = 5
+
+    @Option(help: "Untimed warm-up steps.")
+    var warmup = 1
+
+    struct Report: Codable {
+        let side: String, arch: String, threads: Int, size: Int, params: Int
+        let stepsMs: [Double], losses: [Double], peakRSSMiB: Double
+    }
+
+    func run() throws {
+        Compute.setThreads(max(1, threads))
+        let architecture: Architecture
+        if Architecture.builtinNames.contains(arch) {
+            architecture = try Architecture.builtin(arch, baseWidth: width, patch: [size, size, size])
+        } else {
+            let url = URL(fileURLWithPath: arch)
+            architecture = try Architecture.decode(from: try Data(contentsOf: url), source: url.path)
+        }
+        let net = GraphNetwork(graph: try NetworkGraph(architecture), store: ParameterStore(seed: 1))
+        let opt = SGD(parameters: net.parameters, learningRate: 0.01, momentum: 0.9, weightDecay: 3e-5)
+        var rng = RNG(seed: 3)
+        let x = Tensor.randomNormal([1, architecture.inputChannels, size, size, size], rng: &rng)
+        let labels = Self.sphereLabels(size: size, classes: architecture.classes)
+        var times: [Double] = [], losses: [Double] = []
+        for i in 0..<(warmup + steps) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            opt.zeroGrad()
+            let loss = diceCELoss(logits: net(Variable(x)), labels: labels)
+            loss.backward()
+            opt.step()
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+            if i >= warmup { times.append(ms); losses.append(Double(loss.value.scalars[0])) }
+        }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let report = Report(side: "swift", arch: architecture.name, threads: Compute.threads, size: size,
+                            params: net.parameterCount, stepsMs: times, losses: losses,
+                            peakRSSMiB: Double(usage.ru_maxrss) / 1024)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        print(String(decoding: try enc.encode(report), as: UTF8.self))
+    }
+
+    /// N=1 labels (1, S, S, S): class 1 inside a centred sphere of radius S/4, class 2 (if any) inside S/8.
+    static func sphereLabels(size s: Int, classes: Int) -> Tensor {
+        let c = Double(s - 1) / 2
+        return Tensor(shape: [1, s, s, s]) { i in
+            let z = i / (s * s), y = (i / s) % s, x = i % s
+            let r = ((Double(z) - c) * (Double(z) - c) + (Double(y) - c) * (Double(y) - c)
+                     + (Double(x) - c) * (Double(x) - c)).squareRoot()
+            if classes > 2 && r < Double(s) / 8 { return 2 }
+            return r < Double(s) / 4 ? 1 : 0
+        }
+    }
+}
