@@ -77,7 +77,7 @@ import NN
             #expect(abs(p.reduce(0, +) - 1) < 1e-12)
         }
         #expect(net.derivedOps == [.conv2D, .conv3D, .conv3D])
-        // Ties go to the cheaper op order (2D, 3D, P3D).
+        // Ties go to the earlier op of `opSet` (2D, 3D, P3D).
         for a in net.alphas { a.value = Tensor(shape: [3], scalars: [0, 1, 1]) }
         #expect(net.derivedOps == [.conv3D, .conv3D, .conv3D])
         // Architecture logits are not weights: the weight optimiser never sees them.

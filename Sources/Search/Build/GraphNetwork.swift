@@ -74,7 +74,7 @@ public final class GraphNetwork: Module {
         }
     }
 
-    /// The op of every cell with the largest softmax(α) (ties go to the cheaper op order 2D, 3D, P3D).
+    /// The op of every cell with the largest softmax(α) (ties go to the earlier op of `opSet`: 2D, 3D, P3D).
     public var derivedOps: [CellOp] {
         opProbabilities.map { p in Self.opSet[p.indices.max { p[$0] < p[$1] || (p[$0] == p[$1] && $0 > $1) }!] }
     }
