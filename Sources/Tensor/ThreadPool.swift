@@ -50,7 +50,8 @@ public final class ThreadPool: @unchecked Sendable {
         while true {
             cond.lock()
             while generation == seen && !stopping { cond.wait() }
-            if stopping { cond.unlock(); return }
+            // A job dispatched before the stop is still run: its caller waits for every worker.
+            if generation == seen { cond.unlock(); return }
             seen = generation
             cond.unlock()
             runCurrentJob()
@@ -89,15 +90,15 @@ public final class ThreadPool: @unchecked Sendable {
             return
         }
         defer { callerLock.unlock() }
-        cond.lock()
-        if stopping {
-            cond.unlock()
-            for i in 0..<n { body(i) }
-            return
-        }
-        cond.unlock()
         withoutActuallyEscaping(body) { escapable in
             cond.lock()
+            // Checked under the same lock as the dispatch: no worker has left before this point,
+            // so all of them will see the job (a pool replaced by setThreads runs inline instead).
+            if stopping {
+                cond.unlock()
+                for i in 0..<n { escapable(i) }
+                return
+            }
             job = escapable
             jobCount = n
             nextItem.store(0, ordering: .relaxed)

@@ -49,6 +49,8 @@ struct BLASBindingTests {
 
     @Test("thread count is settable")
     func threadControl() {
+        let before = BLAS.threads
+        defer { BLAS.setThreads(before) }  // the suites share one process
         BLAS.setThreads(1)
         #expect(BLAS.threads == 1)
         #expect(!BLAS.coreName.isEmpty)
