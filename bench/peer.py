@@ -18,7 +18,7 @@ from c2fnas_torch import C2FNASNet, dice_ce_loss  # noqa: E402
 
 BUILTIN = {
     "c2fnas-panc": ([1, 1, 2, 2, 3, 4, 3, 3, 2, 1, 1, 1],
-                    ["2D", "P3D", "3D", "3D", "3D", "3D", "3D", "3D", "3D", "P3D", "P3D", "2D"]),
+                    ["2D", "P3D", "3D", "3D", "3D", "3D", "2D", "3D", "P3D", "3D", "2D", "3D"]),
     "unet": ([1, 2, 2, 3, 3, 4, 4, 3, 3, 2, 2, 1], ["3D"] * 12),
 }
 

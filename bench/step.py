@@ -50,11 +50,15 @@ def main():
                     cmd = ([args.binary, "bench", "step"] if side == "swift"
                            else [sys.executable, os.path.join(HERE, "peer.py")]) + common
                     rep = run(cmd, t)
+                    acc.setdefault("params", set()).add(rep["params"])
                     acc["ms"] += rep["stepsMs"]
                     acc["rss"].append(rep["peakRSSMiB"])
                     print(f"# {label} {t}T {side} round {r}: steps {[round(m) for m in rep['stepsMs']]} ms, "
                           f"loss {rep['losses'][-1]:.4f}, RSS {rep['peakRSSMiB']:.0f} MiB, params {rep['params']}",
                           file=sys.stderr, flush=True)
+            if ours["params"] != theirs["params"]:
+                sys.exit(f"{label}: parameter counts differ (ours {ours['params']}, torch {theirs['params']}): "
+                         "not the same network")
             med = lambda a: statistics.median(a["ms"])  # noqa: E731
             rows.append((label, t, med(ours), min(ours["ms"]), max(ours["rss"]), med(theirs), min(theirs["ms"]),
                          max(theirs["rss"])))

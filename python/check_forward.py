@@ -22,7 +22,7 @@ from c2fnas_torch import C2FNASNet  # noqa: E402
 
 PANC = {"schemaVersion": 1, "name": "c2fnas-panc", "levels": 4,
         "topology": [1, 1, 2, 2, 3, 4, 3, 3, 2, 1, 1, 1],
-        "ops": ["2D", "P3D", "3D", "3D", "3D", "3D", "3D", "3D", "3D", "P3D", "P3D", "2D"],
+        "ops": ["2D", "P3D", "3D", "3D", "3D", "3D", "2D", "3D", "P3D", "3D", "2D", "3D"],
         "baseWidth": 8, "inputChannels": 1, "classes": 3, "patch": [64, 64, 64],
         "provenance": {"source": "check_forward", "metrics": {}}}
 
