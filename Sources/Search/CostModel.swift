@@ -16,6 +16,22 @@ public struct MemoryModel: Hashable, Sendable, Codable {
         self.batch = batch
         self.optimizerStatesPerParameter = optimizerStatesPerParameter
     }
+
+    /// Calibrated against measured peak RSS of real training steps (`c2fnas bench step`, see
+    /// docs/DECISIONS.md): the conv workspace is the engine's 16 MiB column budget, and the
+    /// process baseline (runtime, Foundation, OpenBLAS) is added.
+    public static var calibrated: MemoryModel {
+        var m = MemoryModel()
+        m.workspaceCapElements = 4 << 20
+        m.activationFactor = calibratedActivationFactor
+        m.baseBytes = calibratedBaseBytes
+        return m
+    }
+    /// Measured 2026-11-27, C2FNAS-Panc w=8, SGD, 1 thread: peak RSS 84 / 178 / 354 MiB at 32³ / 48³ / 64³
+    /// against raw estimates 63 / 142 / 294 MiB; the binary starts at 21.5 MiB. Autodiff keeps a few
+    /// temporaries beyond the layer outputs (norm statistics, softmax), hence the 1.1.
+    public static let calibratedActivationFactor = 1.1
+    public static let calibratedBaseBytes = 22 << 20
 }
 
 /// Parameters, multiply-adds and estimated peak training memory of a network at one input size.

@@ -39,9 +39,13 @@ struct BenchStepCommand: ParsableCommand {
     struct Report: Codable {
         let side: String, arch: String, threads: Int, size: Int, params: Int
         let stepsMs: [Double], losses: [Double], peakRSSMiB: Double
+        /// The cost model's estimate of this step's peak memory, for calibration.
+        let estimateMiB: Double, estimateActivationsMiB: Double, startRSSMiB: Double
     }
 
     func run() throws {
+        var start = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &start)
         Compute.setThreads(max(1, threads))
         let architecture: Architecture
         if Architecture.builtinNames.contains(arch) {
@@ -67,9 +71,13 @@ struct BenchStepCommand: ParsableCommand {
         }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
+        let estimate = try net.graph.cost(input: [size, size, size], memory: .calibrated)
         let report = Report(side: "swift", arch: architecture.name, threads: Compute.threads, size: size,
                             params: net.parameterCount, stepsMs: times, losses: losses,
-                            peakRSSMiB: Double(usage.ru_maxrss) / 1024)
+                            peakRSSMiB: Double(usage.ru_maxrss) / 1024,
+                            estimateMiB: Double(estimate.memoryBytes) / 1_048_576,
+                            estimateActivationsMiB: Double(estimate.activationBytes) / 1_048_576,
+                            startRSSMiB: Double(start.ru_maxrss) / 1024)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         print(String(decoding: try enc.encode(report), as: UTF8.self))

@@ -72,7 +72,7 @@ extension SearchEngine {
                 let evo = EvolutionConfig(populationSize: config.population, generations: config.generations,
                                           tournamentSize: min(config.tournament, config.population))
                 progress.evolution = try EvolutionState(space: space, members: members, cluster: k, settings: settings,
-                                                        op: coarseOp, config: evo, seed: config.seed)
+                                                        op: coarseOp, config: evo, memory: .calibrated, seed: config.seed)
                 try checkpoint(snapshot())
             }
             let fitnessCases = config.fitnessCases > 0 ? Array(data.validation.prefix(config.fitnessCases)) : data.validation
