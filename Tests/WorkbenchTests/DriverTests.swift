@@ -23,6 +23,8 @@ struct DriverTests {
             var buf = [UInt8](repeating: 0, count: 4096)
             while true {
                 let n = read(master, &buf, buf.count)
+                // Other suites spawn processes; their SIGCHLD can interrupt this read (EINTR).
+                if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
                 output.withLock { $0 += buf[0..<n] }
             }
