@@ -9,17 +9,29 @@ import Testing
 @Suite("terminal driver")
 @MainActor
 struct DriverTests {
-    /// Runs the driver on a fresh 80×24 pty, typing `keys` 0.3 s apart; returns what was drawn and the commands.
-    static func runOnPty(environment: [String: String], keys: [String]) throws
+    /// Runs the driver on a fresh 80×24 pty, typing `keys` one at a time. Each key waits until the previous
+    /// one has visibly been answered: its `until` text is on screen, or (without one) the screen changed and
+    /// went quiet. Quiet time alone is not enough: on a loaded machine the loop may not run for a while, and
+    /// two keys handled in one pass never draw the frame between them.
+    static func runOnPty(environment: [String: String], keys: [(key: String, until: String?)]) throws
         -> (text: String, commands: [Command], model: WorkbenchModel, ui: UIState) {
         var master: Int32 = -1, slave: Int32 = -1
         var size = winsize(ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0)
         try #require(openpty(&master, &slave, nil, nil, &size) == 0)
-        defer { close(master); close(slave) }
         let output = Mutex<[UInt8]>([])
         let finished = Mutex(false)
-        defer { finished.withLock { $0 = true } }
+        let readerDone = DispatchSemaphore(value: 0), typistDone = DispatchSemaphore(value: 0)
+        // The helper threads must be gone before `master` is closed: tests run concurrently, and a
+        // thread still holding a closed descriptor number would read (steal) another pty's output.
+        defer {
+            finished.withLock { $0 = true }
+            typistDone.wait()
+            close(slave)  // the last slave descriptor: the reader's read() now ends with EIO
+            readerDone.wait()
+            close(master)
+        }
         let reader = Thread { [master] in
+            defer { readerDone.signal() }
             var buf = [UInt8](repeating: 0, count: 4096)
             while true {
                 let n = read(master, &buf, buf.count)
@@ -30,20 +42,28 @@ struct DriverTests {
             }
         }
         reader.start()
-        // Type slowly, as a person would; a watchdog turns a hang into a clear failure.
-        let typist = Thread { [master] in
-            for k in keys {
-                // Wait until the screen has been drawn and read (output quiet for 0.2 s, at most 5 s),
-                // so each key answers a complete frame even on a loaded machine.
-                Thread.sleep(forTimeInterval: 0.3)
-                var last = -1, quietSince = Date()
-                let deadline = Date().addingTimeInterval(5)
-                while Date() < deadline {
-                    let n = output.withLock { $0.count }
-                    if n != last { last = n; quietSince = Date() } else if n > 0 && Date().timeIntervalSince(quietSince) > 0.2 { break }
-                    Thread.sleep(forTimeInterval: 0.02)
+        // Waits (at most 20 s) until `text` was drawn, or, without text, until output grew past `from`
+        // and then stayed quiet for 0.2 s.
+        @Sendable func waitForAnswer(text: String?, from: Int) {
+            let deadline = Date().addingTimeInterval(20)
+            var last = -1, quietSince = Date()
+            while Date() < deadline && !finished.withLock({ $0 }) {
+                let (n, seen) = output.withLock { bytes in
+                    (bytes.count, text.map { String(decoding: bytes, as: UTF8.self).contains($0) } ?? false)
                 }
-                _ = k.utf8CString.withUnsafeBufferPointer { write(master, $0.baseAddress, strlen($0.baseAddress!)) }
+                if seen { return }
+                if n != last { last = n; quietSince = Date() }
+                else if text == nil && n > from && Date().timeIntervalSince(quietSince) > 0.2 { return }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+        }
+        let typist = Thread { [master] in
+            defer { typistDone.signal() }
+            waitForAnswer(text: "candidates", from: 0)  // the first full frame
+            for (key, until) in keys where !finished.withLock({ $0 }) {
+                let before = output.withLock { $0.count }
+                _ = key.utf8CString.withUnsafeBufferPointer { write(master, $0.baseAddress, strlen($0.baseAddress!)) }
+                waitForAnswer(text: until, from: before)
             }
             // Watchdog: a hang becomes a clear failure, but only while this test is still running.
             let deadline = Date().addingTimeInterval(120)
@@ -85,7 +105,7 @@ struct DriverTests {
 
     @Test("keys on a pty drive the loop: help, pause (acknowledged later), quit")
     func ptyLoop() throws {
-        let run = try Self.runOnPty(environment: ["TERM": "xterm-256color"], keys: ["?", "\u{1b}", " ", "q", "y"])
+        let run = try Self.runOnPty(environment: ["TERM": "xterm-256color"], keys: [("?", "show this help"), ("\u{1b}", nil), (" ", "PAUSED"), ("q", "Quit?"), ("y", nil)])
         #expect(run.commands == [.pause, .quit])
         #expect(run.model.run.state == .stopped)
         #expect(run.ui.quitRequested && run.ui.overlay == nil)
@@ -100,11 +120,11 @@ struct DriverTests {
     @Test("colour modes on a real terminal: palette redefinition for COLORTERM=truecolor, none for NO_COLOR")
     func colourModes() throws {
         // xterm-256color can redefine colours (ccc, initc = OSC 4), so truecolor is emulated with palette slots.
-        let truecolor = try Self.runOnPty(environment: ["TERM": "xterm-256color", "COLORTERM": "truecolor"], keys: ["q", "y"])
+        let truecolor = try Self.runOnPty(environment: ["TERM": "xterm-256color", "COLORTERM": "truecolor"], keys: [("q", "Quit?"), ("y", nil)])
         #expect(truecolor.commands == [.quit])
         #expect(truecolor.text.contains("\u{1b}]4;16;rgb:"))
         #expect(truecolor.text.contains("\u{1b}]104"))  // and ncurses restores the palette at exit (oc)
-        let mono = try Self.runOnPty(environment: ["TERM": "xterm-256color", "NO_COLOR": "1"], keys: ["q", "y"])
+        let mono = try Self.runOnPty(environment: ["TERM": "xterm-256color", "NO_COLOR": "1"], keys: [("q", "Quit?"), ("y", nil)])
         #expect(mono.commands == [.quit])
         #expect(!mono.text.contains("\u{1b}[38;5;") && !mono.text.contains("\u{1b}[48;5;") && !mono.text.contains("\u{1b}]4;"))
         #expect(mono.text.contains("Task09_Spleen"))

@@ -11,20 +11,30 @@ struct NCursesBindingTests {
     func wideCharacters() throws {
         var master: Int32 = -1, slave: Int32 = -1
         try #require(cn_openpty(&master, &slave) == 0)
-        defer { close(master) }
-        // Drain the terminal output so ncurses never blocks on a full pty buffer.
+        // Drain the terminal output so ncurses never blocks on a full pty buffer. The drain ends with
+        // EIO once every slave descriptor is closed; only then is `master` closed, so the thread never
+        // reads a reused descriptor number belonging to a concurrently running test.
+        let drained = DispatchSemaphore(value: 0)
+        defer { drained.wait(); close(master) }
         let drain = Thread { [master] in
+            defer { drained.signal() }
             var buf = [UInt8](repeating: 0, count: 4096)
-            while read(master, &buf, buf.count) > 0 {}
+            while true {
+                let n = read(master, &buf, buf.count)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+            }
         }
         drain.start()
 
         if setlocale(LC_ALL, "") == nil || cn_locale_is_utf8() == 0 {
             setlocale(LC_ALL, "C.UTF-8")
         }
-        let out = try #require(fdopen(slave, "w"))
+        // On failure close what is open, or the drain (and the deferred wait for it) would never end.
+        guard let out = fdopen(slave, "w") else { close(slave); throw POSIXError(.EBADF) }
         defer { fclose(out) }
-        let inp = try #require(fdopen(dup(slave), "r"))
+        let inFD = dup(slave)
+        guard let inp = fdopen(inFD, "r") else { close(inFD); throw POSIXError(.EBADF) }
         defer { fclose(inp) }
         let screen = try #require(newterm("xterm-256color", out, inp))
         defer { endwin(); delscreen(screen) }

@@ -25,22 +25,25 @@ public enum CLIRun {
             reporter.line("signal \(sig): checkpointing, then stopping (send again to exit at once)")
             engine.send(.stop)
         }
-        let done = DispatchSemaphore(value: 0)
-        let result = OutcomeBox()
-        Task.detached {
-            let outcome = await engine.run()
-            result.set(outcome)
-            done.signal()
-        }
-        done.wait()
+        let result = OutcomeCell()
+        Task.detached { result.set(await engine.run()) }
+        let outcome = result.wait(seconds: 1e9)  // until the engine returns
         withExtendedLifetime(trap) {}
-        return result.get()
+        return outcome ?? .stopped
     }
 }
 
-final class OutcomeBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var outcome: RunOutcome = .stopped
-    func set(_ o: RunOutcome) { lock.lock(); outcome = o; lock.unlock() }
-    func get() -> RunOutcome { lock.lock(); defer { lock.unlock() }; return outcome }
+/// The engine's outcome, set from the engine task, read by the thread that waits for it (CLI or UI).
+public final class OutcomeCell: @unchecked Sendable {
+    private let condition = NSCondition()
+    public init() {}
+    private var value: RunOutcome?
+    public func set(_ v: RunOutcome) { condition.lock(); value = v; condition.broadcast(); condition.unlock() }
+    public func peek() -> RunOutcome? { condition.lock(); defer { condition.unlock() }; return value }
+    public func wait(seconds: Double) -> RunOutcome? {
+        condition.lock(); defer { condition.unlock() }
+        let deadline = Date().addingTimeInterval(seconds)
+        while value == nil && condition.wait(until: deadline) {}
+        return value
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Search
+import Volume
 
 /// Everything about a run's position that a checkpoint must restore, besides tensors
 /// (weights and optimizer state live in safetensors files next to it). Random numbers for each
@@ -43,10 +44,10 @@ enum SeedDomain: UInt64 {
     case supernetInit = 1, supernetBatch, fitness, fineInit, fineBatch, finalInit, finalBatch, split
 
     /// A generator for one unit of work, fully determined by the run seed and its coordinates.
-    func rng(_ seed: UInt64, _ a: Int = 0, _ b: Int = 0) -> SplitMixSource {
+    func rng(_ seed: UInt64, _ a: Int = 0, _ b: Int = 0) -> SplitMix64 {
         var h = seed &* 0x9E37_79B9_7F4A_7C15 ^ rawValue &* 0xD6E8_FEB8_6659_FD93
         h ^= UInt64(truncatingIfNeeded: a) &* 0xA076_1D64_78BD_642F
         h ^= UInt64(truncatingIfNeeded: b) &* 0xE703_7ED1_A0B4_28DB
-        return SplitMixSource(seed: h)
+        return SplitMix64(seed: h)
     }
 }

@@ -123,20 +123,6 @@ public final class WorkbenchSession {
     var pendingCase = false
 }
 
-/// The engine's outcome, set from the engine task, read from the UI thread.
-final class OutcomeCell: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var value: RunOutcome?
-    func set(_ v: RunOutcome) { condition.lock(); value = v; condition.broadcast(); condition.unlock() }
-    func peek() -> RunOutcome? { condition.lock(); defer { condition.unlock() }; return value }
-    func wait(seconds: Double) -> RunOutcome? {
-        condition.lock(); defer { condition.unlock() }
-        let deadline = Date().addingTimeInterval(seconds)
-        while value == nil && condition.wait(until: deadline) {}
-        return value
-    }
-}
-
 /// Follows an `events.jsonl` that another process appends to: returns the complete new lines.
 final class EventFollower {
     let url: URL

@@ -1,2 +1,0 @@
-import Volume
-typealias SplitMixSource = SplitMix64
