@@ -24,7 +24,7 @@ struct TrainCommand: ParsableCommand {
         try cfg.apply(overrides: overrides)
         let arch: Architecture
         if Architecture.builtinNames.contains(architecture) {
-            arch = try Architecture.builtin(architecture, baseWidth: cfg.width, patch: cfg.patch)
+            arch = try Architecture.builtin(architecture, baseWidth: cfg.trainedWidth, patch: cfg.patch)
         } else {
             let url = URL(fileURLWithPath: architecture)
             guard let data = try? Data(contentsOf: url) else {
@@ -32,7 +32,7 @@ struct TrainCommand: ParsableCommand {
             }
             arch = try Architecture.decode(from: data, source: url.path)
         }
-        try cfg.apply(overrides: ["width=\(arch.baseWidth)", "levels=\(arch.levels)", "cells=\(arch.ops.count)",
+        try cfg.apply(overrides: ["width=\(arch.baseWidth)", "finalWidth=\(arch.baseWidth)", "levels=\(arch.levels)", "cells=\(arch.ops.count)",
                                   "patch=\(arch.patch.map(String.init).joined(separator: ","))"] + overrides)
         let folder = URL(fileURLWithPath: dataset)
         let dir = runFolder.map { RunDirectory(url: URL(fileURLWithPath: $0)) }

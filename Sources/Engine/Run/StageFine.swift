@@ -44,7 +44,7 @@ extension SearchEngine {
             for a in net.alphas { a.grad = nil }
             if progress.fineStep >= warmup {
                 let (xb, yb) = data.batch(size: config.batch, rng: &rng, subset: setB)
-                let alphaLoss = diceCELoss(logits: net(Variable(xb)), labels: yb)
+                let alphaLoss = segmentationLoss(logits: net(Variable(xb)), labels: yb)
                 if alphaLoss.item.isFinite {
                     alphaLoss.backward()
                     adam.step()
@@ -78,7 +78,7 @@ extension SearchEngine {
     func finalArchitecture(_ data: TrainingData) throws -> Architecture {
         guard let topology = progress.chosen else { throw EngineError.noCandidates }
         let ops = progress.derivedOps ?? Array(repeating: coarseOp, count: topology.levels.count)
-        var arch = networkSettings(data).architecture(name: "c2fnas-\(data.dataset.name)", topology: topology,
+        var arch = networkSettings(data, final: true).architecture(name: "c2fnas-\(data.dataset.name)", topology: topology,
                                                       ops: ops, levels: config.levels)
         arch.provenance = Provenance(source: "c2fnas search (\(config.preset))", seed: config.seed,
                                      dataset: data.dataset.name, metrics: progress.metrics)

@@ -9,7 +9,7 @@ extension SearchEngine {
     func trainStep(_ net: GraphNetwork, _ optimizer: any Optimizer, input: Tensor, labels: Tensor,
                    clip: Double?) throws -> Double {
         let logits = net(Variable(input))
-        let loss = diceCELoss(logits: logits, labels: labels)
+        let loss = segmentationLoss(logits: logits, labels: labels)
         let value = Double(loss.item)
         guard value.isFinite else {
             optimizer.zeroGrad()
@@ -54,9 +54,16 @@ extension SearchEngine {
         }
     }
 
-    /// Network settings shared by every architecture of this run.
-    func networkSettings(_ data: TrainingData) -> NetworkSettings {
-        NetworkSettings(baseWidth: config.width, inputChannels: data.channels, classes: data.classes, patch: data.patchDHW)
+    /// Network settings shared by every architecture of this run: the search width, or with `final`
+    /// the width the derived network is trained at.
+    func networkSettings(_ data: TrainingData, final: Bool = false) -> NetworkSettings {
+        NetworkSettings(baseWidth: final ? config.trainedWidth : config.width, inputChannels: data.channels,
+                        classes: data.classes, patch: data.patchDHW)
+    }
+
+    /// The segmentation loss every stage optimises: Dice (batch or per patch, per config) + CE.
+    func segmentationLoss(logits: Variable, labels: Tensor) -> Variable {
+        diceCELoss(logits: logits, labels: labels, batchDice: config.batchDice)
     }
 
     var searchSpace: SearchSpace {
