@@ -148,6 +148,7 @@ public struct MSDDataset: Sendable {
     public func loadCase(_ c: MSDCase) throws -> (image: NIfTIImage, labels: LabelVolume) {
         let image = try NIfTI.readImage(c.image)
         try checkChannels(image.header, caseID: c.id, path: c.image.path)
+        try image.requireFinite(path: c.image.path)
         let (labelMap, _) = try NIfTI.readLabels(c.label)
         try checkGrids(image.volume.grid, labelMap.grid, c)
         let counts = labelMap.classCounts()
@@ -162,6 +163,7 @@ public struct MSDDataset: Sendable {
     public func loadTestImage(id: String, url: URL) throws -> NIfTIImage {
         let image = try NIfTI.readImage(url)
         try checkChannels(image.header, caseID: id, path: url.path)
+        try image.requireFinite(path: url.path)
         return image
     }
 }

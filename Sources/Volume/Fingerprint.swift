@@ -74,6 +74,9 @@ public struct Fingerprint: Sendable, Codable, Equatable {
             }
         }
         progress?(dataset.training.count, dataset.training.count, "")
+        guard cases.contains(where: { $0.classVoxels.dropFirst().contains { $0 > 0 } }) else {
+            throw VolumeError.noForeground(dataset: dataset.root.path, cases: cases.count)
+        }
         return Fingerprint(datasetName: dataset.name, modalities: dataset.modalities,
                            labels: Dictionary(uniqueKeysWithValues: dataset.labels.map { (String($0.key), $0.value) }),
                            cases: cases, foreground: pooled.map { IntensityStats(values: $0) })

@@ -57,7 +57,13 @@ public struct NIfTIHeader: Sendable, Equatable, Codable {
         }
         self.version = version
         self.fileShape = Shape3(dims[1], dims[2], dims[3])
-        self.channels = ndim > 3 ? dims[4...ndim].reduce(1, *) : 1
+        var channels = 1
+        for d in ndim > 3 ? Array(dims[4...ndim]) : [] {
+            let (product, overflow) = channels.multipliedReportingOverflow(by: d)
+            guard !overflow else { throw VolumeError.tooLarge(path: path, dims: used, voxels: Int.max, limit: Int(Int32.max)) }
+            channels = product
+        }
+        self.channels = channels
         self.datatype = p.datatype
         self.pixdim = SIMD3(pd[1], pd[2], pd[3])
         self.xyztUnits = Int32(p.xyz_units) | Int32(p.time_units)

@@ -9,6 +9,12 @@ let niftiLock = Mutex<Void>(())
 public struct NIfTIImage: Sendable {
     public var volume: Volume
     public var header: NIfTIHeader
+
+    /// Refuses NaN or infinite voxels: they would turn every statistic and loss into NaN.
+    public func requireFinite(path: String) throws {
+        let bad = volume.data.withUnsafeBufferPointer { d in d.reduce(0) { $0 + ($1.isFinite ? 0 : 1) } }
+        if bad > 0 { throw VolumeError.nonFiniteIntensities(path: path, count: bad, total: volume.data.count) }
+    }
 }
 
 public struct NIfTIReadOptions: Sendable {
@@ -58,7 +64,7 @@ public enum NIfTI {
         let version = try probe(path)
         // The raw header first: libnifti's image struct silently replaces bad pixdim values with 1.
         var nver: Int32 = 0
-        guard let rawHeader = nifti_read_header(path, &nver, 1) else {
+        guard let rawHeader = nifti_read_header(path, &nver, 0) else {
             throw VolumeError.niftiFailure(path: path, detail: "header rejected")
         }
         let rawPixdim: [Double] = nver == 2
@@ -81,11 +87,25 @@ public enum NIfTI {
             throw VolumeError.unsupportedDatatype(path: path, code: header.datatype, name: header.datatypeName)
         }
         if loadData {
+            try checkDataFits(path: path, offset: Int(nim.pointee.iname_offset), voxels: all.partialValue,
+                              bytesPerVoxel: Int(nim.pointee.nbyper), datatype: header.datatypeName)
             guard nifti_image_load(nim) == 0, nim.pointee.data != nil else {
                 throw VolumeError.truncated(path: path, detail: "expected \(all.partialValue) voxels of \(header.datatypeName), could not read them all")
             }
         }
         return try body(nim, header)
+    }
+
+    /// Refuses, before anything is allocated, a header that promises more voxel data than the
+    /// file can hold: exactly for .nii, and by deflate's largest ratio (1032:1) for gzip files.
+    static func checkDataFits(path: String, offset: Int, voxels: Int, bytesPerVoxel: Int, datatype: String) throws {
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int else { return }
+        let need = max(0, offset) + voxels * max(1, bytesPerVoxel)
+        let gzip = (try? FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: 2)).map { $0 == Data([0x1F, 0x8B]) } ?? false
+        let capacity = gzip ? size.multipliedReportingOverflow(by: 1032).partialValue + (1 << 16) : size
+        guard need <= capacity else {
+            throw VolumeError.truncated(path: path, detail: "the header promises \(voxels) voxels of \(datatype) (\(need) bytes) but the file has \(size) bytes\(gzip ? " compressed" : "")")
+        }
     }
 
     static let supportedDatatypes = Set([DT_UINT8, DT_INT8, DT_INT16, DT_UINT16, DT_INT32, DT_UINT32,
@@ -114,6 +134,18 @@ public enum NIfTI {
         guard ok.contains(magic) else {
             let shown = magic.map { (32...126).contains($0) ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }.joined()
             throw VolumeError.badMagic(path: path, found: "\"\(shown)\"")
+        }
+        // dim[0] must be 1...7 and the used sides ≥ 1 before libnifti sees the header: it trusts
+        // dim[0] as a loop bound (the fuzzer crashed it with a NIfTI-2 dim[0] of 2^42).
+        let swapped = size != 348 && size != 540
+        func field(_ offset: Int, _ width: Int) -> Int {
+            var v: Int64 = 0
+            for i in 0..<width { v |= Int64(bytes[offset + (swapped ? width - 1 - i : i)]) << (8 * Int64(i)) }
+            return width == 2 ? Int(Int16(truncatingIfNeeded: v)) : Int(v)
+        }
+        let dims = (0...7).map { version == 1 ? field(40 + 2 * $0, 2) : field(16 + 8 * $0, 8) }
+        guard (1...7).contains(dims[0]), dims[1...dims[0]].allSatisfy({ $0 >= 1 }) else {
+            throw VolumeError.badDimensions(path: path, dims: dims[0] >= 0 && dims[0] <= 7 ? Array(dims[0...dims[0]]) : [dims[0]])
         }
         return version
     }

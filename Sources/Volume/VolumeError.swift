@@ -19,6 +19,8 @@ public enum VolumeError: Error, Equatable, CustomStringConvertible, LocalizedErr
     case gridMismatch(caseID: String, image: String, label: String, detail: String)
     case unknownLabelValues(caseID: String, path: String, values: [Int], known: [Int])
     case channelMismatch(caseID: String, path: String, channels: Int, modalities: Int)
+    case nonFiniteIntensities(path: String, count: Int, total: Int)
+    case noForeground(dataset: String, cases: Int)
     case invalidArgument(String)
 
     public var description: String {
@@ -57,6 +59,10 @@ public enum VolumeError: Error, Equatable, CustomStringConvertible, LocalizedErr
             return "case \(c): \(p) contains label values \(v) that dataset.json does not list (known: \(k)). Add them to \"labels\" or fix the label map."
         case let .channelMismatch(c, p, ch, m):
             return "case \(c): \(p) has \(ch) channel(s) but dataset.json's \"modality\" lists \(m). Fix the modality map or the image."
+        case let .nonFiniteIntensities(p, n, total):
+            return "\(p): \(n) of \(total) voxel values are NaN or infinite after scl_slope/scl_inter scaling, which would turn every loss and statistic into NaN. Check scl_slope and scl_inter in the header, replace non-finite voxels (e.g. numpy `np.nan_to_num`) and save the image again."
+        case let .noForeground(ds, n):
+            return "\(ds)/dataset.json: all \(n) training label maps are background only (no voxel > 0), so there is nothing to learn. Check that labelsTr/ holds the segmentations and that \"training\" pairs each image with its own label."
         case let .invalidArgument(s):
             return s
         }

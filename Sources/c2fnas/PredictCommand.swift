@@ -26,6 +26,7 @@ struct PredictCommand: ParsableCommand {
         for path in images {
             let url = URL(fileURLWithPath: path)
             let image = try NIfTI.readImage(url)
+            try image.requireFinite(path: url.path)
             let labels = try folder.predict(image, overlap: overlap, mirror: mirror)
             var name = url.lastPathComponent
             for suffix in [".nii.gz", ".nii"] where name.hasSuffix(suffix) { name = String(name.dropLast(suffix.count)); break }

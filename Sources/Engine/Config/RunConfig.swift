@@ -146,7 +146,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
             }
             return i
         case is Double:
-            guard let d = Double(raw) else { throw ConfigError.badValue(key, raw, expected: "a number") }
+            guard let d = Double(raw), d.isFinite else { throw ConfigError.badValue(key, raw, expected: "a finite number") }
             return d
         case is [Any]:
             let parts = raw.split(whereSeparator: { $0 == "," || $0 == "x" })
@@ -158,7 +158,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
                 }
                 return ints
             }
-            let ds = parts.compactMap { Double($0) }
+            let ds = parts.compactMap { Double($0) }.filter(\.isFinite)
             guard !ds.isEmpty, ds.count == parts.count else {
                 throw ConfigError.badValue(key, raw, expected: "numbers separated by commas, e.g. 0.5,0.999")
             }

@@ -84,6 +84,7 @@ public enum ExportFolder {
             AtomicFile.syncDirectory(out.deletingLastPathComponent())
         } catch {
             try? fm.removeItem(at: tmp)
+            if case RunFileError.diskFull = error { throw RunFileError.diskFull(out.path) }
             throw error
         }
     }

@@ -147,7 +147,7 @@ public actor SearchEngine {
     /// Loads and preprocesses the dataset once per process (deterministic, so a resume sees the same data).
     func trainingData() throws -> TrainingData {
         if let data { return data }
-        let d = try TrainingData(folder: datasetFolder, config: config) { [self] in self.log($0) }
+        let d = try TrainingData(folder: datasetFolder, config: config) { [self] in self.log($0, $1) }
         data = d
         return d
     }
@@ -157,7 +157,7 @@ public actor SearchEngine {
     /// Saves progress and tensors atomically. Non-finite weights are never written.
     func checkpoint(_ tensors: [String: Tensor]) throws {
         for (name, t) in tensors where !t.scalars.allSatisfy(\.isFinite) {
-            log("not checkpointing: \(name) holds non-finite values; keeping the previous checkpoint", .warning)
+            log(RunWarning.nonFiniteWeights(tensor: name).description, .warning)
             return
         }
         progress.workSeconds += Date().timeIntervalSince(workStart)

@@ -21,15 +21,23 @@ public final class TrainingData: @unchecked Sendable {
     /// Patch as (d, h, w) = (z, y, x).
     public var patchDHW: [Int] { [plan.patch.z, plan.patch.y, plan.patch.x] }
 
-    public init(folder: URL, config: RunConfig, log: (String) -> Void = { _ in }) throws {
+    public init(folder: URL, config: RunConfig, log: (String, LogLevel) -> Void = { _, _ in }) throws {
         dataset = try MSDDataset.load(folder)
         try dataset.checkFiles()
-        log("fingerprinting \(dataset.training.count) cases of \(dataset.name)")
+        log("fingerprinting \(dataset.training.count) cases of \(dataset.name)", .info)
         fingerprint = try Fingerprint.compute(dataset: dataset, seed: config.seed)
         // Config patch is (d, h, w); the Volume module counts (x, y, z).
         let divisor = 1 << config.levels
         plan = Plan.make(fingerprint: fingerprint, patchSize: Shape3(config.patch[2], config.patch[1], config.patch[0]),
                          divisor: divisor, batchSize: config.batch)
+        for (c, fc) in zip(dataset.training, fingerprint.cases) where !fc.classVoxels.dropFirst().contains(where: { $0 > 0 }) {
+            log(RunWarning.allBackgroundCase(caseID: c.id, path: c.label.path).description, .warning)
+        }
+        let used = [plan.patch.z, plan.patch.y, plan.patch.x]
+        if used != config.patch {
+            let m = plan.medianResampledShape
+            log(RunWarning.patchShrunk(requested: config.patch, used: used, medianShape: [m[2], m[1], m[0]]).description, .warning)
+        }
         let pre = Preprocessor(plan: plan)
         var cases: [(MSDCase, PreprocessedCase)] = []
         for c in dataset.training {

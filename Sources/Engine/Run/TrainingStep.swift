@@ -16,7 +16,7 @@ extension SearchEngine {
             net.zeroGrad()
             optimizer.learningRate *= 0.5
             lossFailures += 1
-            log("non-finite loss at step \(progress.globalStep): update skipped, learning rate lowered to \(optimizer.learningRate)", .warning)
+            log(RunWarning.nonFiniteLoss(step: progress.globalStep, learningRate: optimizer.learningRate).description, .warning)
             if lossFailures >= 5 {
                 throw EngineError.diverged(step: progress.globalStep)
             }
