@@ -1,0 +1,91 @@
+// `c2fnas bench infer`: times sliding-window inference of a network over a whole volume (Gaussian
+// blending, the product's evaluation path), one JSON line per invocation, for bench/infer.py, which
+// interleaves it with MONAI's sliding_window_inference on the same network (bench/infer_peer.py).
+
+import ArgumentParser
+import Engine
+import Foundation
+import NN
+import Search
+import Tensor
+import Volume
+
+struct BenchInferCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "infer",
+        abstract: "Time sliding-window inference over a volume; prints one JSON object.",
+        discussion: """
+            Input 1 x S^3 normal noise; windows of R^3 at the given overlap with Gaussian importance \
+            weights (sigma = R/8, as MONAI and nnU-Net), no test-time mirroring, softmax output. Prints \
+            the wall time of each timed run (s), the window count and the peak RSS (getrusage) in MiB.
+            """)
+
+    @Option(help: "Built-in architecture name or architecture.json path.")
+    var arch = "c2fnas-panc"
+
+    @Option(help: "Base width for a built-in architecture.")
+    var width = 16
+
+    @Option(help: "Cube side of the volume.")
+    var size = 128
+
+    @Option(help: "Cube side of the window.")
+    var roi = 64
+
+    @Option(help: "Window overlap (0 ≤ overlap < 1).")
+    var overlap = 0.25
+
+    @Option(help: "Threads.")
+    var threads = 1
+
+    @Option(help: "Timed runs.")
+    var runs = 3
+
+    @Option(help: "Untimed warm-up runs.")
+    var warmup = 1
+
+    struct Report: Codable {
+        let side: String, arch: String, threads: Int, size: Int, roi: Int, overlap: Double, params: Int
+        let windows: Int, runsS: [Double], peakRSSMiB: Double, checksum: Double
+    }
+
+    func validate() throws {
+        guard size >= 1, roi >= 1, runs >= 1, warmup >= 0 else { throw ValidationError("size, roi and runs must be ≥ 1") }
+        guard overlap >= 0 && overlap < 1 else { throw ValidationError("overlap must be in [0, 1)") }
+    }
+
+    func run() throws {
+        Compute.setThreads(max(1, threads))
+        let architecture: Architecture
+        if Architecture.builtinNames.contains(arch) {
+            architecture = try Architecture.builtin(arch, baseWidth: width, patch: [roi, roi, roi])
+        } else {
+            let url = URL(fileURLWithPath: arch)
+            architecture = try Architecture.decode(from: try Data(contentsOf: url), source: url.path)
+        }
+        let net = GraphNetwork(graph: try NetworkGraph(architecture), store: ParameterStore(seed: 1))
+        var rng = RNG(seed: 3)
+        let noise = Tensor.randomNormal([architecture.inputChannels, size, size, size], rng: &rng)
+        let grid = Grid(shape: Shape3(size, size, size), spacing: SIMD3(1, 1, 1))
+        let image = Volume(grid: grid, channels: architecture.inputChannels, data: noise.scalars)
+        let window = SlidingWindow(patchSize: Shape3(roi, roi, roi), overlap: overlap, output: .logits)
+        let windows = [grid.shape.x, grid.shape.y, grid.shape.z]
+            .map { SlidingWindow.starts(length: $0, patch: roi, overlap: overlap).count }.reduce(1, *)
+        var times: [Double] = [], checksum = 0.0
+        for i in 0..<(warmup + runs) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let out = try window.predict(image, classes: architecture.classes, network: Inference.patchNetwork(net))
+            let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            if i >= warmup { times.append(s) }
+            checksum = out.data.withUnsafeBufferPointer { $0.reduce(0) { $0 + Double($1) } } / Double(out.data.count)
+        }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let report = Report(side: "swift", arch: architecture.name, threads: Compute.threads, size: size, roi: roi,
+                            overlap: overlap, params: net.parameterCount, windows: windows, runsS: times,
+                            peakRSSMiB: Double(usage.ru_maxrss) / 1024, checksum: checksum)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(report), as: UTF8.self))
+    }
+}
