@@ -9,7 +9,6 @@ Run by bench/infer.py.
 import argparse
 import json
 import os
-import resource
 import sys
 import time
 
@@ -20,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 sys.path.insert(0, HERE)
 from c2fnas_torch import C2FNASNet  # noqa: E402
-from peer import architecture  # noqa: E402
+from peer import architecture, peak_rss_mib  # noqa: E402
 
 
 def main():
@@ -50,7 +49,7 @@ def main():
             if i >= args.warmup:
                 times.append(s)
             checksum = probs.mean().item()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mib()
     params = sum(p.numel() for p in net.parameters())
     print(json.dumps({"side": "torch", "arch": arch["name"], "threads": torch.get_num_threads(), "size": args.size,
                       "roi": args.roi, "overlap": args.overlap, "params": params, "runsS": times,

@@ -23,6 +23,15 @@ BUILTIN = {
 }
 
 
+def peak_rss_mib():
+    """VmHWM of this process. Not ru_maxrss: a child started with vfork inherits its parent's peak there."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def architecture(name, width, size):
     if name in BUILTIN:
         topo, ops = BUILTIN[name]
@@ -68,7 +77,7 @@ def main():
         if i >= args.warmup:
             times.append(ms)
             losses.append(loss.item())
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mib()
     params = sum(p.numel() for p in net.parameters())
     print(json.dumps({"side": "torch", "arch": arch["name"], "threads": torch.get_num_threads(), "size": args.size,
                       "params": params, "stepsMs": times, "losses": losses, "peakRSSMiB": rss,

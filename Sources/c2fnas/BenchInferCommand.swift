@@ -17,7 +17,7 @@ struct BenchInferCommand: ParsableCommand {
         discussion: """
             Input 1 x S^3 normal noise; windows of R^3 at the given overlap with Gaussian importance \
             weights (sigma = R/8, as MONAI and nnU-Net), no test-time mirroring, softmax output. Prints \
-            the wall time of each timed run (s), the window count and the peak RSS (getrusage) in MiB.
+            the wall time of each timed run (s), the window count and the peak RSS (VmHWM) in MiB.
             """)
 
     @Option(help: "Built-in architecture name or architecture.json path.")
@@ -79,11 +79,9 @@ struct BenchInferCommand: ParsableCommand {
             if i >= warmup { times.append(s) }
             checksum = out.data.withUnsafeBufferPointer { $0.reduce(0) { $0 + Double($1) } } / Double(out.data.count)
         }
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
         let report = Report(side: "swift", arch: architecture.name, threads: Compute.threads, size: size, roi: roi,
                             overlap: overlap, params: net.parameterCount, windows: windows, runsS: times,
-                            peakRSSMiB: Double(usage.ru_maxrss) / 1024, checksum: checksum)
+                            peakRSSMiB: Double(ProcessStats.peakResidentBytes) / 1_048_576, checksum: checksum)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         print(String(decoding: try encoder.encode(report), as: UTF8.self))

@@ -2,6 +2,7 @@
 // one JSON line per run, for bench/step.py, which interleaves it with the PyTorch peer (bench/peer.py).
 
 import ArgumentParser
+import Engine
 import Foundation
 import NN
 import Search
@@ -15,7 +16,7 @@ struct BenchStepCommand: ParsableCommand {
             --arch is a built-in name (c2fnas-panc, unet) or an architecture.json path. Input 1 x C x S^3 \
             (normal noise), label a centred sphere of class 1 (and a smaller one of class 2 when K > 2). \
             SGD lr 0.01, momentum 0.9, weight decay 3e-5. Prints step times (ms) after the warm-up steps \
-            and the peak RSS (getrusage) in MiB.
+            and the peak RSS (VmHWM) in MiB.
             """)
 
     @Option(help: "Built-in architecture name or architecture.json path.")
@@ -44,8 +45,9 @@ struct BenchStepCommand: ParsableCommand {
     }
 
     func run() throws {
-        var start = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &start)
+        // VmHWM, not getrusage: a child started by posix_spawn (vfork) inherits its parent's peak in
+        // ru_maxrss, so a test runner's own memory would be counted as this step's.
+        let startRSS = Double(ProcessStats.peakResidentBytes) / 1_048_576
         Compute.setThreads(max(1, threads))
         let architecture: Architecture
         if Architecture.builtinNames.contains(arch) {
@@ -69,15 +71,13 @@ struct BenchStepCommand: ParsableCommand {
             let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
             if i >= warmup { times.append(ms); losses.append(Double(loss.value.scalars[0])) }
         }
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
         let estimate = try net.graph.cost(input: [size, size, size], memory: .calibrated)
         let report = Report(side: "swift", arch: architecture.name, threads: Compute.threads, size: size,
                             params: net.parameterCount, stepsMs: times, losses: losses,
-                            peakRSSMiB: Double(usage.ru_maxrss) / 1024,
+                            peakRSSMiB: Double(ProcessStats.peakResidentBytes) / 1_048_576,
                             estimateMiB: Double(estimate.memoryBytes) / 1_048_576,
                             estimateActivationsMiB: Double(estimate.activationBytes) / 1_048_576,
-                            startRSSMiB: Double(start.ru_maxrss) / 1024)
+                            startRSSMiB: startRSS)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         print(String(decoding: try enc.encode(report), as: UTF8.self))

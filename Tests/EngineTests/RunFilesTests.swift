@@ -125,3 +125,22 @@ struct RunConfigTests {
         #expect(throws: ConfigError.self) { try RunConfig.load(bad) }
     }
 }
+
+@Suite("Process stats")
+struct ProcessStatsTests {
+    /// The workbench header's RAM figure: /proc/self/status pads the number with a tab and spaces.
+    @Test("resident and peak memory follow a 64 MiB allocation that is touched")
+    func residentMemory() {
+        let before = ProcessStats.residentBytes
+        #expect(before > 1 << 20)
+        let count = 64 << 20
+        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: count)
+        defer { buffer.deallocate() }
+        for i in stride(from: 0, to: count, by: 4096) { buffer[i] = UInt8(truncatingIfNeeded: i >> 12) }
+        let during = ProcessStats.residentBytes
+        // Other suites allocate and free concurrently, so only a lower bound is certain.
+        #expect(ProcessStats.peakResidentBytes >= during)
+        #expect(during >= 48 << 20)
+        #expect(buffer[4096 * 7] == 7)
+    }
+}

@@ -42,9 +42,9 @@ extension SearchEngine {
             emit(.topology(role: .medoid, levels: clustering.medoids[k].levels, ops: []))
             let supernet = try SupernetModel(members: members, settings: settings, levels: config.levels, op: coarseOp,
                                              seed: config.seed ^ UInt64(k + 1) &* 0x51_7CC1)
-            let sgd = SGD(parameters: supernet.parameters, learningRate: Float(config.weightLR),
+            let sgd = SGD(parameters: supernet.parameters, learningRate: Float(config.supernetLR),
                           momentum: Float(config.weightMomentum), weightDecay: Float(config.weightDecay))
-            let schedule = PolyLRSchedule(baseLearningRate: Float(config.weightLR), totalSteps: max(1, config.supernetSteps))
+            let schedule = PolyLRSchedule(baseLearningRate: Float(config.supernetLR), totalSteps: max(1, config.supernetSteps))
             if let saved = pendingTensors {
                 try restore(saved, store: supernet.store, optimizers: [("sgd", sgd)])
                 pendingTensors = nil
