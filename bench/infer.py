@@ -7,21 +7,15 @@ best seconds per volume, seconds per window, peak RSS and the ratios as a Markdo
 """
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from interleave import interleave  # noqa: E402
+
 ROOT = os.path.join(HERE, "..")
-
-
-def run(cmd, threads):
-    env = dict(os.environ, OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE", "HASWELL"),
-               OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    out = subprocess.run(cmd, check=True, env=env, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def main():
@@ -41,20 +35,16 @@ def main():
         common = ["--arch", args.arch, "--width", str(args.width), "--size", str(args.size), "--roi", str(args.roi),
                   "--overlap", str(args.overlap), "--threads", str(t), "--runs", str(args.runs), "--warmup", "1"]
         ours, theirs = {"s": [], "rss": [], "sum": []}, {"s": [], "rss": [], "sum": []}
-        for r in range(args.rounds):
-            order = [("swift", ours), ("monai", theirs)]
-            if r % 2:
-                order.reverse()
-            for side, acc in order:
-                cmd = ([args.binary, "bench", "infer"] if side == "swift"
-                       else [sys.executable, os.path.join(HERE, "infer_peer.py")]) + common
-                rep = run(cmd, t)
-                acc.setdefault("params", set()).add(rep["params"])
-                acc["s"] += rep["runsS"]
-                acc["rss"].append(rep["peakRSSMiB"])
-                acc["sum"].append(rep["checksum"])
-                print(f"# {t}T {side} round {r}: {[round(s, 2) for s in rep['runsS']]} s, RSS {rep['peakRSSMiB']:.0f} "
-                      f"MiB, params {rep['params']}, mean probability {rep['checksum']:.4f}", file=sys.stderr, flush=True)
+        commands = [("swift", [args.binary, "bench", "infer"] + common),
+                    ("monai", [sys.executable, os.path.join(HERE, "infer_peer.py")] + common)]
+        for r, side, rep in interleave(args.rounds, commands, t):
+            acc = ours if side == "swift" else theirs
+            acc.setdefault("params", set()).add(rep["params"])
+            acc["s"] += rep["runsS"]
+            acc["rss"].append(rep["peakRSSMiB"])
+            acc["sum"].append(rep["checksum"])
+            print(f"# {t}T {side} round {r}: {[round(s, 2) for s in rep['runsS']]} s, RSS {rep['peakRSSMiB']:.0f} "
+                  f"MiB, params {rep['params']}, mean probability {rep['checksum']:.4f}", file=sys.stderr, flush=True)
         if ours["params"] != theirs["params"]:
             sys.exit(f"parameter counts differ (ours {ours['params']}, torch {theirs['params']}): not the same network")
         rows.append((t, statistics.median(ours["s"]), min(ours["s"]), max(ours["rss"]),

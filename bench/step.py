@@ -6,22 +6,16 @@ same architecture, input size and thread count. Alternates the two processes `--
 """
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from interleave import interleave  # noqa: E402
+
 ROOT = os.path.join(HERE, "..")
 ARCHS = [("c2fnas-panc", "c2fnas-panc"), ("supernet path", os.path.join(HERE, "supernet-path.json"))]
-
-
-def run(cmd, threads):
-    env = dict(os.environ, OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE", "HASWELL"),
-               OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    out = subprocess.run(cmd, check=True, env=env, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def main():
@@ -42,20 +36,16 @@ def main():
             common = ["--arch", arch, "--width", str(args.width), "--size", str(args.size), "--threads", str(t),
                       "--steps", str(args.steps), "--warmup", "1"]
             ours, theirs = {"ms": [], "rss": []}, {"ms": [], "rss": []}
-            for r in range(args.rounds):
-                order = [("swift", ours), ("torch", theirs)]
-                if r % 2:
-                    order.reverse()
-                for side, acc in order:
-                    cmd = ([args.binary, "bench", "step"] if side == "swift"
-                           else [sys.executable, os.path.join(HERE, "peer.py")]) + common
-                    rep = run(cmd, t)
-                    acc.setdefault("params", set()).add(rep["params"])
-                    acc["ms"] += rep["stepsMs"]
-                    acc["rss"].append(rep["peakRSSMiB"])
-                    print(f"# {label} {t}T {side} round {r}: steps {[round(m) for m in rep['stepsMs']]} ms, "
-                          f"loss {rep['losses'][-1]:.4f}, RSS {rep['peakRSSMiB']:.0f} MiB, params {rep['params']}",
-                          file=sys.stderr, flush=True)
+            commands = [("swift", [args.binary, "bench", "step"] + common),
+                        ("torch", [sys.executable, os.path.join(HERE, "peer.py")] + common)]
+            for r, side, rep in interleave(args.rounds, commands, t):
+                acc = ours if side == "swift" else theirs
+                acc.setdefault("params", set()).add(rep["params"])
+                acc["ms"] += rep["stepsMs"]
+                acc["rss"].append(rep["peakRSSMiB"])
+                print(f"# {label} {t}T {side} round {r}: steps {[round(m) for m in rep['stepsMs']]} ms, "
+                      f"loss {rep['losses'][-1]:.4f}, RSS {rep['peakRSSMiB']:.0f} MiB, params {rep['params']}",
+                      file=sys.stderr, flush=True)
             if ours["params"] != theirs["params"]:
                 sys.exit(f"{label}: parameter counts differ (ours {ours['params']}, torch {theirs['params']}): "
                          "not the same network")
