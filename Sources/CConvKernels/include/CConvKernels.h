@@ -1,0 +1,40 @@
+// Direct stride-1 conv3d kernels for CPUs with AVX-512F (see conv_direct.c).
+#ifndef C_CONV_KERNELS_H
+#define C_CONV_KERNELS_H
+
+/// One stride-1 "same"-padded conv3d: channels, spatial extent (input = output), odd kernel sizes.
+typedef struct {
+    int cin, cout;
+    int d, h, w;
+    int kd, kh, kw;
+} c2f_conv_shape;
+
+/// 1 when this CPU runs AVX-512F code (the kernels below need it), else 0.
+int c2f_conv_direct_available(void);
+
+/// Floats of a zero-padded slab buffer: `channels` × (planes + kd - 1) padded planes, plus read slack.
+long c2f_slab_floats(const c2f_conv_shape *s, int channels, int planes);
+
+/// Copies channels c0..<c1 of `src` ([channels][d][h][w]) for output planes z0..<z0+planes into the
+/// padded slab `dst` (zero borders; out-of-volume planes are zero). With c1 == channels it also zeroes
+/// the slack after the last channel.
+void c2f_pad_slab(const float *src, float *dst, const c2f_conv_shape *s, int channels,
+                  int c0, int c1, int z0, int planes);
+
+/// Packs weights [cout][cin][kd][kh][kw] into blocks of 8 output channels, [block][in][tap][8].
+/// `transposed` packs the input-gradient conv instead: outputs = cin, inputs = cout, taps reversed.
+/// `dst` holds ceil(outputs / 8) · 8 · inputs · taps floats.
+void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed);
+
+/// y[o][z] for output planes za..<zb (inside the slab that starts at z0 and has `planes` planes) of
+/// the conv of the padded slab `src` (`inputs` channels) with packed weights; `bias` (outputs values)
+/// may be NULL. y is [outputs][d][h][w].
+void c2f_conv_forward(const float *src, const float *packed, const float *bias, float *y,
+                      const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb);
+
+/// dw[co][ci][tap] += Σ over output planes z0..<z0+planes of dy[co] · (x shifted by tap), for the
+/// (ci, tap) pairs q0..<q1 (q = ci · taps + tap); `src` is the padded slab of x, dy is [cout][d][h][w].
+void c2f_conv_weight_grad(const float *src, const float *dy, float *dw, const c2f_conv_shape *s,
+                          int z0, int planes, int q0, int q1);
+
+#endif

@@ -1,0 +1,120 @@
+// Conv3d for stride 1 (any odd kernel but 1x1x1) as direct AVX-512 kernels (CConvKernels), used when
+// the CPU has AVX-512F; otherwise the im2col / plane-shift paths run.
+//
+// Input is copied slab by slab (a range of output planes plus the kd - 1 halo planes) into a
+// zero-padded buffer, so each kernel tap is a fixed pointer offset:
+//   forward:  y = conv(pad(x), W), bias fused
+//   dX:       dx = conv(pad(dY), Wᵀ with flipped taps)   (stride 1, same padding)
+//   dW:       dw[co][ci][tap] += Σ_v dY[co][v] · pad(x)[ci][v + tap]
+// The slab buffer is bounded by the column budget and reused (ColumnWorkspace). Forward and dX
+// spread a slab's output planes over the pool; dW spreads (input channel, tap) pairs, so every
+// weight-gradient entry is summed by one thread in a fixed order (deterministic).
+
+import CConvKernels
+import Tensor
+
+enum Conv3dDirectKernel {
+    /// The CPU runs the AVX-512 kernels.
+    static let available = c2f_conv_direct_available() != 0
+
+    /// Stride 1, a kernel with more than one tap, and an AVX-512 CPU.
+    static func applies(_ g: ConvGeometry) -> Bool {
+        available && g.sd == 1 && g.sh == 1 && g.sw == 1 && g.kernelVolume > 1
+    }
+
+    static func shape(_ g: ConvGeometry) -> c2f_conv_shape {
+        c2f_conv_shape(cin: Int32(g.cin), cout: Int32(g.cout), d: Int32(g.d), h: Int32(g.h), w: Int32(g.w),
+                       kd: Int32(g.kd), kh: Int32(g.kh), kw: Int32(g.kw))
+    }
+
+    /// Output planes per slab so that the padded slab of `channels` fits the budget (balanced slabs).
+    static func slabPlanes(_ g: ConvGeometry, channels: Int, budgetBytes: Int) -> Int {
+        let perPlane = channels * (g.h + g.kh - 1) * (g.w + g.kw - 1) * MemoryLayout<Float>.stride
+        let planes = max(1, budgetBytes / max(1, perPlane) - (g.kd - 1))
+        let slabs = (g.d + planes - 1) / planes
+        return (g.d + slabs - 1) / slabs
+    }
+
+    /// Weights packed for the forward (`transposed` false) or the input-gradient conv.
+    static func packedWeights(_ wp: UnsafePointer<Float>, _ g: ConvGeometry, transposed: Bool) -> [Float] {
+        var s = shape(g)
+        let outs = transposed ? g.cin : g.cout, ins = transposed ? g.cout : g.cin
+        var out = [Float](repeating: 0, count: (outs + 7) / 8 * 8 * ins * g.kernelVolume)
+        out.withUnsafeMutableBufferPointer { c2f_pack_weights(wp, $0.baseAddress!, &s, transposed ? 1 : 0) }
+        return out
+    }
+
+    /// Calls `body(z0, planes, slab)` for each slab of output planes, with `src` (`channels` channels of
+    /// one sample) copied into the padded slab buffer.
+    private static func slabs(_ src: UnsafePointer<Float>, channels: Int, _ g: ConvGeometry, budgetBytes: Int,
+                              _ body: (Int, Int, UnsafePointer<Float>) -> Void) {
+        var s = shape(g)
+        let per = slabPlanes(g, channels: channels, budgetBytes: budgetBytes)
+        ColumnWorkspace.with(count: c2f_slab_floats(&s, Int32(channels), Int32(per))) { buf in
+            var z0 = 0
+            while z0 < g.d {
+                let planes = min(per, g.d - z0)
+                let parts = min(channels, Compute.threads)
+                Compute.parallelFor(parts) { p in
+                    var s = shape(g)
+                    let c0 = channels * p / parts, c1 = channels * (p + 1) / parts
+                    c2f_pad_slab(src, buf, &s, Int32(channels), Int32(c0), Int32(c1), Int32(z0), Int32(planes))
+                }
+                body(z0, planes, UnsafePointer(buf))
+                z0 += planes
+            }
+        }
+    }
+
+    /// conv of `src` (inputs channels, padded slab by slab) with packed weights into `dst` (outputs channels).
+    private static func convolve(_ src: UnsafePointer<Float>, inputs: Int, _ packed: [Float], outputs: Int,
+                                 bias: UnsafePointer<Float>?, _ dst: UnsafeMutablePointer<Float>,
+                                 _ g: ConvGeometry, budgetBytes: Int) {
+        packed.withUnsafeBufferPointer { pk in
+            slabs(src, channels: inputs, g, budgetBytes: budgetBytes) { z0, planes, buf in
+                Compute.parallelFor(planes) { i in
+                    var s = shape(g)
+                    let z = Int32(z0 + i)
+                    c2f_conv_forward(buf, pk.baseAddress!, bias, dst, &s, Int32(inputs), Int32(outputs),
+                                     Int32(z0), Int32(planes), z, z + 1)
+                }
+            }
+        }
+    }
+
+    static func forward(_ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                        _ yp: UnsafeMutablePointer<Float>, _ g: ConvGeometry, budgetBytes: Int) {
+        let packed = packedWeights(wp, g, transposed: false)
+        for n in 0..<g.n {
+            convolve(xp + n * g.cin * g.inVoxels, inputs: g.cin, packed, outputs: g.cout, bias: bias,
+                     yp + n * g.cout * g.outVoxels, g, budgetBytes: budgetBytes)
+        }
+    }
+
+    /// dX is overwritten, dW accumulated into.
+    static func backward(_ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ dyp: UnsafePointer<Float>,
+                         _ g: ConvGeometry, dx dxp: UnsafeMutablePointer<Float>?, dw dwp: UnsafeMutablePointer<Float>?,
+                         budgetBytes: Int) {
+        let packed = dxp == nil ? [] : packedWeights(wp, g, transposed: true)
+        let pairs = g.cin * g.kernelVolume
+        // Chunks of (ci, tap) pairs: whole micro-tiles of 6, several per chunk, more chunks than threads.
+        let chunk = max(6, (pairs / (4 * max(1, Compute.threads)) + 5) / 6 * 6)
+        let chunks = (pairs + chunk - 1) / chunk
+        for n in 0..<g.n {
+            let xs = xp + n * g.cin * g.inVoxels, dys = dyp + n * g.cout * g.outVoxels
+            if let dwp {
+                slabs(xs, channels: g.cin, g, budgetBytes: budgetBytes) { z0, planes, buf in
+                    Compute.parallelFor(chunks) { c in
+                        var s = shape(g)
+                        c2f_conv_weight_grad(buf, dys, dwp, &s, Int32(z0), Int32(planes),
+                                             Int32(c * chunk), Int32(min(pairs, (c + 1) * chunk)))
+                    }
+                }
+            }
+            if let dxp {
+                convolve(dys, inputs: g.cout, packed, outputs: g.cin, bias: nil,
+                         dxp + n * g.cin * g.inVoxels, g, budgetBytes: budgetBytes)
+            }
+        }
+    }
+}
