@@ -8,14 +8,15 @@
 //   24 accumulators in zmm registers; per (input channel, tap) it loads 3 input vectors and
 //   broadcasts 8 weights. Partial last vectors of a row compute on neighbouring data and are
 //   stored under a mask.
-//   weight gradient: a micro-tile of 4 output channels × 6 (input channel, tap) pairs; dot products
-//   over blocks of ~2048 voxels, reduced horizontally once per block.
+//   weight gradient: dY is transposed to voxel-major [v][cout] so that 16 output channels fill a
+//   vector; a micro-tile of 1-4 such vectors × 24-6 (input channel, tap) pairs (24 accumulators)
+//   broadcasts one padded-x value per pair and voxel, and adds into dW once per ~256 voxels.
 
 #include "CConvKernels.h"
 #include <immintrin.h>
 #include <string.h>
 
-enum { OUT_BLOCK = 8, VECS = 3, DW_OUT = 4, DW_PAIRS = 6, DW_BLOCK_VOXELS = 2048 };
+enum { OUT_BLOCK = 8, VECS = 3, CHUNK_VECS = 24, DW_ROW_VOXELS = 256 };
 
 int c2f_conv_direct_available(void) {
     __builtin_cpu_init();
@@ -102,14 +103,17 @@ void c2f_conv_forward(const float *src, const float *packed, const float *bias, 
     int nvx = (s->w + 15) / 16, npos = s->h * nvx;
     __mmask16 tail = tail_mask(s->w);
     int blocks = (outputs + OUT_BLOCK - 1) / OUT_BLOCK;
+    // Chunks of a plane's vectors keep the input rows they read in L2 across all output blocks.
     for (int z = za; z < zb; z++) {
+        for (int pc = 0; pc < npos; pc += CHUNK_VECS) {
+        int pe = pc + CHUNK_VECS < npos ? pc + CHUNK_VECS : npos;
         for (int b = 0; b < blocks; b++) {
             const float *wb = packed + (long)b * inputs * taps * OUT_BLOCK;
-            for (int p = 0; p < npos; p += VECS) {
+            for (int p = pc; p < pe; p += VECS) {
                 long xin[VECS], yo[VECS];
                 __mmask16 mk[VECS];
                 for (int j = 0; j < VECS; j++) {
-                    int q = p + j < npos ? p + j : npos - 1;  // a short last tile repeats its last vector
+                    int q = p + j < pe ? p + j : pe - 1;  // a short last tile repeats its last vector
                     int yy = q / nvx, xv = q % nvx;
                     xin[j] = (z - z0) * pp + yy * wp + xv * 16;
                     yo[j] = z * hw + (long)yy * s->w + xv * 16;
@@ -147,57 +151,83 @@ void c2f_conv_forward(const float *src, const float *packed, const float *bias, 
                 }
             }
         }
+        }
     }
 }
 
+void c2f_transpose_grad(const float *dy, float *dyt, const c2f_conv_shape *s, int z0, int za, int zb) {
+    long hw = (long)s->h * s->w, vol = hw * s->d;
+    int cp = (s->cout + 15) / 16 * 16;
+    for (long v = za * hw; v < zb * hw; v++) {
+        float *row = dyt + (v - z0 * hw) * cp;
+        for (int co = 0; co < s->cout; co++) row[co] = dy[co * vol + v];
+        for (int co = s->cout; co < cp; co++) row[co] = 0;
+    }
+}
+
+// One micro-tile of the weight gradient: NCV vectors of 16 output channels × P (ci, tap) pairs,
+// summed over rows r0..<r1 of the slab (row r = plane r / h, y = r % h).
+#define DW_TILE(NCV, P)                                                                              \
+__attribute__((target("avx512f"), always_inline)) static inline void                                 \
+dw_tile_##NCV(const float *src, const float *dyt, float *dwt, const c2f_conv_shape *s, int cp,       \
+              const long *xo, int q, int n, int c0, int r0, int r1) {                                \
+    long wp = padded_row(s), pp = padded_plane(s);                                                   \
+    __m512 acc[NCV][P];                                                                              \
+    for (int k = 0; k < NCV; k++) for (int j = 0; j < P; j++) acc[k][j] = _mm512_setzero_ps();       \
+    for (int r = r0; r < r1; r++) {                                                                  \
+        int z = r / s->h, yy = r % s->h;                                                             \
+        const float *d = dyt + (long)r * s->w * cp + c0;                                             \
+        long xb = z * pp + yy * wp;                                                                  \
+        for (int x = 0; x < s->w; x++, d += cp) {                                                    \
+            __m512 dv[NCV];                                                                          \
+            _Pragma("clang loop unroll(full)")                                                       \
+            for (int k = 0; k < NCV; k++) dv[k] = _mm512_loadu_ps(d + 16 * k);                       \
+            _Pragma("clang loop unroll(full)")                                                       \
+            for (int j = 0; j < P; j++) {                                                            \
+                __m512 xv = _mm512_set1_ps(src[xo[j] + xb + x]);                                     \
+                _Pragma("clang loop unroll(full)")                                                   \
+                for (int k = 0; k < NCV; k++) acc[k][j] = _mm512_fmadd_ps(dv[k], xv, acc[k][j]);     \
+            }                                                                                        \
+        }                                                                                            \
+    }                                                                                                \
+    for (int j = 0; j < n; j++)                                                                      \
+        for (int k = 0; k < NCV; k++) {                                                              \
+            float *o = dwt + (long)(q + j) * cp + c0 + 16 * k;                                       \
+            _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), acc[k][j]));                       \
+        }                                                                                            \
+}
+DW_TILE(1, 24)
+DW_TILE(2, 12)
+DW_TILE(3, 8)
+DW_TILE(4, 6)
+
 __attribute__((target("avx512f")))
-void c2f_conv_weight_grad(const float *src, const float *dy, float *dw, const c2f_conv_shape *s,
-                          int z0, int planes, int q0, int q1) {
+void c2f_conv_weight_grad_t(const float *src, const float *dyt, float *dwt, const c2f_conv_shape *s,
+                            int planes, int q0, int q1) {
     int taps = s->kd * s->kh * s->kw;
     int off[taps];
     tap_offsets(s, off);
-    long wp = padded_row(s), pp = padded_plane(s), cs = slab_channel(s, planes);
-    long hw = (long)s->h * s->w, vol = hw * s->d;
-    int nvx = (s->w + 15) / 16;
-    __mmask16 tail = tail_mask(s->w);
-    int block = (int)((DW_BLOCK_VOXELS + hw - 1) / hw);
-    for (int za = z0; za < z0 + planes; za += block) {
-        int zc = za + block < z0 + planes ? za + block : z0 + planes;
-        for (int cb = 0; cb < s->cout; cb += DW_OUT) {
-            const float *dyc[DW_OUT];
-            for (int m = 0; m < DW_OUT; m++) dyc[m] = dy + (long)(cb + m < s->cout ? cb + m : s->cout - 1) * vol;
-            for (int q = q0; q < q1; q += DW_PAIRS) {
-                long xo[DW_PAIRS];
-                for (int j = 0; j < DW_PAIRS; j++) {
-                    int qq = q + j < q1 ? q + j : q1 - 1;
+    long cs = slab_channel(s, planes);
+    int cp = (s->cout + 15) / 16 * 16;
+    int rows = planes * s->h, block = s->w >= DW_ROW_VOXELS ? 1 : DW_ROW_VOXELS / s->w;
+    for (int r0 = 0; r0 < rows; r0 += block) {
+        int r1 = r0 + block < rows ? r0 + block : rows;
+        for (int c0 = 0; c0 < cp; c0 += 64) {
+            int ncv = (cp - c0) / 16 < 4 ? (cp - c0) / 16 : 4;
+            int pairs = 24 / ncv;
+            for (int q = q0; q < q1; q += pairs) {
+                long xo[24];
+                int n = q1 - q < pairs ? q1 - q : pairs;
+                for (int j = 0; j < pairs; j++) {
+                    int qq = j < n ? q + j : q1 - 1;
                     xo[j] = (long)(qq / taps) * cs + off[qq % taps];
                 }
-                __m512 acc[DW_OUT][DW_PAIRS];
-                for (int m = 0; m < DW_OUT; m++)
-                    for (int j = 0; j < DW_PAIRS; j++) acc[m][j] = _mm512_setzero_ps();
-                for (int z = za; z < zc; z++) {
-                    for (int yy = 0; yy < s->h; yy++) {
-                        long yb = z * hw + (long)yy * s->w, xb = (z - z0) * pp + yy * wp;
-                        for (int xv = 0; xv < nvx; xv++) {
-                            // Masked dY lanes are zero, so x's lanes past the row end add nothing.
-                            __mmask16 mk = xv == nvx - 1 ? tail : (__mmask16)0xFFFF;
-                            __m512 d[DW_OUT];
-#pragma clang loop unroll(full)
-                            for (int m = 0; m < DW_OUT; m++) d[m] = _mm512_maskz_loadu_ps(mk, dyc[m] + yb + xv * 16);
-#pragma clang loop unroll(full)
-                            for (int j = 0; j < DW_PAIRS; j++) {
-                                __m512 xv16 = _mm512_loadu_ps(src + xo[j] + xb + xv * 16);
-#pragma clang loop unroll(full)
-                                for (int m = 0; m < DW_OUT; m++) acc[m][j] = _mm512_fmadd_ps(d[m], xv16, acc[m][j]);
-                            }
-                        }
-                    }
+                switch (ncv) {
+                case 1: dw_tile_1(src, dyt, dwt, s, cp, xo, q, n, c0, r0, r1); break;
+                case 2: dw_tile_2(src, dyt, dwt, s, cp, xo, q, n, c0, r0, r1); break;
+                case 3: dw_tile_3(src, dyt, dwt, s, cp, xo, q, n, c0, r0, r1); break;
+                default: dw_tile_4(src, dyt, dwt, s, cp, xo, q, n, c0, r0, r1); break;
                 }
-                for (int m = 0; m < DW_OUT && cb + m < s->cout; m++)
-                    for (int j = 0; j < DW_PAIRS && q + j < q1; j++) {
-                        int qq = q + j;
-                        dw[((long)(cb + m) * s->cin + qq / taps) * taps + qq % taps] += _mm512_reduce_add_ps(acc[m][j]);
-                    }
             }
         }
     }

@@ -5,7 +5,7 @@
 // zero-padded buffer, so each kernel tap is a fixed pointer offset:
 //   forward:  y = conv(pad(x), W), bias fused
 //   dX:       dx = conv(pad(dY), Wᵀ with flipped taps)   (stride 1, same padding)
-//   dW:       dw[co][ci][tap] += Σ_v dY[co][v] · pad(x)[ci][v + tap]
+//   dW:       dw[co][ci][tap] += Σ_v dY[co][v] · pad(x)[ci][v + tap], with dY transposed to [v][co]
 // The slab buffer is bounded by the column budget and reused (ColumnWorkspace). Forward and dX
 // spread a slab's output planes over the pool; dW spreads (input channel, tap) pairs, so every
 // weight-gradient entry is summed by one thread in a fixed order (deterministic).
@@ -44,12 +44,11 @@ enum Conv3dDirectKernel {
         return out
     }
 
-    /// Calls `body(z0, planes, slab)` for each slab of output planes, with `src` (`channels` channels of
-    /// one sample) copied into the padded slab buffer.
-    private static func slabs(_ src: UnsafePointer<Float>, channels: Int, _ g: ConvGeometry, budgetBytes: Int,
+    /// Calls `body(z0, planes, slab)` for each slab of at most `per` output planes, with `src` (`channels`
+    /// channels of one sample) copied into the padded slab buffer.
+    private static func slabs(_ src: UnsafePointer<Float>, channels: Int, _ g: ConvGeometry, per: Int,
                               _ body: (Int, Int, UnsafePointer<Float>) -> Void) {
         var s = shape(g)
-        let per = slabPlanes(g, channels: channels, budgetBytes: budgetBytes)
         ColumnWorkspace.with(count: c2f_slab_floats(&s, Int32(channels), Int32(per))) { buf in
             var z0 = 0
             while z0 < g.d {
@@ -71,7 +70,8 @@ enum Conv3dDirectKernel {
                                  bias: UnsafePointer<Float>?, _ dst: UnsafeMutablePointer<Float>,
                                  _ g: ConvGeometry, budgetBytes: Int) {
         packed.withUnsafeBufferPointer { pk in
-            slabs(src, channels: inputs, g, budgetBytes: budgetBytes) { z0, planes, buf in
+            let per = slabPlanes(g, channels: inputs, budgetBytes: budgetBytes)
+            slabs(src, channels: inputs, g, per: per) { z0, planes, buf in
                 Compute.parallelFor(planes) { i in
                     var s = shape(g)
                     let z = Int32(z0 + i)
@@ -96,24 +96,46 @@ enum Conv3dDirectKernel {
                          _ g: ConvGeometry, dx dxp: UnsafeMutablePointer<Float>?, dw dwp: UnsafeMutablePointer<Float>?,
                          budgetBytes: Int) {
         let packed = dxp == nil ? [] : packedWeights(wp, g, transposed: true)
-        let pairs = g.cin * g.kernelVolume
-        // Chunks of (ci, tap) pairs: whole micro-tiles of 6, several per chunk, more chunks than threads.
-        let chunk = max(6, (pairs / (4 * max(1, Compute.threads)) + 5) / 6 * 6)
-        let chunks = (pairs + chunk - 1) / chunk
         for n in 0..<g.n {
             let xs = xp + n * g.cin * g.inVoxels, dys = dyp + n * g.cout * g.outVoxels
-            if let dwp {
-                slabs(xs, channels: g.cin, g, budgetBytes: budgetBytes) { z0, planes, buf in
-                    Compute.parallelFor(chunks) { c in
-                        var s = shape(g)
-                        c2f_conv_weight_grad(buf, dys, dwp, &s, Int32(z0), Int32(planes),
-                                             Int32(c * chunk), Int32(min(pairs, (c + 1) * chunk)))
-                    }
-                }
-            }
+            if let dwp { weightGradient(xs, dys, dwp, g, budgetBytes: budgetBytes) }
             if let dxp {
                 convolve(dys, inputs: g.cout, packed, outputs: g.cin, bias: nil,
                          dxp + n * g.cin * g.inVoxels, g, budgetBytes: budgetBytes)
+            }
+        }
+    }
+
+    /// dw += dW of one sample: per slab, dY is transposed to [voxel][cout rounded to 16] and the
+    /// (input channel, tap) pairs are spread over the pool in chunks of whole micro-tiles.
+    private static func weightGradient(_ xs: UnsafePointer<Float>, _ dys: UnsafePointer<Float>,
+                                       _ dwp: UnsafeMutablePointer<Float>, _ g: ConvGeometry, budgetBytes: Int) {
+        let taps = g.kernelVolume, pairs = g.cin * taps
+        let cp = (g.cout + 15) / 16 * 16, hw = g.h * g.w
+        let chunk = max(24, (pairs / (4 * Compute.threads) + 23) / 24 * 24)
+        let chunks = (pairs + chunk - 1) / chunk
+        // The budget holds the padded x slab and the transposed dY slab.
+        let per = slabPlanes(g, channels: g.cin + cp, budgetBytes: budgetBytes)
+        var dwt = [Float](repeating: 0, count: pairs * cp)
+        dwt.withUnsafeMutableBufferPointer { dwtb in
+            let dwtp = dwtb.baseAddress!
+            ColumnWorkspace.with(count: cp * per * hw) { dyt in
+                slabs(xs, channels: g.cin, g, per: per) { z0, planes, buf in
+                    Compute.parallelFor(planes) { i in
+                        var s = shape(g)
+                        c2f_transpose_grad(dys, dyt, &s, Int32(z0), Int32(z0 + i), Int32(z0 + i + 1))
+                    }
+                    Compute.parallelFor(chunks) { c in
+                        var s = shape(g)
+                        c2f_conv_weight_grad_t(buf, dyt, dwtp, &s, Int32(planes),
+                                               Int32(c * chunk), Int32(min(pairs, (c + 1) * chunk)))
+                    }
+                }
+            }
+            // dwt [ci·taps][cp] back to dw [cout][ci·taps].
+            for co in 0..<g.cout {
+                let row = dwp + co * pairs
+                for q in 0..<pairs { row[q] += dwtp[q * cp + co] }
             }
         }
     }

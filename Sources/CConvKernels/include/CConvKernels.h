@@ -32,9 +32,14 @@ void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int t
 void c2f_conv_forward(const float *src, const float *packed, const float *bias, float *y,
                       const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb);
 
-/// dw[co][ci][tap] += Σ over output planes z0..<z0+planes of dy[co] · (x shifted by tap), for the
-/// (ci, tap) pairs q0..<q1 (q = ci · taps + tap); `src` is the padded slab of x, dy is [cout][d][h][w].
-void c2f_conv_weight_grad(const float *src, const float *dy, float *dw, const c2f_conv_shape *s,
-                          int z0, int planes, int q0, int q1);
+/// dY planes za..<zb ([cout][d][h][w]) into `dyt` as [voxel - z0·h·w][cp], cp = cout rounded up to 16
+/// (zero padded): the layout of c2f_conv_weight_grad_t.
+void c2f_transpose_grad(const float *dy, float *dyt, const c2f_conv_shape *s, int z0, int za, int zb);
+
+/// dwt[q][co] += Σ over the slab's voxels of dyt[v][co] · (x shifted by tap), for (ci, tap) pairs
+/// q0..<q1 (q = ci · taps + tap); `src` is the padded slab of x (`planes` planes), `dyt` the
+/// transposed dY of the same planes, dwt is [cin · taps][cp].
+void c2f_conv_weight_grad_t(const float *src, const float *dyt, float *dwt, const c2f_conv_shape *s,
+                            int planes, int q0, int q1);
 
 #endif
