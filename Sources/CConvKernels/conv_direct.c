@@ -11,12 +11,14 @@
 //   weight gradient: dY is transposed to voxel-major [v][cout] so that 16 output channels fill a
 //   vector; a micro-tile of 1-4 such vectors × 24-6 (input channel, tap) pairs (24 accumulators)
 //   broadcasts one padded-x value per pair and voxel, and adds into dW once per ~256 voxels.
+//   With ≤ 8 output channels, dot products along x instead (c2f_conv_weight_grad_dot).
 
 #include "CConvKernels.h"
 #include <immintrin.h>
 #include <string.h>
 
-enum { OUT_BLOCK = 8, VECS = 3, CHUNK_VECS = 24, DW_ROW_VOXELS = 256 };
+enum { OUT_BLOCK = 8, VECS = 3, CHUNK_VECS = 24, DW_ROW_VOXELS = 256, DW_OUT = 4, DW_PAIRS = 6,
+       DW_BLOCK_VOXELS = 2048 };
 
 int c2f_conv_direct_available(void) {
     __builtin_cpu_init();
@@ -228,6 +230,61 @@ void c2f_conv_weight_grad_t(const float *src, const float *dyt, float *dwt, cons
                 case 3: dw_tile_3(src, dyt, dwt, s, cp, xo, q, n, c0, r0, r1); break;
                 default: dw_tile_4(src, dyt, dwt, s, cp, xo, q, n, c0, r0, r1); break;
                 }
+            }
+        }
+    }
+}
+
+// Weight gradient for few output channels (≤ 8, where a 16-lane channel vector would be half empty):
+// dot products over voxels, 4 output channels × 6 pairs, reduced horizontally once per ~2048 voxels.
+__attribute__((target("avx512f")))
+void c2f_conv_weight_grad_dot(const float *src, const float *dy, float *dw, const c2f_conv_shape *s,
+                          int z0, int planes, int q0, int q1) {
+    int taps = s->kd * s->kh * s->kw;
+    int off[taps];
+    tap_offsets(s, off);
+    long wp = padded_row(s), pp = padded_plane(s), cs = slab_channel(s, planes);
+    long hw = (long)s->h * s->w, vol = hw * s->d;
+    int nvx = (s->w + 15) / 16;
+    __mmask16 tail = tail_mask(s->w);
+    int block = (int)((DW_BLOCK_VOXELS + hw - 1) / hw);
+    for (int za = z0; za < z0 + planes; za += block) {
+        int zc = za + block < z0 + planes ? za + block : z0 + planes;
+        for (int cb = 0; cb < s->cout; cb += DW_OUT) {
+            const float *dyc[DW_OUT];
+            for (int m = 0; m < DW_OUT; m++) dyc[m] = dy + (long)(cb + m < s->cout ? cb + m : s->cout - 1) * vol;
+            for (int q = q0; q < q1; q += DW_PAIRS) {
+                long xo[DW_PAIRS];
+                for (int j = 0; j < DW_PAIRS; j++) {
+                    int qq = q + j < q1 ? q + j : q1 - 1;
+                    xo[j] = (long)(qq / taps) * cs + off[qq % taps];
+                }
+                __m512 acc[DW_OUT][DW_PAIRS];
+                for (int m = 0; m < DW_OUT; m++)
+                    for (int j = 0; j < DW_PAIRS; j++) acc[m][j] = _mm512_setzero_ps();
+                for (int z = za; z < zc; z++) {
+                    for (int yy = 0; yy < s->h; yy++) {
+                        long yb = z * hw + (long)yy * s->w, xb = (z - z0) * pp + yy * wp;
+                        for (int xv = 0; xv < nvx; xv++) {
+                            // Masked dY lanes are zero, so x's lanes past the row end add nothing.
+                            __mmask16 mk = xv == nvx - 1 ? tail : (__mmask16)0xFFFF;
+                            __m512 d[DW_OUT];
+#pragma clang loop unroll(full)
+                            for (int m = 0; m < DW_OUT; m++) d[m] = _mm512_maskz_loadu_ps(mk, dyc[m] + yb + xv * 16);
+#pragma clang loop unroll(full)
+                            for (int j = 0; j < DW_PAIRS; j++) {
+                                __m512 xv16 = _mm512_loadu_ps(src + xo[j] + xb + xv * 16);
+#pragma clang loop unroll(full)
+                                for (int m = 0; m < DW_OUT; m++) acc[m][j] = _mm512_fmadd_ps(d[m], xv16, acc[m][j]);
+                            }
+                        }
+                    }
+                }
+                for (int m = 0; m < DW_OUT && cb + m < s->cout; m++)
+                    for (int j = 0; j < DW_PAIRS && q + j < q1; j++) {
+                        int qq = q + j;
+                        dw[((long)(cb + m) * s->cin + qq / taps) * taps + qq % taps] += _mm512_reduce_add_ps(acc[m][j]);
+                    }
             }
         }
     }

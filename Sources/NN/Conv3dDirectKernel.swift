@@ -44,25 +44,27 @@ enum Conv3dDirectKernel {
         return out
     }
 
-    /// Calls `body(z0, planes, slab)` for each slab of at most `per` output planes, with `src` (`channels`
-    /// channels of one sample) copied into the padded slab buffer.
+    /// Calls `body(z0, planes)` for each slab of at most `per` output planes, after copying `src`
+    /// (`channels` channels of one sample) into the padded slab buffer `buf`.
     private static func slabs(_ src: UnsafePointer<Float>, channels: Int, _ g: ConvGeometry, per: Int,
-                              _ body: (Int, Int, UnsafePointer<Float>) -> Void) {
-        var s = shape(g)
-        ColumnWorkspace.with(count: c2f_slab_floats(&s, Int32(channels), Int32(per))) { buf in
-            var z0 = 0
-            while z0 < g.d {
-                let planes = min(per, g.d - z0)
-                let parts = min(channels, Compute.threads)
-                Compute.parallelFor(parts) { p in
-                    var s = shape(g)
-                    let c0 = channels * p / parts, c1 = channels * (p + 1) / parts
-                    c2f_pad_slab(src, buf, &s, Int32(channels), Int32(c0), Int32(c1), Int32(z0), Int32(planes))
-                }
-                body(z0, planes, UnsafePointer(buf))
-                z0 += planes
+                              into buf: UnsafeMutablePointer<Float>, _ body: (Int, Int) -> Void) {
+        var z0 = 0
+        while z0 < g.d {
+            let planes = min(per, g.d - z0)
+            let parts = min(channels, Compute.threads)
+            Compute.parallelFor(parts) { p in
+                var s = shape(g)
+                let c0 = channels * p / parts, c1 = channels * (p + 1) / parts
+                c2f_pad_slab(src, buf, &s, Int32(channels), Int32(c0), Int32(c1), Int32(z0), Int32(planes))
             }
+            body(z0, planes)
+            z0 += planes
         }
+    }
+
+    static func slabFloats(_ g: ConvGeometry, channels: Int, planes: Int) -> Int {
+        var s = shape(g)
+        return c2f_slab_floats(&s, Int32(channels), Int32(planes))
     }
 
     /// conv of `src` (inputs channels, padded slab by slab) with packed weights into `dst` (outputs channels).
@@ -71,12 +73,14 @@ enum Conv3dDirectKernel {
                                  _ g: ConvGeometry, budgetBytes: Int) {
         packed.withUnsafeBufferPointer { pk in
             let per = slabPlanes(g, channels: inputs, budgetBytes: budgetBytes)
-            slabs(src, channels: inputs, g, per: per) { z0, planes, buf in
-                Compute.parallelFor(planes) { i in
-                    var s = shape(g)
-                    let z = Int32(z0 + i)
-                    c2f_conv_forward(buf, pk.baseAddress!, bias, dst, &s, Int32(inputs), Int32(outputs),
-                                     Int32(z0), Int32(planes), z, z + 1)
+            ColumnWorkspace.with(count: slabFloats(g, channels: inputs, planes: per)) { buf in
+                slabs(src, channels: inputs, g, per: per, into: buf) { z0, planes in
+                    Compute.parallelFor(planes) { i in
+                        var s = shape(g)
+                        let z = Int32(z0 + i)
+                        c2f_conv_forward(buf, pk.baseAddress!, bias, dst, &s, Int32(inputs), Int32(outputs),
+                                         Int32(z0), Int32(planes), z, z + 1)
+                    }
                 }
             }
         }
@@ -107,20 +111,37 @@ enum Conv3dDirectKernel {
     }
 
     /// dw += dW of one sample: per slab, dY is transposed to [voxel][cout rounded to 16] and the
-    /// (input channel, tap) pairs are spread over the pool in chunks of whole micro-tiles.
+    /// (input channel, tap) pairs are spread over the pool in chunks of whole micro-tiles (24 pairs).
     private static func weightGradient(_ xs: UnsafePointer<Float>, _ dys: UnsafePointer<Float>,
                                        _ dwp: UnsafeMutablePointer<Float>, _ g: ConvGeometry, budgetBytes: Int) {
         let taps = g.kernelVolume, pairs = g.cin * taps
         let cp = (g.cout + 15) / 16 * 16, hw = g.h * g.w
         let chunk = max(24, (pairs / (4 * Compute.threads) + 23) / 24 * 24)
         let chunks = (pairs + chunk - 1) / chunk
+        if g.cout <= 8 {
+            // Half-empty channel vectors: dot products along x instead, straight into dw.
+            let per = slabPlanes(g, channels: g.cin, budgetBytes: budgetBytes)
+            ColumnWorkspace.with(count: slabFloats(g, channels: g.cin, planes: per)) { buf in
+                slabs(xs, channels: g.cin, g, per: per, into: buf) { z0, planes in
+                    Compute.parallelFor(chunks) { c in
+                        var s = shape(g)
+                        c2f_conv_weight_grad_dot(buf, dys, dwp, &s, Int32(z0), Int32(planes),
+                                                 Int32(c * chunk), Int32(min(pairs, (c + 1) * chunk)))
+                    }
+                }
+            }
+            return
+        }
         // The budget holds the padded x slab and the transposed dY slab.
         let per = slabPlanes(g, channels: g.cin + cp, budgetBytes: budgetBytes)
         var dwt = [Float](repeating: 0, count: pairs * cp)
         dwt.withUnsafeMutableBufferPointer { dwtb in
             let dwtp = dwtb.baseAddress!
-            ColumnWorkspace.with(count: cp * per * hw) { dyt in
-                slabs(xs, channels: g.cin, g, per: per) { z0, planes, buf in
+            // One workspace holds both, so the free list keeps a single buffer within the budget.
+            let slabCount = slabFloats(g, channels: g.cin, planes: per)
+            ColumnWorkspace.with(count: slabCount + cp * per * hw) { buf in
+                let dyt = buf + slabCount
+                slabs(xs, channels: g.cin, g, per: per, into: buf) { z0, planes in
                     Compute.parallelFor(planes) { i in
                         var s = shape(g)
                         c2f_transpose_grad(dys, dyt, &s, Int32(z0), Int32(z0 + i), Int32(z0 + i + 1))

@@ -36,6 +36,9 @@ struct BenchStepCommand: ParsableCommand {
     @Option(help: "Untimed warm-up steps.")
     var warmup = 1
 
+    @Flag(name: .customLong("no-direct"), help: "Use the GEMM conv paths even where the direct AVX-512 kernels apply.")
+    var noDirect = false
+
     struct Report: Codable {
         let side: String, arch: String, threads: Int, size: Int, params: Int
         let stepsMs: [Double], losses: [Double], peakRSSMiB: Double
@@ -44,6 +47,7 @@ struct BenchStepCommand: ParsableCommand {
     }
 
     func run() throws {
+        if noDirect { Conv3dEngine.useDirect = false }
         var start = rusage()
         getrusage(RUSAGE_SELF.rawValue, &start)
         Compute.setThreads(max(1, threads))

@@ -42,4 +42,9 @@ void c2f_transpose_grad(const float *dy, float *dyt, const c2f_conv_shape *s, in
 void c2f_conv_weight_grad_t(const float *src, const float *dyt, float *dwt, const c2f_conv_shape *s,
                             int planes, int q0, int q1);
 
+/// dw[co][ci][tap] += Σ over output planes z0..<z0+planes of dy[co] · (x shifted by tap), for the
+/// (ci, tap) pairs q0..<q1; `src` is the padded slab of x, dy is [cout][d][h][w] (for cout ≤ 8).
+void c2f_conv_weight_grad_dot(const float *src, const float *dy, float *dw, const c2f_conv_shape *s,
+                              int z0, int planes, int q0, int q1);
+
 #endif
