@@ -1,13 +1,14 @@
-// Direct stride-1 conv3d kernels with AVX-512F intrinsics (compiled per function via the target
-// attribute, so the package needs no global flags; callers check c2f_conv_direct_available()).
+// Direct conv3d kernels with AVX-512F intrinsics (compiled per function via the target attribute, so
+// the package needs no global flags; callers check c2f_conv_direct_available()).
 //
-// Both passes read a zero-padded copy of a z-slab of the input, so every kernel tap is a constant
-// pointer offset and no edge tests remain in the inner loops.
-//   forward (and the input gradient, which is the forward conv of the padded dY with transposed,
-//   flipped weights): a micro-tile of 8 output channels × 3 vectors of 16 voxels along x keeps
-//   24 accumulators in zmm registers; per (input channel, tap) it loads 3 input vectors and
-//   broadcasts 8 weights. Partial last vectors of a row compute on neighbouring data and are
-//   stored under a mask.
+// Every pass reads a zero-padded copy of a z-slab of the input, so each kernel tap is a constant
+// pointer offset and no edge tests remain in the inner loops. For an x stride of 2 the padded rows
+// are stored even positions first, then odd ones, so a strided tap still reads contiguous values.
+//   forward (and, for stride 1, the input gradient, which is the forward conv of the padded dY with
+//   transposed, flipped weights): a micro-tile of 8 output channels × 3 vectors of 16 output voxels
+//   along x keeps 24 accumulators in zmm registers; per (input channel, tap) it loads 3 input
+//   vectors and broadcasts 8 weights. Partial last vectors of a row compute on neighbouring data and
+//   are stored under a mask.
 //   weight gradient: dY is transposed to voxel-major [v][cout] so that 16 output channels fill a
 //   vector; a micro-tile of 1-4 such vectors × 24-6 (input channel, tap) pairs (24 accumulators)
 //   broadcasts one padded-x value per pair and voxel, and adds into dW once per ~256 voxels.
@@ -25,13 +26,19 @@ int c2f_conv_direct_available(void) {
     return __builtin_cpu_supports("avx512f") ? 1 : 0;
 }
 
-static inline long padded_row(const c2f_conv_shape *s) { return s->w + 2 * (s->kw / 2); }
+// Padded geometry. A padded x row of wp values is stored phase by phase for the x stride sw (all
+// even positions, then all odd ones for sw = 2), so a strided tap still reads contiguous values.
+static inline int out_extent(int n, int stride) { return (n - 1) / stride + 1; }
+static inline long padded_width(const c2f_conv_shape *s) { return s->w + 2 * (s->kw / 2); }
+static inline long phase_length(const c2f_conv_shape *s) { return (padded_width(s) + s->sw - 1) / s->sw; }
+static inline long padded_row(const c2f_conv_shape *s) { return phase_length(s) * s->sw; }
 static inline long padded_plane(const c2f_conv_shape *s) { return (s->h + 2 * (s->kh / 2)) * padded_row(s); }
+static inline int slab_depth(const c2f_conv_shape *s, int planes) { return (planes - 1) * s->sd + s->kd; }
 static inline long slab_channel(const c2f_conv_shape *s, int planes) {
-    return (planes + s->kd - 1) * padded_plane(s);
+    return slab_depth(s, planes) * padded_plane(s);
 }
-// Reads past the last channel reach at most 13 floats (partial last vectors): 64 is ample.
-static inline long slack(const c2f_conv_shape *s) { (void)s; return 64; }
+// Reads past the last channel (partial last vectors) stay within one padded row plus 16 floats.
+static inline long slack(const c2f_conv_shape *s) { return padded_row(s) + 64; }
 
 long c2f_slab_floats(const c2f_conv_shape *s, int channels, int planes) {
     return (long)channels * slab_channel(s, planes) + slack(s);
@@ -39,24 +46,30 @@ long c2f_slab_floats(const c2f_conv_shape *s, int channels, int planes) {
 
 void c2f_pad_slab(const float *src, float *dst, const c2f_conv_shape *s, int channels,
                   int c0, int c1, int z0, int planes) {
-    int pd = s->kd / 2, ph = s->kh / 2, pw = s->kw / 2;
-    long wp = padded_row(s), pp = padded_plane(s), cs = slab_channel(s, planes);
-    long hw = (long)s->h * s->w;
+    int pd = s->kd / 2, ph = s->kh / 2, pw = s->kw / 2, sw = s->sw;
+    long seg = phase_length(s), row = padded_row(s), pp = padded_plane(s);
+    long cs = slab_channel(s, planes), hw = (long)s->h * s->w;
     for (int c = c0; c < c1; c++) {
         float *o = dst + c * cs;
         const float *sc = src + (long)c * s->d * hw;
-        for (int k = 0; k < planes + s->kd - 1; k++) {
+        for (int k = 0; k < slab_depth(s, planes); k++) {
             float *op = o + k * pp;
-            int z = z0 - pd + k;
+            int z = z0 * s->sd - pd + k;
             if (z < 0 || z >= s->d) { memset(op, 0, sizeof(float) * pp); continue; }
-            memset(op, 0, sizeof(float) * ph * wp);
+            memset(op, 0, sizeof(float) * ph * row);
             const float *sp = sc + z * hw;
             for (int y = 0; y < s->h; y++) {
-                float *row = op + (y + ph) * wp;
-                for (int i = 0; i < pw; i++) { row[i] = 0; row[pw + s->w + i] = 0; }
-                memcpy(row + pw, sp + (long)y * s->w, sizeof(float) * s->w);
+                float *r = op + (y + ph) * row;
+                const float *in = sp + (long)y * s->w;
+                if (sw == 1) {
+                    for (int i = 0; i < pw; i++) { r[i] = 0; r[pw + s->w + i] = 0; }
+                    memcpy(r + pw, in, sizeof(float) * s->w);
+                } else {
+                    memset(r, 0, sizeof(float) * row);
+                    for (long px = pw; px < pw + s->w; px++) r[(px % sw) * seg + px / sw] = in[px - pw];
+                }
             }
-            memset(op + (ph + s->h) * wp, 0, sizeof(float) * ph * wp);
+            memset(op + (ph + s->h) * row, 0, sizeof(float) * ph * row);
         }
     }
     if (c1 == channels) memset(dst + channels * cs, 0, sizeof(float) * slack(s));
@@ -83,11 +96,11 @@ void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int t
 }
 
 static void tap_offsets(const c2f_conv_shape *s, int *off) {
-    long wp = padded_row(s), pp = padded_plane(s);
+    long row = padded_row(s), pp = padded_plane(s), seg = phase_length(s);
     int t = 0;
     for (int a = 0; a < s->kd; a++)
         for (int b = 0; b < s->kh; b++)
-            for (int c = 0; c < s->kw; c++) off[t++] = (int)(a * pp + b * wp + c);
+            for (int c = 0; c < s->kw; c++) off[t++] = (int)(a * pp + b * row + (c % s->sw) * seg + c / s->sw);
 }
 
 static inline __mmask16 tail_mask(int w) {
@@ -100,10 +113,11 @@ void c2f_conv_forward(const float *src, const float *packed, const float *bias, 
     int taps = s->kd * s->kh * s->kw;
     int off[taps];
     tap_offsets(s, off);
-    long wp = padded_row(s), pp = padded_plane(s), cs = slab_channel(s, planes);
-    long hw = (long)s->h * s->w, vol = hw * s->d;
-    int nvx = (s->w + 15) / 16, npos = s->h * nvx;
-    __mmask16 tail = tail_mask(s->w);
+    long row = padded_row(s), pp = padded_plane(s), cs = slab_channel(s, planes);
+    int od = out_extent(s->d, s->sd), oh = out_extent(s->h, s->sh), ow = out_extent(s->w, s->sw);
+    long ohw = (long)oh * ow, vol = ohw * od;
+    int nvx = (ow + 15) / 16, npos = oh * nvx;
+    __mmask16 tail = tail_mask(ow);
     int blocks = (outputs + OUT_BLOCK - 1) / OUT_BLOCK;
     // Chunks of a plane's vectors keep the input rows they read in L2 across all output blocks.
     for (int z = za; z < zb; z++) {
@@ -117,8 +131,8 @@ void c2f_conv_forward(const float *src, const float *packed, const float *bias, 
                 for (int j = 0; j < VECS; j++) {
                     int q = p + j < pe ? p + j : pe - 1;  // a short last tile repeats its last vector
                     int yy = q / nvx, xv = q % nvx;
-                    xin[j] = (z - z0) * pp + yy * wp + xv * 16;
-                    yo[j] = z * hw + (long)yy * s->w + xv * 16;
+                    xin[j] = (long)(z - z0) * s->sd * pp + (long)yy * s->sh * row + xv * 16;
+                    yo[j] = z * ohw + (long)yy * ow + xv * 16;
                     mk[j] = xv == nvx - 1 ? tail : (__mmask16)0xFFFF;
                 }
                 __m512 acc[OUT_BLOCK][VECS];
@@ -158,7 +172,7 @@ void c2f_conv_forward(const float *src, const float *packed, const float *bias, 
 }
 
 void c2f_transpose_grad(const float *dy, float *dyt, const c2f_conv_shape *s, int z0, int za, int zb) {
-    long hw = (long)s->h * s->w, vol = hw * s->d;
+    long hw = (long)out_extent(s->h, s->sh) * out_extent(s->w, s->sw), vol = hw * out_extent(s->d, s->sd);
     int cp = (s->cout + 15) / 16 * 16;
     for (long v = za * hw; v < zb * hw; v++) {
         float *row = dyt + (v - z0 * hw) * cp;
@@ -173,14 +187,15 @@ void c2f_transpose_grad(const float *dy, float *dyt, const c2f_conv_shape *s, in
 __attribute__((target("avx512f"), always_inline)) static inline void                                 \
 dw_tile_##NCV(const float *src, const float *dyt, float *dwt, const c2f_conv_shape *s, int cp,       \
               const long *xo, int q, int n, int c0, int r0, int r1) {                                \
-    long wp = padded_row(s), pp = padded_plane(s);                                                   \
+    long row = padded_row(s), pp = padded_plane(s);                                                  \
+    int oh = out_extent(s->h, s->sh), ow = out_extent(s->w, s->sw);                                  \
     __m512 acc[NCV][P];                                                                              \
     for (int k = 0; k < NCV; k++) for (int j = 0; j < P; j++) acc[k][j] = _mm512_setzero_ps();       \
     for (int r = r0; r < r1; r++) {                                                                  \
-        int z = r / s->h, yy = r % s->h;                                                             \
-        const float *d = dyt + (long)r * s->w * cp + c0;                                             \
-        long xb = z * pp + yy * wp;                                                                  \
-        for (int x = 0; x < s->w; x++, d += cp) {                                                    \
+        int z = r / oh, yy = r % oh;                                                                 \
+        const float *d = dyt + (long)r * ow * cp + c0;                                               \
+        long xb = (long)z * s->sd * pp + (long)yy * s->sh * row;                                     \
+        for (int x = 0; x < ow; x++, d += cp) {                                                      \
             __m512 dv[NCV];                                                                          \
             _Pragma("clang loop unroll(full)")                                                       \
             for (int k = 0; k < NCV; k++) dv[k] = _mm512_loadu_ps(d + 16 * k);                       \
@@ -211,7 +226,8 @@ void c2f_conv_weight_grad_t(const float *src, const float *dyt, float *dwt, cons
     tap_offsets(s, off);
     long cs = slab_channel(s, planes);
     int cp = (s->cout + 15) / 16 * 16;
-    int rows = planes * s->h, block = s->w >= DW_ROW_VOXELS ? 1 : DW_ROW_VOXELS / s->w;
+    int oh = out_extent(s->h, s->sh), ow = out_extent(s->w, s->sw);
+    int rows = planes * oh, block = ow >= DW_ROW_VOXELS ? 1 : DW_ROW_VOXELS / ow;
     for (int r0 = 0; r0 < rows; r0 += block) {
         int r1 = r0 + block < rows ? r0 + block : rows;
         for (int c0 = 0; c0 < cp; c0 += 64) {
@@ -243,10 +259,11 @@ void c2f_conv_weight_grad_dot(const float *src, const float *dy, float *dw, cons
     int taps = s->kd * s->kh * s->kw;
     int off[taps];
     tap_offsets(s, off);
-    long wp = padded_row(s), pp = padded_plane(s), cs = slab_channel(s, planes);
-    long hw = (long)s->h * s->w, vol = hw * s->d;
-    int nvx = (s->w + 15) / 16;
-    __mmask16 tail = tail_mask(s->w);
+    long row = padded_row(s), pp = padded_plane(s), cs = slab_channel(s, planes);
+    int od = out_extent(s->d, s->sd), oh = out_extent(s->h, s->sh), ow = out_extent(s->w, s->sw);
+    long hw = (long)oh * ow, vol = hw * od;
+    int nvx = (ow + 15) / 16;
+    __mmask16 tail = tail_mask(ow);
     int block = (int)((DW_BLOCK_VOXELS + hw - 1) / hw);
     for (int za = z0; za < z0 + planes; za += block) {
         int zc = za + block < z0 + planes ? za + block : z0 + planes;
@@ -263,8 +280,8 @@ void c2f_conv_weight_grad_dot(const float *src, const float *dy, float *dw, cons
                 for (int m = 0; m < DW_OUT; m++)
                     for (int j = 0; j < DW_PAIRS; j++) acc[m][j] = _mm512_setzero_ps();
                 for (int z = za; z < zc; z++) {
-                    for (int yy = 0; yy < s->h; yy++) {
-                        long yb = z * hw + (long)yy * s->w, xb = (z - z0) * pp + yy * wp;
+                    for (int yy = 0; yy < oh; yy++) {
+                        long yb = z * hw + (long)yy * ow, xb = (long)(z - z0) * s->sd * pp + (long)yy * s->sh * row;
                         for (int xv = 0; xv < nvx; xv++) {
                             // Masked dY lanes are zero, so x's lanes past the row end add nothing.
                             __mmask16 mk = xv == nvx - 1 ? tail : (__mmask16)0xFFFF;

@@ -1,8 +1,9 @@
-// Conv3d for stride 1 (any odd kernel but 1x1x1) as direct AVX-512 kernels (CConvKernels), used when
-// the CPU has AVX-512F; otherwise the im2col / plane-shift paths run.
+// Conv3d as direct AVX-512 kernels (CConvKernels) for every conv but the 1x1x1 stride-1 one (a plain
+// GEMM), used when the CPU has AVX-512F; otherwise the im2col / plane-shift paths run. The input
+// gradient of a strided conv stays on the im2col path (Conv3dKernel.backward).
 //
-// Input is copied slab by slab (a range of output planes plus the kd - 1 halo planes) into a
-// zero-padded buffer, so each kernel tap is a fixed pointer offset:
+// Input is copied slab by slab (the input planes a range of output planes reads) into a zero-padded
+// buffer, so each kernel tap is a fixed pointer offset:
 //   forward:  y = conv(pad(x), W), bias fused
 //   dX:       dx = conv(pad(dY), Wᵀ with flipped taps)   (stride 1, same padding)
 //   dW:       dw[co][ci][tap] += Σ_v dY[co][v] · pad(x)[ci][v + tap], with dY transposed to [v][co]
@@ -17,22 +18,28 @@ enum Conv3dDirectKernel {
     /// The CPU runs the AVX-512 kernels.
     static let available = c2f_conv_direct_available() != 0
 
-    /// Stride 1, a kernel with more than one tap, and an AVX-512 CPU.
-    static func applies(_ g: ConvGeometry) -> Bool {
-        available && g.sd == 1 && g.sh == 1 && g.sw == 1 && g.kernelVolume > 1
-    }
+    /// Forward and weight gradient: any conv but the 1x1x1 stride-1 one, on an AVX-512 CPU.
+    static func applies(_ g: ConvGeometry) -> Bool { available && !g.isPointwise }
+
+    /// The input gradient runs here for stride 1 (a forward conv with transposed weights).
+    static func handlesInputGradient(_ g: ConvGeometry) -> Bool { g.sd == 1 && g.sh == 1 && g.sw == 1 }
 
     static func shape(_ g: ConvGeometry) -> c2f_conv_shape {
         c2f_conv_shape(cin: Int32(g.cin), cout: Int32(g.cout), d: Int32(g.d), h: Int32(g.h), w: Int32(g.w),
-                       kd: Int32(g.kd), kh: Int32(g.kh), kw: Int32(g.kw))
+                       kd: Int32(g.kd), kh: Int32(g.kh), kw: Int32(g.kw),
+                       sd: Int32(g.sd), sh: Int32(g.sh), sw: Int32(g.sw))
     }
 
     /// Output planes per slab so that the padded slab of `channels` fits the budget (balanced slabs).
+    /// A slab of p output planes reads (p - 1)·sd + kd input planes; padded rows are rounded up to
+    /// a multiple of the x stride.
     static func slabPlanes(_ g: ConvGeometry, channels: Int, budgetBytes: Int) -> Int {
-        let perPlane = channels * (g.h + g.kh - 1) * (g.w + g.kw - 1) * MemoryLayout<Float>.stride
-        let planes = max(1, budgetBytes / max(1, perPlane) - (g.kd - 1))
-        let slabs = (g.d + planes - 1) / planes
-        return (g.d + slabs - 1) / slabs
+        let row = (g.w + g.kw - 1 + g.sw - 1) / g.sw * g.sw
+        let perPlane = channels * (g.h + g.kh - 1) * row * MemoryLayout<Float>.stride
+        let inputPlanes = budgetBytes / max(1, perPlane)
+        let planes = max(1, (inputPlanes - g.kd) / g.sd + 1)
+        let slabs = (g.od + planes - 1) / planes
+        return (g.od + slabs - 1) / slabs
     }
 
     /// Weights packed for the forward (`transposed` false) or the input-gradient conv.
@@ -49,8 +56,8 @@ enum Conv3dDirectKernel {
     private static func slabs(_ src: UnsafePointer<Float>, channels: Int, _ g: ConvGeometry, per: Int,
                               into buf: UnsafeMutablePointer<Float>, _ body: (Int, Int) -> Void) {
         var z0 = 0
-        while z0 < g.d {
-            let planes = min(per, g.d - z0)
+        while z0 < g.od {
+            let planes = min(per, g.od - z0)
             let parts = min(channels, Compute.threads)
             Compute.parallelFor(parts) { p in
                 var s = shape(g)
@@ -115,7 +122,7 @@ enum Conv3dDirectKernel {
     private static func weightGradient(_ xs: UnsafePointer<Float>, _ dys: UnsafePointer<Float>,
                                        _ dwp: UnsafeMutablePointer<Float>, _ g: ConvGeometry, budgetBytes: Int) {
         let taps = g.kernelVolume, pairs = g.cin * taps
-        let cp = (g.cout + 15) / 16 * 16, hw = g.h * g.w
+        let cp = (g.cout + 15) / 16 * 16, hw = g.oh * g.ow
         let chunk = max(24, (pairs / (4 * Compute.threads) + 23) / 24 * 24)
         let chunks = (pairs + chunk - 1) / chunk
         if g.cout <= 8 {

@@ -287,17 +287,21 @@ enum Conv3dKernel {
         var out = Gradients()
         let k = g.columnRows, ov = g.outVoxels
         let useDirect = direct && Conv3dDirectKernel.applies(g)
+        // The direct kernels compute dW for every stride and dX for stride 1; the GEMM paths do the rest.
+        let directInput = useDirect && needInput && Conv3dDirectKernel.handlesInputGradient(g)
+        let directWeight = useDirect && needWeight
+        let gemmInput = needInput && !directInput, gemmWeight = needWeight && !directWeight
         // The direct path writes every dX value; the others accumulate into it.
-        var dx = needInput ? (useDirect ? Tensor(uninitialized: x.shape) : Tensor.zeros(x.shape)) : Tensor(uninitialized: [0])
+        var dx = needInput ? (directInput ? Tensor(uninitialized: x.shape) : Tensor.zeros(x.shape)) : Tensor(uninitialized: [0])
         var dw = needWeight ? Tensor.zeros(weight.shape) : Tensor(uninitialized: [0])
         x.withUnsafePointer { xp in weight.withUnsafePointer { wp in dy.withUnsafePointer { dyp in
         dx.withUnsafeMutablePointer { dxp in dw.withUnsafeMutablePointer { dwp in
-            if useDirect {
-                if needWeight || needInput {
-                    Conv3dDirectKernel.backward(xp, wp, dyp, g, dx: needInput ? dxp : nil, dw: needWeight ? dwp : nil,
-                                                budgetBytes: budgetBytes)
-                }
-            } else if g.isPointwise {
+            if directInput || directWeight {
+                Conv3dDirectKernel.backward(xp, wp, dyp, g, dx: directInput ? dxp : nil, dw: directWeight ? dwp : nil,
+                                            budgetBytes: budgetBytes)
+            }
+            let needInput = gemmInput, needWeight = gemmWeight
+            if g.isPointwise {
                 for s in 0..<g.n {
                     let xs = xp + s * g.cin * g.inVoxels, dys = dyp + s * g.cout * ov
                     if needWeight {
