@@ -65,8 +65,14 @@ void c2f_pad_slab(const float *src, float *dst, const c2f_conv_shape *s, int cha
                     for (int i = 0; i < pw; i++) { r[i] = 0; r[pw + s->w + i] = 0; }
                     memcpy(r + pw, in, sizeof(float) * s->w);
                 } else {
-                    memset(r, 0, sizeof(float) * row);
-                    for (long px = pw; px < pw + s->w; px++) r[(px % sw) * seg + px / sw] = in[px - pw];
+                    // Phase p holds padded positions p, p + sw, ...: x = px - pw inside 0..<w, else 0.
+                    for (int p = 0; p < sw; p++) {
+                        float *ph_row = r + p * seg;
+                        for (long i = 0; i < seg; i++) {
+                            long x = i * sw + p - pw;
+                            ph_row[i] = x >= 0 && x < s->w ? in[x] : 0.f;
+                        }
+                    }
                 }
             }
             memset(op + (ph + s->h) * row, 0, sizeof(float) * ph * row);

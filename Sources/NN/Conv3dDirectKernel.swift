@@ -1,6 +1,7 @@
-// Conv3d as direct AVX-512 kernels (CConvKernels) for every conv but the 1x1x1 stride-1 one (a plain
-// GEMM), used when the CPU has AVX-512F; otherwise the im2col / plane-shift paths run. The input
-// gradient of a strided conv stays on the im2col path (Conv3dKernel.backward).
+// Conv3d as direct AVX-512 kernels (CConvKernels), used when the CPU has AVX-512F for all convs but
+// the 1x1x1 stride-1 one and in-plane strides over a kernel extent of 1 (see `applies`); otherwise the
+// im2col / plane-shift paths run. The input gradient of a strided conv stays on the im2col path
+// (Conv3dKernel.backward).
 //
 // Input is copied slab by slab (the input planes a range of output planes reads) into a zero-padded
 // buffer, so each kernel tap is a fixed pointer offset:
@@ -18,8 +19,12 @@ enum Conv3dDirectKernel {
     /// The CPU runs the AVX-512 kernels.
     static let available = c2f_conv_direct_available() != 0
 
-    /// Forward and weight gradient: any conv but the 1x1x1 stride-1 one, on an AVX-512 CPU.
-    static func applies(_ g: ConvGeometry) -> Bool { available && !g.isPointwise }
+    /// Forward and weight gradient, on an AVX-512 CPU: any conv but the 1x1x1 stride-1 one (a plain
+    /// GEMM) and those with a stride along an axis of kernel extent 1 in y or x (the padded copy would
+    /// hold rows or columns no tap reads; im2col gathers only what it needs and measured faster).
+    static func applies(_ g: ConvGeometry) -> Bool {
+        available && !g.isPointwise && (g.sw == 1 || g.kw > 1) && (g.sh == 1 || g.kh > 1)
+    }
 
     /// The input gradient runs here for stride 1 (a forward conv with transposed weights).
     static func handlesInputGradient(_ g: ConvGeometry) -> Bool { g.sd == 1 && g.sh == 1 && g.sw == 1 }

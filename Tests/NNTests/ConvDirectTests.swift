@@ -16,7 +16,7 @@ struct ConvDirectTests {
     static let shapes: [([Int], Int)] = [([2, 3, 5, 6, 7], 4), ([1, 9, 4, 3, 1], 10), ([1, 2, 3, 4, 19], 17),
                                          ([1, 1, 4, 2, 33], 16)]
 
-    @Test("applies to every conv but 1x1x1 stride 1; the input gradient only for stride 1")
+    @Test("applies to all but 1x1x1 stride 1 and in-plane strides over extent 1; dX only for stride 1")
     func appliesWhere() {
         func geometry(_ k: Kernel3D, _ s: Stride3D) -> ConvGeometry {
             ConvGeometry(input: [1, 2, 6, 6, 6], weight: [2, 2, k.d, k.h, k.w], stride: s)
@@ -25,7 +25,10 @@ struct ConvDirectTests {
         #expect(Conv3dDirectKernel.applies(geometry(.k331, .one)))
         #expect(Conv3dDirectKernel.applies(geometry(.k113, .one)))
         #expect(!Conv3dDirectKernel.applies(geometry(.k111, .one)))
-        #expect(Conv3dDirectKernel.applies(geometry(.k111, .two)))
+        #expect(!Conv3dDirectKernel.applies(geometry(.k111, .two)))
+        #expect(!Conv3dDirectKernel.applies(geometry(.k113, .two)))
+        #expect(Conv3dDirectKernel.applies(geometry(.k113, Stride3D(d: 2, h: 1, w: 1))))
+        #expect(Conv3dDirectKernel.applies(geometry(.k331, .two)))
         #expect(Conv3dDirectKernel.applies(geometry(.k333, .two)))
         #expect(Conv3dDirectKernel.handlesInputGradient(geometry(.k333, .one)))
         #expect(!Conv3dDirectKernel.handlesInputGradient(geometry(.k333, .two)))
