@@ -16,12 +16,16 @@
 
 #include "CConvKernels.h"
 #include <immintrin.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { OUT_BLOCK = 8, VECS = 3, CHUNK_VECS = 24, DW_ROW_VOXELS = 256, DW_OUT = 4, DW_PAIRS = 6,
        DW_BLOCK_VOXELS = 2048 };
 
 int c2f_conv_direct_available(void) {
+    // C2FNAS_CONV_DIRECT=0 turns the kernels off (A/B on a new CPU kind without rebuilding).
+    const char *env = getenv("C2FNAS_CONV_DIRECT");
+    if (env && strcmp(env, "0") == 0) return 0;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") ? 1 : 0;
 }

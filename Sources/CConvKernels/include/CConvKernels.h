@@ -11,7 +11,8 @@ typedef struct {
     int sd, sh, sw;
 } c2f_conv_shape;
 
-/// 1 when this CPU runs AVX-512F code (the kernels below need it), else 0.
+/// 1 when this CPU runs AVX-512F code (the kernels below need it) and the environment variable
+/// C2FNAS_CONV_DIRECT is not "0", else 0.
 int c2f_conv_direct_available(void);
 
 /// Floats of a zero-padded slab buffer: `channels` × ((planes - 1) · sd + kd) padded input planes, plus
