@@ -119,7 +119,8 @@ static inline __mmask16 tail_mask(int w) {
 
 __attribute__((target("avx512f")))
 void c2f_conv_forward(const float *src, const float *packed, const float *bias, float *y,
-                      const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb) {
+                      const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb,
+                      int b0, int b1) {
     int taps = s->kd * s->kh * s->kw;
     int off[taps];
     tap_offsets(s, off);
@@ -128,12 +129,11 @@ void c2f_conv_forward(const float *src, const float *packed, const float *bias, 
     long ohw = (long)oh * ow, vol = ohw * od;
     int nvx = (ow + 15) / 16, npos = oh * nvx;
     __mmask16 tail = tail_mask(ow);
-    int blocks = (outputs + OUT_BLOCK - 1) / OUT_BLOCK;
     // Chunks of a plane's vectors keep the input rows they read in L2 across all output blocks.
     for (int z = za; z < zb; z++) {
         for (int pc = 0; pc < npos; pc += CHUNK_VECS) {
         int pe = pc + CHUNK_VECS < npos ? pc + CHUNK_VECS : npos;
-        for (int b = 0; b < blocks; b++) {
+        for (int b = b0; b < b1; b++) {
             const float *wb = packed + (long)b * inputs * taps * OUT_BLOCK;
             for (int p = pc; p < pe; p += VECS) {
                 long xin[VECS], yo[VECS];

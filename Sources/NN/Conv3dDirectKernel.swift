@@ -87,11 +87,16 @@ enum Conv3dDirectKernel {
             let per = slabPlanes(g, channels: inputs, budgetBytes: budgetBytes)
             ColumnWorkspace.with(count: slabFloats(g, channels: inputs, planes: per)) { buf in
                 slabs(src, channels: inputs, g, per: per, into: buf) { z0, planes in
-                    Compute.parallelFor(planes) { i in
+                    // Work items are planes, split further by output-channel blocks when a slab has
+                    // fewer than two planes per thread.
+                    let blocks = (outputs + 7) / 8
+                    let split = min(blocks, max(1, (2 * Compute.threads + planes - 1) / planes))
+                    Compute.parallelFor(planes * split) { i in
                         var s = shape(g)
-                        let z = Int32(z0 + i)
+                        let z = Int32(z0 + i / split), part = i % split
                         c2f_conv_forward(buf, pk.baseAddress!, bias, dst, &s, Int32(inputs), Int32(outputs),
-                                         Int32(z0), Int32(planes), z, z + 1)
+                                         Int32(z0), Int32(planes), z, z + 1,
+                                         Int32(blocks * part / split), Int32(blocks * (part + 1) / split))
                     }
                 }
             }

@@ -30,11 +30,12 @@ void c2f_pad_slab(const float *src, float *dst, const c2f_conv_shape *s, int cha
 /// `dst` holds ceil(outputs / 8) · 8 · inputs · taps floats.
 void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed);
 
-/// y[o][z] for output planes za..<zb (inside the slab that starts at z0 and has `planes` planes) of
-/// the conv of the padded slab `src` (`inputs` channels) with packed weights; `bias` (outputs values)
-/// may be NULL. y is [outputs][od][oh][ow].
+/// y[o][z] for output planes za..<zb (inside the slab that starts at z0 and has `planes` planes) and the
+/// output channels of 8-channel blocks b0..<b1, of the conv of the padded slab `src` (`inputs`
+/// channels) with packed weights; `bias` (outputs values) may be NULL. y is [outputs][od][oh][ow].
 void c2f_conv_forward(const float *src, const float *packed, const float *bias, float *y,
-                      const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb);
+                      const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb,
+                      int b0, int b1);
 
 /// dY planes za..<zb ([cout][od][oh][ow]) into `dyt` as [voxel - z0·oh·ow][cp], cp = cout rounded up to 16
 /// (zero padded): the layout of c2f_conv_weight_grad_t.
