@@ -19,13 +19,15 @@ let package = Package(
                        providers: [.apt(["libncursesw5-dev"])]),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // Direct conv3d kernels (AVX-512 intrinsics, chosen at run time).
+        .target(name: "CConvKernels", path: "Sources/CConvKernels"),
         .target(name: "CNIfTI", path: "Sources/CNIfTI",
                 linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"),
                                  .linkedLibrary("z"), .linkedLibrary("m")]),
 
         // Engine layers, lowest first.
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
-        .target(name: "NN", dependencies: ["Tensor"]),
+        .target(name: "NN", dependencies: ["Tensor", "CConvKernels"]),
         .target(name: "Volume", dependencies: ["Tensor", "NN", "CNIfTI"]),
         .target(name: "Search", dependencies: ["Tensor", "NN"]),
         .target(name: "Engine", dependencies: ["Tensor", "NN", "Volume", "Search"]),

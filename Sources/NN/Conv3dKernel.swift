@@ -16,6 +16,17 @@ import Tensor
 public enum Conv3dEngine {
     private static let budget = Atomic<Int>(16 << 20)
     private static let planeShift = Atomic<Bool>(true)
+    private static let directKernels = Atomic<Bool>(true)
+
+    /// Stride-1 convs use the direct AVX-512 kernels (Conv3dDirectKernel) when the CPU has AVX-512F;
+    /// false forces the GEMM paths (for benchmarks).
+    public static var useDirect: Bool {
+        get { directKernels.load(ordering: .relaxed) }
+        set { directKernels.store(newValue, ordering: .relaxed) }
+    }
+
+    /// Whether this CPU can run the direct kernels at all.
+    public static var directAvailable: Bool { Conv3dDirectKernel.available }
 
     /// Stride-1 convs with a depth kernel use in-plane columns plus shifted GEMMs
     /// (Conv3dPlaneKernel); false forces the classic full column matrix (for benchmarks).
@@ -204,13 +215,24 @@ enum Conv3dKernel {
 
     static func forward(x: Tensor, weight: Tensor, bias: Tensor?, stride: Stride3D,
                         budgetBytes: Int = Conv3dEngine.columnBudgetBytes,
-                        planeShift: Bool = Conv3dEngine.usePlaneShift) -> Tensor {
+                        planeShift: Bool = Conv3dEngine.usePlaneShift,
+                        direct: Bool = Conv3dEngine.useDirect) -> Tensor {
         let g = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride)
         if let bias {
             precondition(bias.count == g.cout, "conv3d: bias has \(bias.count) values, weight \(weight.shape) has \(g.cout) outputs")
         }
         var y = Tensor(uninitialized: g.outputShape)
         let k = g.columnRows, ov = g.outVoxels
+        if direct && Conv3dDirectKernel.applies(g) {
+            x.withUnsafePointer { xp in weight.withUnsafePointer { wp in y.withUnsafeMutablePointer { yp in
+                if let bias {
+                    bias.withUnsafePointer { bp in Conv3dDirectKernel.forward(xp, wp, bias: bp, yp, g, budgetBytes: budgetBytes) }
+                } else {
+                    Conv3dDirectKernel.forward(xp, wp, bias: nil, yp, g, budgetBytes: budgetBytes)
+                }
+            } } }
+            return y
+        }
         x.withUnsafePointer { xp in weight.withUnsafePointer { wp in y.withUnsafeMutablePointer { yp in
             if g.isPointwise {
                 for s in 0..<g.n {
@@ -258,15 +280,27 @@ enum Conv3dKernel {
     static func backward(x: Tensor, weight: Tensor, gradOutput dy: Tensor, stride: Stride3D,
                          needInput: Bool, needWeight: Bool, needBias: Bool,
                          budgetBytes: Int = Conv3dEngine.columnBudgetBytes,
-                         planeShift: Bool = Conv3dEngine.usePlaneShift) -> Gradients {
+                         planeShift: Bool = Conv3dEngine.usePlaneShift,
+                         direct: Bool = Conv3dEngine.useDirect) -> Gradients {
         let g = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride)
         precondition(dy.shape == g.outputShape, "conv3d backward: gradient shape \(dy.shape) vs output \(g.outputShape)")
         var out = Gradients()
         let k = g.columnRows, ov = g.outVoxels
-        var dx = needInput ? Tensor.zeros(x.shape) : Tensor(uninitialized: [0])
+        let useDirect = direct && Conv3dDirectKernel.applies(g)
+        // The direct kernels compute dW for every stride and dX for stride 1; the GEMM paths do the rest.
+        let directInput = useDirect && needInput && Conv3dDirectKernel.handlesInputGradient(g)
+        let directWeight = useDirect && needWeight
+        let gemmInput = needInput && !directInput, gemmWeight = needWeight && !directWeight
+        // The direct path writes every dX value; the others accumulate into it.
+        var dx = needInput ? (directInput ? Tensor(uninitialized: x.shape) : Tensor.zeros(x.shape)) : Tensor(uninitialized: [0])
         var dw = needWeight ? Tensor.zeros(weight.shape) : Tensor(uninitialized: [0])
         x.withUnsafePointer { xp in weight.withUnsafePointer { wp in dy.withUnsafePointer { dyp in
         dx.withUnsafeMutablePointer { dxp in dw.withUnsafeMutablePointer { dwp in
+            if directInput || directWeight {
+                Conv3dDirectKernel.backward(xp, wp, dyp, g, dx: directInput ? dxp : nil, dw: directWeight ? dwp : nil,
+                                            budgetBytes: budgetBytes)
+            }
+            let needInput = gemmInput, needWeight = gemmWeight
             if g.isPointwise {
                 for s in 0..<g.n {
                     let xs = xp + s * g.cin * g.inVoxels, dys = dyp + s * g.cout * ov

@@ -42,6 +42,13 @@ struct BenchConvCommand: ParsableCommand {
     @Flag(name: .customLong("classic"), help: "Use the full column matrix for every conv (no plane-shift path).")
     var classic = false
 
+    @Flag(name: .customLong("no-direct"), help: "Use the GEMM paths even where the direct AVX-512 kernels apply.")
+    var noDirect = false
+
+    @Flag(name: .customLong("ab"),
+          help: "A/B: time the GEMM paths (A) and the default paths (B) alternately, 3 rounds per shape.")
+    var abCompare = false
+
     @Flag(help: "Print where the im2col path's time goes (vol2col, the three GEMMs, col2vol), best of the runs.")
     var phases = false
 
@@ -79,6 +86,7 @@ struct BenchConvCommand: ParsableCommand {
     func run() throws {
         if let threads { Compute.setThreads(threads) }
         if classic { Conv3dEngine.usePlaneShift = false }
+        if noDirect { Conv3dEngine.useDirect = false }
         if let tileMiB { Conv3dEngine.columnBudgetBytes = Int(tileMiB * 1_048_576) }
         let channelPairs = [(1, 16, 1), (16, 16, 1), (32, 32, 1), (64, 64, 1), (32, 64, 2)]
         var cases: [Case] = []
@@ -92,6 +100,10 @@ struct BenchConvCommand: ParsableCommand {
         if let filter { cases = cases.filter { $0.label.contains(filter) } }
         if phases {
             for c in cases { printPhases(c) }
+            return
+        }
+        if abCompare {
+            runAB(cases)
             return
         }
         if !json {
@@ -139,6 +151,31 @@ struct BenchConvCommand: ParsableCommand {
                    forwardMedianMs: fwd.median, forwardBestMs: fwd.best, forwardGflops: flops / fwd.best / 1e6,
                    trainMedianMs: train.median, trainBestMs: train.best, trainGflops: 3 * flops / train.best / 1e6,
                    threads: Compute.threads, torchTrainAnchorMs: Self.torchAnchors[c.label])
+    }
+
+    /// GEMM paths (A) against the default (B, direct kernels where they apply), alternating per round.
+    func runAB(_ cases: [Case]) {
+        print("conv3d A/B: \(Compute.threads) thread(s), OpenBLAS \(BLAS.coreName), direct kernels "
+            + "\(Conv3dEngine.directAvailable ? "available" : "unavailable"), fwd+bwd ms, 3 rounds of \(repeats) runs")
+        print("| shape | A gemm med / best | B default med / best | B GF/s (best) | A/B (best) |")
+        print("|---|---|---|---|---|")
+        for c in cases {
+            var a: [Row] = [], b: [Row] = []
+            for _ in 0..<3 {
+                Conv3dEngine.useDirect = false
+                a.append(measure(c))
+                Conv3dEngine.useDirect = true
+                b.append(measure(c))
+            }
+            func summary(_ rows: [Row]) -> (Double, Double) {
+                let med = rows.map(\.trainMedianMs).sorted()[rows.count / 2]
+                return (med, rows.map(\.trainBestMs).min()!)
+            }
+            let (am, ab) = summary(a), (bm, bb) = summary(b)
+            print(String(format: "| %@ | %.1f / %.1f | %.1f / %.1f | %.0f | %.2f |", c.label, am, ab, bm, bb,
+                         3 * b[0].gflopForward / bb * 1e3, ab / bb))
+            fflush(nil)
+        }
     }
 
     func printPhases(_ c: Case) {

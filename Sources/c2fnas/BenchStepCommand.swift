@@ -37,6 +37,9 @@ struct BenchStepCommand: ParsableCommand {
     @Option(help: "Untimed warm-up steps.")
     var warmup = 1
 
+    @Flag(name: .customLong("no-direct"), help: "Use the GEMM conv paths even where the direct AVX-512 kernels apply.")
+    var noDirect = false
+
     struct Report: Codable {
         let side: String, arch: String, threads: Int, size: Int, params: Int
         let stepsMs: [Double], losses: [Double], peakRSSMiB: Double
@@ -45,6 +48,7 @@ struct BenchStepCommand: ParsableCommand {
     }
 
     func run() throws {
+        if noDirect { Conv3dEngine.useDirect = false }
         // VmHWM, not getrusage: a child started by posix_spawn (vfork) inherits its parent's peak in
         // ru_maxrss, so a test runner's own memory would be counted as this step's.
         let startRSS = Double(ProcessStats.peakResidentBytes) / 1_048_576

@@ -27,7 +27,7 @@ struct ConvPlaneShiftTests {
         let b = Tensor.randomNormal([4], rng: &rng)
         let want = naiveConv3d(x, w, bias: b, stride: .one)
         for budget in [1 << 20, 64] {
-            let got = Conv3dKernel.forward(x: x, weight: w, bias: b, stride: .one, budgetBytes: budget, planeShift: true)
+            let got = Conv3dKernel.forward(x: x, weight: w, bias: b, stride: .one, budgetBytes: budget, planeShift: true, direct: false)
             #expect(got.maxAbsDifference(want) < 1e-4, "budget \(budget)")
         }
     }
@@ -39,20 +39,20 @@ struct ConvPlaneShiftTests {
         let w = Tensor.randomNormal([4, 3, kernel.d, kernel.h, kernel.w], rng: &rng)
         let gy = Tensor.randomNormal([2, 4, 6, 5, 7], rng: &rng)
         let want = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: .one, needInput: true,
-                                         needWeight: true, needBias: true, planeShift: false)
+                                         needWeight: true, needBias: true, planeShift: false, direct: false)
         for budget in [1 << 20, 64] {
             let got = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: .one, needInput: true,
-                                            needWeight: true, needBias: true, budgetBytes: budget, planeShift: true)
+                                            needWeight: true, needBias: true, budgetBytes: budget, planeShift: true, direct: false)
             #expect(got.input!.maxAbsDifference(want.input!) < 1e-4, "budget \(budget)")
             #expect(got.weight!.maxAbsDifference(want.weight!) < 1e-3, "budget \(budget)")
             #expect(got.bias!.maxAbsDifference(want.bias!) == 0)
         }
         let onlyInput = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: .one, needInput: true,
-                                              needWeight: false, needBias: false, budgetBytes: 64, planeShift: true)
+                                              needWeight: false, needBias: false, budgetBytes: 64, planeShift: true, direct: false)
         #expect(onlyInput.weight == nil)
         #expect(onlyInput.input!.maxAbsDifference(want.input!) < 1e-4)
         let onlyWeight = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: .one, needInput: false,
-                                               needWeight: true, needBias: false, budgetBytes: 64, planeShift: true)
+                                               needWeight: true, needBias: false, budgetBytes: 64, planeShift: true, direct: false)
         #expect(onlyWeight.input == nil)
         #expect(onlyWeight.weight!.maxAbsDifference(want.weight!) < 1e-3)
     }

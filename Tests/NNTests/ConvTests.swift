@@ -24,7 +24,7 @@ let convStrides: [Stride3D] = [.one, .two, Stride3D(d: 1, h: 2, w: 2), Stride3D(
 
 @Suite("conv3d")
 struct ConvTests {
-    @Test("forward matches the naive loop for every kernel and stride, one tile and many tiles",
+    @Test("forward matches the naive loop for every kernel and stride, one tile and many, every path",
           arguments: convKernels, convStrides)
     func forwardMatchesNaive(kernel: Kernel3D, stride: Stride3D) {
         var rng = RNG(seed: 7)
@@ -32,10 +32,14 @@ struct ConvTests {
         let w = Tensor.randomNormal([4, 3, kernel.d, kernel.h, kernel.w], rng: &rng)
         let b = Tensor.randomNormal([4], rng: &rng)
         let want = naiveConv3d(x, w, bias: b, stride: stride)
-        for budget in [1 << 20, 64] {   // 64 bytes forces one output row per tile
-            let got = Conv3dKernel.forward(x: x, weight: w, bias: b, stride: stride, budgetBytes: budget)
-            #expect(got.shape == want.shape)
-            #expect(got.maxAbsDifference(want) < 1e-4, "budget \(budget)")
+        // Both the default paths (direct kernels on AVX-512 CPUs) and the GEMM paths (everywhere else).
+        for direct in [true, false] {
+            for budget in [1 << 20, 64] {   // 64 bytes forces one output row per tile
+                let got = Conv3dKernel.forward(x: x, weight: w, bias: b, stride: stride, budgetBytes: budget,
+                                               direct: direct)
+                #expect(got.shape == want.shape)
+                #expect(got.maxAbsDifference(want) < 1e-4, "budget \(budget) direct \(direct)")
+            }
         }
     }
 
@@ -58,13 +62,15 @@ struct ConvTests {
         let w = Tensor.randomNormal([4, 3, kernel.d, kernel.h, kernel.w], rng: &rng)
         let outShape = conv3dOutputShape(inputShape: x.shape, outChannels: 4, kernel: kernel, stride: stride)
         let gy = Tensor.randomNormal(outShape, rng: &rng)
-        let big = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: stride,
-                                        needInput: true, needWeight: true, needBias: true, budgetBytes: 1 << 20)
-        let small = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: stride,
-                                          needInput: true, needWeight: true, needBias: true, budgetBytes: 64)
-        #expect(big.input!.maxAbsDifference(small.input!) < 1e-4)
-        #expect(big.weight!.maxAbsDifference(small.weight!) < 1e-4)
-        #expect(big.bias!.maxAbsDifference(small.bias!) == 0)
+        for direct in [true, false] {
+            let big = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: stride, needInput: true,
+                                            needWeight: true, needBias: true, budgetBytes: 1 << 20, direct: direct)
+            let small = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: stride, needInput: true,
+                                              needWeight: true, needBias: true, budgetBytes: 64, direct: direct)
+            #expect(big.input!.maxAbsDifference(small.input!) < 1e-4, "direct \(direct)")
+            #expect(big.weight!.maxAbsDifference(small.weight!) < 1e-4, "direct \(direct)")
+            #expect(big.bias!.maxAbsDifference(small.bias!) == 0)
+        }
     }
 
     @Test("conv3d gradients (input, weight, bias) match finite differences", arguments: convKernels, convStrides)

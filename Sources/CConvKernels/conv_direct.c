@@ -1,0 +1,318 @@
+// Direct conv3d kernels with AVX-512F intrinsics (compiled per function via the target attribute, so
+// the package needs no global flags; callers check c2f_conv_direct_available()).
+//
+// Every pass reads a zero-padded copy of a z-slab of the input, so each kernel tap is a constant
+// pointer offset and no edge tests remain in the inner loops. For an x stride of 2 the padded rows
+// are stored even positions first, then odd ones, so a strided tap still reads contiguous values.
+//   forward (and, for stride 1, the input gradient, which is the forward conv of the padded dY with
+//   transposed, flipped weights): a micro-tile of 8 output channels × 3 vectors of 16 output voxels
+//   along x keeps 24 accumulators in zmm registers; per (input channel, tap) it loads 3 input
+//   vectors and broadcasts 8 weights. Partial last vectors of a row compute on neighbouring data and
+//   are stored under a mask.
+//   weight gradient: dY is transposed to voxel-major [v][cout] so that 16 output channels fill a
+//   vector; a micro-tile of 1-4 such vectors × 24-6 (input channel, tap) pairs (24 accumulators)
+//   broadcasts one padded-x value per pair and voxel, and adds into dW once per ~256 voxels.
+//   With ≤ 8 output channels, dot products along x instead (c2f_conv_weight_grad_dot).
+
+#include "CConvKernels.h"
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { OUT_BLOCK = 8, VECS = 3, CHUNK_VECS = 24, DW_ROW_VOXELS = 256, DW_OUT = 4, DW_PAIRS = 6,
+       DW_BLOCK_VOXELS = 2048 };
+
+int c2f_conv_direct_available(void) {
+    // C2FNAS_CONV_DIRECT=0 turns the kernels off (A/B on a new CPU kind without rebuilding).
+    const char *env = getenv("C2FNAS_CONV_DIRECT");
+    if (env && strcmp(env, "0") == 0) return 0;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 1 : 0;
+}
+
+// Padded geometry. A padded x row of wp values is stored phase by phase for the x stride sw (all
+// even positions, then all odd ones for sw = 2), so a strided tap still reads contiguous values.
+static inline int out_extent(int n, int stride) { return (n - 1) / stride + 1; }
+static inline long padded_width(const c2f_conv_shape *s) { return s->w + 2 * (s->kw / 2); }
+static inline long phase_length(const c2f_conv_shape *s) { return (padded_width(s) + s->sw - 1) / s->sw; }
+static inline long padded_row(const c2f_conv_shape *s) { return phase_length(s) * s->sw; }
+static inline long padded_plane(const c2f_conv_shape *s) { return (s->h + 2 * (s->kh / 2)) * padded_row(s); }
+static inline int slab_depth(const c2f_conv_shape *s, int planes) { return (planes - 1) * s->sd + s->kd; }
+static inline long slab_channel(const c2f_conv_shape *s, int planes) {
+    return slab_depth(s, planes) * padded_plane(s);
+}
+// Reads past the last channel (partial last vectors) stay within one padded row plus 16 floats.
+static inline long slack(const c2f_conv_shape *s) { return padded_row(s) + 64; }
+
+long c2f_slab_floats(const c2f_conv_shape *s, int channels, int planes) {
+    return (long)channels * slab_channel(s, planes) + slack(s);
+}
+
+void c2f_pad_slab(const float *src, float *dst, const c2f_conv_shape *s, int channels,
+                  int c0, int c1, int z0, int planes) {
+    int pd = s->kd / 2, ph = s->kh / 2, pw = s->kw / 2, sw = s->sw;
+    long seg = phase_length(s), row = padded_row(s), pp = padded_plane(s);
+    long cs = slab_channel(s, planes), hw = (long)s->h * s->w;
+    for (int c = c0; c < c1; c++) {
+        float *o = dst + c * cs;
+        const float *sc = src + (long)c * s->d * hw;
+        for (int k = 0; k < slab_depth(s, planes); k++) {
+            float *op = o + k * pp;
+            int z = z0 * s->sd - pd + k;
+            if (z < 0 || z >= s->d) { memset(op, 0, sizeof(float) * pp); continue; }
+            memset(op, 0, sizeof(float) * ph * row);
+            const float *sp = sc + z * hw;
+            for (int y = 0; y < s->h; y++) {
+                float *r = op + (y + ph) * row;
+                const float *in = sp + (long)y * s->w;
+                if (sw == 1) {
+                    for (int i = 0; i < pw; i++) { r[i] = 0; r[pw + s->w + i] = 0; }
+                    memcpy(r + pw, in, sizeof(float) * s->w);
+                } else {
+                    // Phase p holds padded positions p, p + sw, ...: x = px - pw inside 0..<w, else 0.
+                    for (int p = 0; p < sw; p++) {
+                        float *ph_row = r + p * seg;
+                        for (long i = 0; i < seg; i++) {
+                            long x = i * sw + p - pw;
+                            ph_row[i] = x >= 0 && x < s->w ? in[x] : 0.f;
+                        }
+                    }
+                }
+            }
+            memset(op + (ph + s->h) * row, 0, sizeof(float) * ph * row);
+        }
+    }
+    if (c1 == channels) memset(dst + channels * cs, 0, sizeof(float) * slack(s));
+}
+
+void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed) {
+    int taps = s->kd * s->kh * s->kw;
+    int outs = transposed ? s->cin : s->cout, ins = transposed ? s->cout : s->cin;
+    int blocks = (outs + OUT_BLOCK - 1) / OUT_BLOCK;
+    for (int b = 0; b < blocks; b++)
+        for (int i = 0; i < ins; i++)
+            for (int t = 0; t < taps; t++) {
+                float *d = dst + (((long)b * ins + i) * taps + t) * OUT_BLOCK;
+                for (int m = 0; m < OUT_BLOCK; m++) {
+                    int o = b * OUT_BLOCK + m;
+                    float v = 0;
+                    if (o < outs) {
+                        v = transposed ? w[((long)i * s->cin + o) * taps + (taps - 1 - t)]
+                                       : w[((long)o * s->cin + i) * taps + t];
+                    }
+                    d[m] = v;
+                }
+            }
+}
+
+static void tap_offsets(const c2f_conv_shape *s, int *off) {
+    long row = padded_row(s), pp = padded_plane(s), seg = phase_length(s);
+    int t = 0;
+    for (int a = 0; a < s->kd; a++)
+        for (int b = 0; b < s->kh; b++)
+            for (int c = 0; c < s->kw; c++) off[t++] = (int)(a * pp + b * row + (c % s->sw) * seg + c / s->sw);
+}
+
+static inline __mmask16 tail_mask(int w) {
+    return (w % 16) ? (__mmask16)((1u << (w % 16)) - 1) : (__mmask16)0xFFFF;
+}
+
+__attribute__((target("avx512f")))
+void c2f_conv_forward(const float *src, const float *packed, const float *bias, float *y,
+                      const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb,
+                      int b0, int b1) {
+    int taps = s->kd * s->kh * s->kw;
+    int off[taps];
+    tap_offsets(s, off);
+    long row = padded_row(s), pp = padded_plane(s), cs = slab_channel(s, planes);
+    int od = out_extent(s->d, s->sd), oh = out_extent(s->h, s->sh), ow = out_extent(s->w, s->sw);
+    long ohw = (long)oh * ow, vol = ohw * od;
+    int nvx = (ow + 15) / 16, npos = oh * nvx;
+    __mmask16 tail = tail_mask(ow);
+    // Chunks of a plane's vectors keep the input rows they read in L2 across all output blocks.
+    for (int z = za; z < zb; z++) {
+        for (int pc = 0; pc < npos; pc += CHUNK_VECS) {
+        int pe = pc + CHUNK_VECS < npos ? pc + CHUNK_VECS : npos;
+        for (int b = b0; b < b1; b++) {
+            const float *wb = packed + (long)b * inputs * taps * OUT_BLOCK;
+            for (int p = pc; p < pe; p += VECS) {
+                long xin[VECS], yo[VECS];
+                __mmask16 mk[VECS];
+                for (int j = 0; j < VECS; j++) {
+                    int q = p + j < pe ? p + j : pe - 1;  // a short last tile repeats its last vector
+                    int yy = q / nvx, xv = q % nvx;
+                    xin[j] = (long)(z - z0) * s->sd * pp + (long)yy * s->sh * row + xv * 16;
+                    yo[j] = z * ohw + (long)yy * ow + xv * 16;
+                    mk[j] = xv == nvx - 1 ? tail : (__mmask16)0xFFFF;
+                }
+                __m512 acc[OUT_BLOCK][VECS];
+                for (int m = 0; m < OUT_BLOCK; m++) {
+                    int o = b * OUT_BLOCK + m;
+                    __m512 init = _mm512_set1_ps(bias && o < outputs ? bias[o] : 0.f);
+                    for (int j = 0; j < VECS; j++) acc[m][j] = init;
+                }
+                for (int ci = 0; ci < inputs; ci++) {
+                    const float *xc = src + ci * cs;
+                    const float *wc = wb + (long)ci * taps * OUT_BLOCK;
+                    for (int t = 0; t < taps; t++) {
+                        const float *sp = xc + off[t];
+                        __m512 v0 = _mm512_loadu_ps(sp + xin[0]);
+                        __m512 v1 = _mm512_loadu_ps(sp + xin[1]);
+                        __m512 v2 = _mm512_loadu_ps(sp + xin[2]);
+                        const float *wt = wc + t * OUT_BLOCK;
+#pragma clang loop unroll(full)
+                        for (int m = 0; m < OUT_BLOCK; m++) {
+                            __m512 wv = _mm512_set1_ps(wt[m]);
+                            acc[m][0] = _mm512_fmadd_ps(wv, v0, acc[m][0]);
+                            acc[m][1] = _mm512_fmadd_ps(wv, v1, acc[m][1]);
+                            acc[m][2] = _mm512_fmadd_ps(wv, v2, acc[m][2]);
+                        }
+                    }
+                }
+                for (int m = 0; m < OUT_BLOCK; m++) {
+                    int o = b * OUT_BLOCK + m;
+                    if (o >= outputs) break;
+                    float *yc = y + o * vol;
+                    for (int j = 0; j < VECS; j++) _mm512_mask_storeu_ps(yc + yo[j], mk[j], acc[m][j]);
+                }
+            }
+        }
+        }
+    }
+}
+
+void c2f_transpose_grad(const float *dy, float *dyt, const c2f_conv_shape *s, int z0, int za, int zb) {
+    long hw = (long)out_extent(s->h, s->sh) * out_extent(s->w, s->sw), vol = hw * out_extent(s->d, s->sd);
+    int cp = (s->cout + 15) / 16 * 16;
+    for (long v = za * hw; v < zb * hw; v++) {
+        float *row = dyt + (v - z0 * hw) * cp;
+        for (int co = 0; co < s->cout; co++) row[co] = dy[co * vol + v];
+        for (int co = s->cout; co < cp; co++) row[co] = 0;
+    }
+}
+
+// One micro-tile of the weight gradient: NCV vectors of 16 output channels × P (ci, tap) pairs,
+// summed over rows r0..<r1 of the slab (row r = plane r / h, y = r % h).
+#define DW_TILE(NCV, P)                                                                              \
+__attribute__((target("avx512f"), always_inline)) static inline void                                 \
+dw_tile_##NCV(const float *src, const float *dyt, float *dwt, const c2f_conv_shape *s, int cp,       \
+              const long *xo, int q, int n, int c0, int r0, int r1) {                                \
+    long row = padded_row(s), pp = padded_plane(s);                                                  \
+    int oh = out_extent(s->h, s->sh), ow = out_extent(s->w, s->sw);                                  \
+    __m512 acc[NCV][P];                                                                              \
+    for (int k = 0; k < NCV; k++) for (int j = 0; j < P; j++) acc[k][j] = _mm512_setzero_ps();       \
+    for (int r = r0; r < r1; r++) {                                                                  \
+        int z = r / oh, yy = r % oh;                                                                 \
+        const float *d = dyt + (long)r * ow * cp + c0;                                               \
+        long xb = (long)z * s->sd * pp + (long)yy * s->sh * row;                                     \
+        for (int x = 0; x < ow; x++, d += cp) {                                                      \
+            __m512 dv[NCV];                                                                          \
+            _Pragma("clang loop unroll(full)")                                                       \
+            for (int k = 0; k < NCV; k++) dv[k] = _mm512_loadu_ps(d + 16 * k);                       \
+            _Pragma("clang loop unroll(full)")                                                       \
+            for (int j = 0; j < P; j++) {                                                            \
+                __m512 xv = _mm512_set1_ps(src[xo[j] + xb + x]);                                     \
+                _Pragma("clang loop unroll(full)")                                                   \
+                for (int k = 0; k < NCV; k++) acc[k][j] = _mm512_fmadd_ps(dv[k], xv, acc[k][j]);     \
+            }                                                                                        \
+        }                                                                                            \
+    }                                                                                                \
+    for (int j = 0; j < n; j++)                                                                      \
+        for (int k = 0; k < NCV; k++) {                                                              \
+            float *o = dwt + (long)(q + j) * cp + c0 + 16 * k;                                       \
+            _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), acc[k][j]));                       \
+        }                                                                                            \
+}
+DW_TILE(1, 24)
+DW_TILE(2, 12)
+DW_TILE(3, 8)
+DW_TILE(4, 6)
+
+__attribute__((target("avx512f")))
+void c2f_conv_weight_grad_t(const float *src, const float *dyt, float *dwt, const c2f_conv_shape *s,
+                            int planes, int q0, int q1) {
+    int taps = s->kd * s->kh * s->kw;
+    int off[taps];
+    tap_offsets(s, off);
+    long cs = slab_channel(s, planes);
+    int cp = (s->cout + 15) / 16 * 16;
+    int oh = out_extent(s->h, s->sh), ow = out_extent(s->w, s->sw);
+    int rows = planes * oh, block = ow >= DW_ROW_VOXELS ? 1 : DW_ROW_VOXELS / ow;
+    for (int r0 = 0; r0 < rows; r0 += block) {
+        int r1 = r0 + block < rows ? r0 + block : rows;
+        for (int c0 = 0; c0 < cp; c0 += 64) {
+            int ncv = (cp - c0) / 16 < 4 ? (cp - c0) / 16 : 4;
+            int pairs = 24 / ncv;
+            for (int q = q0; q < q1; q += pairs) {
+                long xo[24];
+                int n = q1 - q < pairs ? q1 - q : pairs;
+                for (int j = 0; j < pairs; j++) {
+                    int qq = j < n ? q + j : q1 - 1;
+                    xo[j] = (long)(qq / taps) * cs + off[qq % taps];
+                }
+                switch (ncv) {
+                case 1: dw_tile_1(src, dyt, dwt, s, cp, xo, q, n, c0, r0, r1); break;
+                case 2: dw_tile_2(src, dyt, dwt, s, cp, xo, q, n, c0, r0, r1); break;
+                case 3: dw_tile_3(src, dyt, dwt, s, cp, xo, q, n, c0, r0, r1); break;
+                default: dw_tile_4(src, dyt, dwt, s, cp, xo, q, n, c0, r0, r1); break;
+                }
+            }
+        }
+    }
+}
+
+// Weight gradient for few output channels (≤ 8, where a 16-lane channel vector would be half empty):
+// dot products over voxels, 4 output channels × 6 pairs, reduced horizontally once per ~2048 voxels.
+__attribute__((target("avx512f")))
+void c2f_conv_weight_grad_dot(const float *src, const float *dy, float *dw, const c2f_conv_shape *s,
+                          int z0, int planes, int q0, int q1) {
+    int taps = s->kd * s->kh * s->kw;
+    int off[taps];
+    tap_offsets(s, off);
+    long row = padded_row(s), pp = padded_plane(s), cs = slab_channel(s, planes);
+    int od = out_extent(s->d, s->sd), oh = out_extent(s->h, s->sh), ow = out_extent(s->w, s->sw);
+    long hw = (long)oh * ow, vol = hw * od;
+    int nvx = (ow + 15) / 16;
+    __mmask16 tail = tail_mask(ow);
+    int block = (int)((DW_BLOCK_VOXELS + hw - 1) / hw);
+    for (int za = z0; za < z0 + planes; za += block) {
+        int zc = za + block < z0 + planes ? za + block : z0 + planes;
+        for (int cb = 0; cb < s->cout; cb += DW_OUT) {
+            const float *dyc[DW_OUT];
+            for (int m = 0; m < DW_OUT; m++) dyc[m] = dy + (long)(cb + m < s->cout ? cb + m : s->cout - 1) * vol;
+            for (int q = q0; q < q1; q += DW_PAIRS) {
+                long xo[DW_PAIRS];
+                for (int j = 0; j < DW_PAIRS; j++) {
+                    int qq = q + j < q1 ? q + j : q1 - 1;
+                    xo[j] = (long)(qq / taps) * cs + off[qq % taps];
+                }
+                __m512 acc[DW_OUT][DW_PAIRS];
+                for (int m = 0; m < DW_OUT; m++)
+                    for (int j = 0; j < DW_PAIRS; j++) acc[m][j] = _mm512_setzero_ps();
+                for (int z = za; z < zc; z++) {
+                    for (int yy = 0; yy < oh; yy++) {
+                        long yb = z * hw + (long)yy * ow, xb = (long)(z - z0) * s->sd * pp + (long)yy * s->sh * row;
+                        for (int xv = 0; xv < nvx; xv++) {
+                            // Masked dY lanes are zero, so x's lanes past the row end add nothing.
+                            __mmask16 mk = xv == nvx - 1 ? tail : (__mmask16)0xFFFF;
+                            __m512 d[DW_OUT];
+#pragma clang loop unroll(full)
+                            for (int m = 0; m < DW_OUT; m++) d[m] = _mm512_maskz_loadu_ps(mk, dyc[m] + yb + xv * 16);
+#pragma clang loop unroll(full)
+                            for (int j = 0; j < DW_PAIRS; j++) {
+                                __m512 xv16 = _mm512_loadu_ps(src + xo[j] + xb + xv * 16);
+#pragma clang loop unroll(full)
+                                for (int m = 0; m < DW_OUT; m++) acc[m][j] = _mm512_fmadd_ps(d[m], xv16, acc[m][j]);
+                            }
+                        }
+                    }
+                }
+                for (int m = 0; m < DW_OUT && cb + m < s->cout; m++)
+                    for (int j = 0; j < DW_PAIRS && q + j < q1; j++) {
+                        int qq = q + j;
+                        dw[((long)(cb + m) * s->cin + qq / taps) * taps + qq % taps] += _mm512_reduce_add_ps(acc[m][j]);
+                    }
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+// Direct conv3d kernels for CPUs with AVX-512F (see conv_direct.c).
+#ifndef C_CONV_KERNELS_H
+#define C_CONV_KERNELS_H
+
+/// One "same"-padded conv3d: channels, input extent, odd kernel sizes, strides. The output extent
+/// per axis is (n - 1) / stride + 1; "output planes" below are output z indices.
+typedef struct {
+    int cin, cout;
+    int d, h, w;
+    int kd, kh, kw;
+    int sd, sh, sw;
+} c2f_conv_shape;
+
+/// 1 when this CPU runs AVX-512F code (the kernels below need it) and the environment variable
+/// C2FNAS_CONV_DIRECT is not "0", else 0.
+int c2f_conv_direct_available(void);
+
+/// Floats of a zero-padded slab buffer: `channels` × ((planes - 1) · sd + kd) padded input planes, plus
+/// read slack.
+long c2f_slab_floats(const c2f_conv_shape *s, int channels, int planes);
+
+/// Copies channels c0..<c1 of `src` ([channels][d][h][w]) that output planes z0..<z0+planes read into
+/// the padded slab `dst` (zero borders; out-of-volume planes are zero). With c1 == channels it also zeroes
+/// the slack after the last channel.
+void c2f_pad_slab(const float *src, float *dst, const c2f_conv_shape *s, int channels,
+                  int c0, int c1, int z0, int planes);
+
+/// Packs weights [cout][cin][kd][kh][kw] into blocks of 8 output channels, [block][in][tap][8].
+/// `transposed` packs the input-gradient conv instead: outputs = cin, inputs = cout, taps reversed.
+/// `dst` holds ceil(outputs / 8) · 8 · inputs · taps floats.
+void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed);
+
+/// y[o][z] for output planes za..<zb (inside the slab that starts at z0 and has `planes` planes) and the
+/// output channels of 8-channel blocks b0..<b1, of the conv of the padded slab `src` (`inputs`
+/// channels) with packed weights; `bias` (outputs values) may be NULL. y is [outputs][od][oh][ow].
+void c2f_conv_forward(const float *src, const float *packed, const float *bias, float *y,
+                      const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb,
+                      int b0, int b1);
+
+/// dY planes za..<zb ([cout][od][oh][ow]) into `dyt` as [voxel - z0·oh·ow][cp], cp = cout rounded up to 16
+/// (zero padded): the layout of c2f_conv_weight_grad_t.
+void c2f_transpose_grad(const float *dy, float *dyt, const c2f_conv_shape *s, int z0, int za, int zb);
+
+/// dwt[q][co] += Σ over the slab's voxels of dyt[v][co] · (x shifted by tap), for (ci, tap) pairs
+/// q0..<q1 (q = ci · taps + tap); `src` is the padded slab of x (`planes` planes), `dyt` the
+/// transposed dY of the same planes, dwt is [cin · taps][cp].
+void c2f_conv_weight_grad_t(const float *src, const float *dyt, float *dwt, const c2f_conv_shape *s,
+                            int planes, int q0, int q1);
+
+/// dw[co][ci][tap] += Σ over output planes z0..<z0+planes of dy[co] · (x shifted by tap), for the
+/// (ci, tap) pairs q0..<q1; `src` is the padded slab of x, dy is [cout][od][oh][ow] (for cout ≤ 8).
+void c2f_conv_weight_grad_dot(const float *src, const float *dy, float *dw, const c2f_conv_shape *s,
+                              int z0, int planes, int q0, int q1);
+
+#endif

@@ -1,0 +1,112 @@
+import Testing
+@testable import NN
+
+/// The direct AVX-512 path against the naive 7-loop (forward) and the classic im2col path
+/// (gradients), for every kernel shape and stride, with odd sizes, rows longer than one 16-wide
+/// vector with a partial tail, channel counts that are not multiples of the 8-channel block, ≤ 8 and
+/// > 8 output channels (the two weight-gradient kernels), several samples, and slabs of one plane.
+/// Skipped on CPUs without AVX-512F (the path is not used there).
+@Suite("conv3d direct kernels", .enabled(if: Conv3dDirectKernel.available))
+struct ConvDirectTests {
+    static let kernels: [Kernel3D] = [.k333, .k331, .k113, .k111, Kernel3D(d: 1, h: 1, w: 3),
+                                      Kernel3D(d: 3, h: 5, w: 1), Kernel3D(d: 5, h: 1, w: 3)]
+    static let strides: [Stride3D] = [.one, .two, Stride3D(d: 1, h: 2, w: 2), Stride3D(d: 2, h: 1, w: 1),
+                                      Stride3D(d: 1, h: 1, w: 2)]
+    /// N, Cin, D, H, W and Cout: tiny, an x row of 1, a row of 19 (one vector + tail), 33 (two + tail).
+    static let shapes: [([Int], Int)] = [([2, 3, 5, 6, 7], 4), ([1, 9, 4, 3, 1], 10), ([1, 2, 3, 4, 19], 17),
+                                         ([1, 1, 4, 2, 33], 16)]
+
+    @Test("applies to all but 1x1x1 stride 1 and in-plane strides over extent 1; dX only for stride 1")
+    func appliesWhere() {
+        func geometry(_ k: Kernel3D, _ s: Stride3D) -> ConvGeometry {
+            ConvGeometry(input: [1, 2, 6, 6, 6], weight: [2, 2, k.d, k.h, k.w], stride: s)
+        }
+        #expect(Conv3dDirectKernel.applies(geometry(.k333, .one)))
+        #expect(Conv3dDirectKernel.applies(geometry(.k331, .one)))
+        #expect(Conv3dDirectKernel.applies(geometry(.k113, .one)))
+        #expect(!Conv3dDirectKernel.applies(geometry(.k111, .one)))
+        #expect(!Conv3dDirectKernel.applies(geometry(.k111, .two)))
+        #expect(!Conv3dDirectKernel.applies(geometry(.k113, .two)))
+        #expect(Conv3dDirectKernel.applies(geometry(.k113, Stride3D(d: 2, h: 1, w: 1))))
+        #expect(Conv3dDirectKernel.applies(geometry(.k331, .two)))
+        #expect(Conv3dDirectKernel.applies(geometry(.k333, .two)))
+        #expect(Conv3dDirectKernel.handlesInputGradient(geometry(.k333, .one)))
+        #expect(!Conv3dDirectKernel.handlesInputGradient(geometry(.k333, .two)))
+        #expect(!Conv3dDirectKernel.handlesInputGradient(geometry(.k333, Stride3D(d: 2, h: 1, w: 1))))
+    }
+
+    @Test("slabs fit the budget and cover the volume in balanced pieces")
+    func slabPlanes() {
+        let g = ConvGeometry(input: [1, 16, 64, 64, 64], weight: [16, 16, 3, 3, 3], stride: .one)
+        let perPlane = 16 * 66 * 66 * 4
+        let planes = Conv3dDirectKernel.slabPlanes(g, channels: 16, budgetBytes: 16 << 20)
+        #expect((planes + 2) * perPlane <= 16 << 20)
+        #expect(planes == 32)   // 58 fit, so 2 slabs of 32
+        #expect(Conv3dDirectKernel.slabPlanes(g, channels: 16, budgetBytes: 64) == 1)
+        // Stride 2: 32 output planes; p planes read 2p + 1 input planes of 66 x 66 (rows of 66, even).
+        let g2 = ConvGeometry(input: [1, 16, 64, 64, 64], weight: [32, 16, 3, 3, 3], stride: .two)
+        let planes2 = Conv3dDirectKernel.slabPlanes(g2, channels: 16, budgetBytes: 8 << 20)
+        #expect((2 * planes2 + 1) * perPlane <= 8 << 20)
+        #expect(planes2 == 11)   // 30 input planes fit: 14 output planes, so 3 slabs of 11
+    }
+
+    @Test("forward with bias matches the naive loop, one slab and one plane per slab", arguments: kernels, strides)
+    func forwardMatchesNaive(kernel: Kernel3D, stride: Stride3D) {
+        var rng = RNG(seed: 31)
+        for (shape, cout) in Self.shapes {
+            let x = Tensor.randomNormal(shape, rng: &rng)
+            let w = Tensor.randomNormal([cout, shape[1], kernel.d, kernel.h, kernel.w], rng: &rng)
+            let b = Tensor.randomNormal([cout], rng: &rng)
+            let want = naiveConv3d(x, w, bias: b, stride: stride)
+            for budget in [1 << 20, 64] {
+                let got = Conv3dKernel.forward(x: x, weight: w, bias: b, stride: stride, budgetBytes: budget, direct: true)
+                #expect(got.shape == want.shape)
+                #expect(got.maxAbsDifference(want) < 1e-4, "\(shape) budget \(budget)")
+            }
+            let noBias = Conv3dKernel.forward(x: x, weight: w, bias: nil, stride: stride, direct: true)
+            #expect(noBias.maxAbsDifference(naiveConv3d(x, w, bias: nil, stride: stride)) < 1e-4, "\(shape) no bias")
+        }
+    }
+
+    @Test("gradients equal the classic path's, one slab and one plane per slab", arguments: kernels, strides)
+    func backwardMatchesClassic(kernel: Kernel3D, stride: Stride3D) {
+        var rng = RNG(seed: 37)
+        for (shape, cout) in Self.shapes {
+            let x = Tensor.randomNormal(shape, rng: &rng)
+            let w = Tensor.randomNormal([cout, shape[1], kernel.d, kernel.h, kernel.w], rng: &rng)
+            let outShape = conv3dOutputShape(inputShape: shape, outChannels: cout, kernel: kernel, stride: stride)
+            let gy = Tensor.randomNormal(outShape, rng: &rng)
+            let want = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: stride, needInput: true,
+                                             needWeight: true, needBias: true, planeShift: false, direct: false)
+            for budget in [1 << 20, 64] {
+                let got = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: stride, needInput: true,
+                                                needWeight: true, needBias: true, budgetBytes: budget, direct: true)
+                #expect(got.input!.maxAbsDifference(want.input!) < 1e-4, "\(shape) budget \(budget)")
+                #expect(got.weight!.maxAbsDifference(want.weight!) < 1e-3, "\(shape) budget \(budget)")
+                #expect(got.bias!.maxAbsDifference(want.bias!) == 0)
+            }
+            let onlyWeight = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: stride, needInput: false,
+                                                   needWeight: true, needBias: false, budgetBytes: 64, direct: true)
+            #expect(onlyWeight.input == nil)
+            #expect(onlyWeight.weight!.maxAbsDifference(want.weight!) < 1e-3)
+            let onlyInput = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: stride, needInput: true,
+                                                  needWeight: false, needBias: false, direct: true)
+            #expect(onlyInput.weight == nil)
+            #expect(onlyInput.input!.maxAbsDifference(want.input!) < 1e-4)
+        }
+    }
+
+    @Test("weight gradients are identical on every run (fixed summation order)")
+    func deterministic() {
+        var rng = RNG(seed: 41)
+        let x = Tensor.randomNormal([1, 5, 6, 6, 20], rng: &rng)
+        let w = Tensor.randomNormal([7, 5, 3, 3, 3], rng: &rng)
+        let gy = Tensor.randomNormal([1, 7, 6, 6, 20], rng: &rng)
+        let runs = (0..<3).map { _ in
+            Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: .one, needInput: true,
+                                  needWeight: true, needBias: false, direct: true)
+        }
+        #expect(runs[1].weight!.scalars == runs[0].weight!.scalars && runs[2].weight!.scalars == runs[0].weight!.scalars)
+        #expect(runs[1].input!.scalars == runs[0].input!.scalars)
+    }
+}
