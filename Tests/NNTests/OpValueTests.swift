@@ -5,6 +5,13 @@ import Testing
 /// Forward values against hand-computed references.
 @Suite("op values")
 struct OpValueTests {
+    @Test("ReLU values; NaN passes through (so a diverged step is still caught by the loss check)")
+    func reluValues() {
+        let x = Variable(Tensor(shape: [1, 1, 1, 1, 5], scalars: [-1, 0, 2.5, .nan, -0.0]))
+        let y = relu(x).value.scalars
+        #expect(Array(y[0..<3]) == [0, 0, 2.5] && y[3].isNaN && y[4] == 0)
+    }
+
     @Test("trilinear x2 follows align_corners=false (1-D rows, hand-computed as in PyTorch)")
     func upsampleValues() {
         // Along W, [1, 2, 4] -> [1, 1.25, 1.75, 2.5, 3.5, 4]: out(o) samples s = (o + 0.5)/2 - 0.5 clamped.
