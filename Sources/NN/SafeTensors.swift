@@ -137,7 +137,13 @@ public enum SafeTensors {
     /// Writes atomically (temporary file, fsync, rename).
     public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to url: URL) throws {
         let data = encode(tensors, metadata: metadata)
-        try AtomicFile.write(data, to: url)
+        let code = AtomicWrite.write(data, toPath: url.path)
+        guard code == 0 else {
+            let advice = [ENOSPC, EDQUOT, EFBIG].contains(code) ? "the disk is full; free space and save again"
+                : [EROFS, EACCES, EPERM].contains(code) ? "the folder is not writable; choose another"
+                : String(cString: strerror(code))
+            throw SafeTensorsError(url.path, "cannot write (\(advice)); any previous file is unchanged")
+        }
     }
 
     /// Reads a safetensors file.
@@ -187,27 +193,4 @@ private func Float16Bits(_ h: UInt16) -> Float {
     }
     if exp == 31 { return Float(bitPattern: sign | 0x7F80_0000 | (frac << 13)) }
     return Float(bitPattern: sign | UInt32(exp - 15 + 127) << 23 | (frac << 13))
-}
-
-/// Atomic file replacement: write `name.tmp`, fsync, rename over the target.
-public enum AtomicFile {
-    public static func write(_ data: Data, to url: URL) throws {
-        let tmp = url.path + ".tmp"
-        guard let fh = FileManager.default.createFile(atPath: tmp, contents: nil) ? FileHandle(forWritingAtPath: tmp) : nil else {
-            throw SafeTensorsError(url.path, "cannot create \(tmp); check that the folder exists and is writable")
-        }
-        do {
-            try fh.write(contentsOf: data)
-            try fh.synchronize()
-            try fh.close()
-        } catch {
-            try? fh.close()
-            try? FileManager.default.removeItem(atPath: tmp)
-            throw SafeTensorsError(url.path, "write failed (\(error.localizedDescription)); disk full?")
-        }
-        guard rename(tmp, url.path) == 0 else {
-            try? FileManager.default.removeItem(atPath: tmp)
-            throw SafeTensorsError(url.path, "cannot rename \(tmp) into place (errno \(errno))")
-        }
-    }
 }

@@ -30,6 +30,23 @@ struct SafeTensorsTests {
         #expect((8 + n) % 8 == 0)
     }
 
+    @Test("a failed write names the file, says why and leaves the previous file and no temporary")
+    func failedWrite() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stw-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let missing = dir.appendingPathComponent("no-such-folder/w.safetensors")
+        let error = try #require(throws: SafeTensorsError.self) { try SafeTensors.write(["a": .zeros([2])], to: missing) }
+        #expect(error.description.hasPrefix(missing.path) && error.description.contains("No such file"))
+        // The target is a folder: the rename fails, the folder is untouched and the temporary is removed.
+        let folder = dir.appendingPathComponent("taken")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        #expect(throws: SafeTensorsError.self) { try SafeTensors.write(["a": .zeros([2])], to: folder) }
+        var isDirectory: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) && isDirectory.boolValue)
+        #expect(!FileManager.default.fileExists(atPath: folder.path + ".tmp"))
+    }
+
     @Test("reads a hand-built file whose header has __metadata__, F64 and F16 entries")
     func handBuilt() throws {
         let header = #"{"__metadata__":{"format":"pt"},"b":{"dtype":"F64","shape":[2],"data_offsets":[8,24]},"# +

@@ -1,26 +1,12 @@
 import Foundation
+import Tensor
 
-/// Writes that are complete or absent: data goes to `name.tmp`, is fsynced, then renamed over
-/// the target, and the folder is fsynced so the rename itself survives a crash.
+/// The run's atomic writes (`AtomicWrite` in Tensor does the work), with errors that say what to do:
+/// a full disk, a read-only folder, or the system's reason.
 public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
-        let tmp = url.path + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw error(errno, url.path) }
-        var failure: Int32 = 0
-        data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 { if errno == EINTR { continue }; failure = errno; return }
-                offset += n
-            }
-        }
-        if failure == 0 && fsync(fd) != 0 { failure = errno }
-        close(fd)
-        if failure != 0 { unlink(tmp); throw error(failure, url.path) }
-        if rename(tmp, url.path) != 0 { let e = errno; unlink(tmp); throw error(e, url.path) }
-        syncDirectory(url.deletingLastPathComponent())
+        let code = AtomicWrite.write(data, toPath: url.path)
+        if code != 0 { throw error(code, url.path) }
     }
 
     public static func write(_ text: String, to url: URL) throws {
@@ -35,10 +21,7 @@ public enum AtomicFile {
     }
 
     /// fsyncs a folder so renames inside it are durable.
-    public static func syncDirectory(_ url: URL) {
-        let fd = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { fsync(fd); close(fd) }
-    }
+    public static func syncDirectory(_ url: URL) { AtomicWrite.syncDirectory(url.path) }
 
     static func error(_ code: Int32, _ path: String) -> RunFileError {
         switch code {
