@@ -30,7 +30,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--runs", type=int, default=2)
     args = ap.parse_args()
-    rows = []
+    rows, n = [], 0  # n: window count, as reported by our side
     for t in args.threads:
         common = ["--arch", args.arch, "--width", str(args.width), "--size", str(args.size), "--roi", str(args.roi),
                   "--overlap", str(args.overlap), "--threads", str(t), "--runs", str(args.runs), "--warmup", "1"]
@@ -40,6 +40,8 @@ def main():
         for r, side, rep in interleave(args.rounds, commands, t):
             acc = ours if side == "swift" else theirs
             acc.setdefault("params", set()).add(rep["params"])
+            if side == "swift":
+                n = rep["windows"]
             acc["s"] += rep["runsS"]
             acc["rss"].append(rep["peakRSSMiB"])
             acc["sum"].append(rep["checksum"])
@@ -49,7 +51,6 @@ def main():
             sys.exit(f"parameter counts differ (ours {ours['params']}, torch {theirs['params']}): not the same network")
         rows.append((t, statistics.median(ours["s"]), min(ours["s"]), max(ours["rss"]),
                      statistics.median(theirs["s"]), min(theirs["s"]), max(theirs["rss"])))
-    n = max(1, -(-(args.size - args.roi) // max(1, int(args.roi * (1 - args.overlap)))) + 1) ** 3
     print(f"| {args.arch} width {args.width}, {args.size}^3, roi {args.roi}^3, overlap {args.overlap} ({n} windows) "
           "| threads | ours s med / best | MONAI s med / best | ours/MONAI (med, best) | s per window ours / MONAI "
           "| peak RSS ours / MONAI MiB |")

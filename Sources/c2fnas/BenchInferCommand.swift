@@ -56,13 +56,7 @@ struct BenchInferCommand: ParsableCommand {
 
     func run() throws {
         Compute.setThreads(max(1, threads))
-        let architecture: Architecture
-        if Architecture.builtinNames.contains(arch) {
-            architecture = try Architecture.builtin(arch, baseWidth: width, patch: [roi, roi, roi])
-        } else {
-            let url = URL(fileURLWithPath: arch)
-            architecture = try Architecture.decode(from: try Data(contentsOf: url), source: url.path)
-        }
+        let architecture = try loadArchitecture(arch, width: width, patch: [roi, roi, roi])
         let net = GraphNetwork(graph: try NetworkGraph(architecture), store: ParameterStore(seed: 1))
         var rng = RNG(seed: 3)
         let noise = Tensor.randomNormal([architecture.inputChannels, size, size, size], rng: &rng)

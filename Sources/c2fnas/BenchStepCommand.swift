@@ -53,13 +53,7 @@ struct BenchStepCommand: ParsableCommand {
         // ru_maxrss, so a test runner's own memory would be counted as this step's.
         let startRSS = Double(ProcessStats.peakResidentBytes) / 1_048_576
         Compute.setThreads(max(1, threads))
-        let architecture: Architecture
-        if Architecture.builtinNames.contains(arch) {
-            architecture = try Architecture.builtin(arch, baseWidth: width, patch: [size, size, size])
-        } else {
-            let url = URL(fileURLWithPath: arch)
-            architecture = try Architecture.decode(from: try Data(contentsOf: url), source: url.path)
-        }
+        let architecture = try loadArchitecture(arch, width: width, patch: [size, size, size])
         let net = GraphNetwork(graph: try NetworkGraph(architecture), store: ParameterStore(seed: 1))
         let opt = SGD(parameters: net.parameters, learningRate: 0.01, momentum: 0.9, weightDecay: 3e-5)
         var rng = RNG(seed: 3)

@@ -22,16 +22,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         var cfg = try RunConfig.preset(preset)
         try cfg.apply(overrides: overrides)
-        let arch: Architecture
-        if Architecture.builtinNames.contains(architecture) {
-            arch = try Architecture.builtin(architecture, baseWidth: cfg.trainedWidth, patch: cfg.patch)
-        } else {
-            let url = URL(fileURLWithPath: architecture)
-            guard let data = try? Data(contentsOf: url) else {
-                throw ValidationError("cannot read \(url.path); give an architecture.json or one of \(Architecture.builtinNames.joined(separator: ", "))")
-            }
-            arch = try Architecture.decode(from: data, source: url.path)
-        }
+        let arch = try loadArchitecture(architecture, width: cfg.trainedWidth, patch: cfg.patch)
         try cfg.apply(overrides: ["width=\(arch.baseWidth)", "finalWidth=\(arch.baseWidth)", "levels=\(arch.levels)", "cells=\(arch.ops.count)",
                                   "patch=\(arch.patch.map(String.init).joined(separator: ","))"] + overrides)
         let folder = URL(fileURLWithPath: dataset)
