@@ -67,6 +67,7 @@ public struct HeaderBar: Sendable {
         let stage = [run.stage, run.progressText].filter { !$0.isEmpty }.joined(separator: " ")
         if !stage.isEmpty { fields.append((2, stage)) }
         if let eta = run.etaSeconds { fields.append((3, "ETA " + Format.duration(eta))) }
+        if let signal = run.signal { fields.append((4, signal)) }
         if let sps = run.secondsPerStep { fields.append((5, sps < 10 ? String(format: "%.2f s/step", sps) : String(format: "%.0f s/step", sps))) }
         if let ram = run.ramBytes { fields.append((4, "RAM " + Format.bytes(ram))) }
         if run.state == .failed, let m = run.message { fields.append((6, m)) }

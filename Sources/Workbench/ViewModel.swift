@@ -36,10 +36,13 @@ public struct RunView: Sendable, Equatable {
     public var runDirectory: String
     /// Why the run failed or stopped, when it did.
     public var message: String?
+    /// Search-signal facts once known: the ranking audit's τ, the mean α entropy, a noise warning.
+    public var signal: String?
 
     public init(dataset: String = "", stage: String = "", counters: [ProgressCounter] = [],
                 etaSeconds: Double? = nil, secondsPerStep: Double? = nil, ramBytes: Int64? = nil,
-                state: RunState = .starting, runDirectory: String = "", message: String? = nil) {
+                state: RunState = .starting, runDirectory: String = "", message: String? = nil, signal: String? = nil) {
+        self.signal = signal
         self.dataset = dataset
         self.stage = stage
         self.counters = counters

@@ -30,6 +30,9 @@ struct SearchCommand: ParsableCommand {
     @Option(help: "Compute threads.")
     var threads: Int?
 
+    @Option(help: "Wall-time budget of the whole run, e.g. 90m, 2h, 1h30m: every stage's steps are derived from step times measured at the start.")
+    var budget: String?
+
     @Flag(help: "Print the effective config and exit.")
     var printConfig = false
 
@@ -41,6 +44,12 @@ struct SearchCommand: ParsableCommand {
         var sets = overrides
         if let seed { sets.append("seed=\(seed)") }
         if let threads { sets.append("threads=\(threads)") }
+        if let budget {
+            guard let minutes = parseBudgetMinutes(budget), minutes > 0 else {
+                throw ValidationError("--budget '\(budget)' is not a duration; write it like 90m, 2h or 1h30m")
+            }
+            sets.append("budgetMinutes=\(minutes)")
+        }
         try cfg.apply(overrides: sets)
         try cfg.validate()
         if printConfig { print(cfg.json()); return }

@@ -22,8 +22,8 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         var cfg = try RunConfig.preset(preset)
         try cfg.apply(overrides: overrides)
-        let arch = try loadArchitecture(architecture, width: cfg.trainedWidth, patch: cfg.patch)
-        try cfg.apply(overrides: ["width=\(arch.baseWidth)", "finalWidth=\(arch.baseWidth)", "levels=\(arch.levels)", "cells=\(arch.ops.count)",
+        let arch = try loadArchitecture(architecture, width: cfg.width, patch: cfg.patch)
+        try cfg.apply(overrides: ["width=\(arch.baseWidth)", "levels=\(arch.levels)", "cells=\(arch.ops.count)",
                                   "patch=\(arch.patch.map(String.init).joined(separator: ","))"] + overrides)
         let folder = URL(fileURLWithPath: dataset)
         let dir = runFolder.map { RunDirectory(url: URL(fileURLWithPath: $0)) }

@@ -4,9 +4,10 @@ import Foundation
 
 /// A reduced search on the bundled sample: every stage runs, in seconds.
 let reducedOverrides = [
-    "width=2", "finalWidth=0", "patch=16,16,16", "clusters=2", "supernetSteps=3", "population=3", "tournament=2",
+    "width=2", "patch=16,16,16", "clusters=2", "supernetSteps=3", "population=3", "tournament=2",
     "generations=2", "fineSteps=4", "finalSteps=4", "validateEvery=2", "batch=1", "threads=1",
-    "checkpointEverySeconds=0.3", "fitnessCases=1", "fitnessOverlap=0", "overlap=0",
+    "checkpointEverySeconds=0.3", "fitnessCases=1", "fitnessOverlap=0", "overlap=0", "fitnessPatches=2",
+    "audit=true", "finalistSelection=train", "finalistSteps=2", "auditTopologies=3",
 ]
 
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -45,9 +46,9 @@ struct ResumeTests {
     func replayEqualsLive() async throws {
         let dir = try temporaryFolder("replay"); defer { try? FileManager.default.removeItem(at: dir) }
         let live = LiveState()
-        // The search runs at width 2, the final network is trained at width 3 (`finalWidth`).
+        // Searched and trained at width 3 (no proxy).
         var config = try reducedConfig()
-        try config.apply(overrides: ["finalWidth=3"])
+        try config.apply(overrides: ["width=3"])
         let engine = SearchEngine(datasetFolder: sampleTask, directory: RunDirectory(url: dir), config: config) {
             live.apply($0)
         }
@@ -62,7 +63,7 @@ struct ResumeTests {
         #expect(state.finished && state.stage == .done)
         #expect(!state.candidates.isEmpty && !state.trainLoss.isEmpty && state.finalDice != nil)
         #expect(state.exports.last == RunDirectory(url: dir).export.path)
-        // The export holds the wider network, and its weights load into it (shapes checked on load).
+        // The export holds the searched width, and its weights load into it (shapes checked on load).
         let model = try ModelFolder(RunDirectory(url: dir).export)
         #expect(model.architecture.baseWidth == 3)
     }

@@ -31,9 +31,25 @@ public struct RunConfig: Codable, Sendable, Equatable {
     public var supernetLR = 0.025
     /// Validation cases used to score a topology (0 = all of the validation split).
     public var fitnessCases = 0
+    /// What scores a topology: soft Dice (continuous, informative before the argmax finds a small
+    /// class) or hard Dice, both on fixed foreground-centred validation patches.
+    public var fitnessMetric = FitnessMetric.softDice
+    /// Fixed validation patches a topology is scored on (foreground-centred, every class in turn).
+    public var fitnessPatches = 12
+    /// Fraction of the supernet steps with a linear learning-rate warm-up before the poly decay.
+    public var supernetWarmup = 0.05
+    /// Noise guard: when a cluster's fitness spread is below its measured noise, train its supernet
+    /// this fraction of `supernetSteps` more and re-score, at most `noiseGuardRounds` times; then warn.
+    public var noiseGuardSteps = 0.5
+    public var noiseGuardRounds = 2
     /// Finalists are compared by "fitness" (supernet Dice) or "train" (short training from scratch).
     public var finalistSelection = "fitness"
+    /// Steps of the short from-scratch training of finalists and audited topologies.
     public var finalistSteps = 0
+
+    // Ranking audit: sampled topologies trained stand-alone, Kendall τ against supernet fitness.
+    public var audit = false
+    public var auditTopologies = 8
 
     // Fine stage.
     public var fineSteps = 80
@@ -44,13 +60,11 @@ public struct RunConfig: Codable, Sendable, Equatable {
     public var gradClip = 5.0
     public var alphaLR = 1e-3
     public var alphaBetas = [0.5, 0.999]
+    /// Weight of the entropy of softmax(α) added to the α loss, ramped in linearly after warm-up.
     public var entropyWeight = 0.0
 
     // Final training from scratch.
     public var finalSteps = 300
-    /// Base width of the network trained from scratch (0 = `width`). The search may run on a narrower
-    /// proxy, as DARTS-style searches do; the derived topology and ops are kept, channels scale.
-    public var finalWidth = 0
     public var finalLR = 0.01
     /// "sgd" (Nesterov momentum, nnU-Net style) or "adam" (converges faster on short budgets).
     public var finalOptimizer = "sgd"
@@ -81,11 +95,11 @@ public struct RunConfig: Codable, Sendable, Equatable {
 
     // Run control.
     public var checkpointEverySeconds = 60.0
+    /// Wall-time budget of the whole run in minutes (0 = none). When set, step counts of every stage
+    /// are derived from step times measured at the start (`BudgetPlanner`), overriding the preset's.
+    public var budgetMinutes = 0.0
 
     public init() {}
-
-    /// The width the final network is trained and exported at.
-    public var trainedWidth: Int { finalWidth > 0 ? finalWidth : width }
 
     public static let presetNames = ["tiny", "cpu", "paper"]
 
@@ -96,24 +110,32 @@ public struct RunConfig: Codable, Sendable, Equatable {
         c.preset = name
         switch name {
         case "tiny":
+            // No proxy: the tiny preset searches at the width it deploys. Width 4 never learns the
+            // sample's small tumour class (Dice 0.00 after 800 steps, DECISIONS 2026-11-27), so every
+            // stage runs at width 8.
+            c.width = 8
             // Short budgets need a larger step than nnU-Net's 0.01 (measured on the sample:
             // 600 steps reach mean Dice 0.55 at 0.05, 0.28 with Adam at 3e-3).
             c.finalLR = 0.05; c.finalSteps = 800; c.validateEvery = 100
-            // Width 4 never learns the small tumour class in 800 steps (Dice 0.00, liver 0.95); the
-            // same derived network at width 8 reaches 0.94 on it (DECISIONS, 2026-11-27).
-            c.finalWidth = 8
             // 60 supernet steps at lr 0.025 leave every path predicting background (fitness 0 for every
             // topology of 3 of 4 clusters, so evolution chose at random); 200 at 0.05 find the organs.
             c.supernetSteps = 200; c.supernetLR = 0.05
+            c.fineSteps = 120; c.alphaLR = 0.03; c.entropyWeight = 0.05
+            c.fitnessPatches = 8
         case "cpu":
             c.width = 8; c.patch = [48, 48, 48]; c.cells = 12; c.levels = 4
             c.clusters = 4; c.population = 8; c.generations = 10
-            c.supernetSteps = 400; c.fineSteps = 600; c.finalSteps = 4000; c.threads = 2
+            c.supernetSteps = 400; c.supernetLR = 0.05; c.fineSteps = 600; c.finalSteps = 4000; c.threads = 2
+            c.finalLR = 0.03
+            c.alphaLR = 0.03; c.entropyWeight = 0.05
+            c.finalistSelection = "train"; c.finalistSteps = 300
+            c.audit = true
         case "paper":
             c.width = 32; c.patch = [96, 96, 96]; c.cells = 12; c.levels = 4
             c.clusters = 8; c.population = 20; c.generations = 20
             c.supernetSteps = 20000; c.fineSteps = 40000; c.finalSteps = 250_000
             c.finalistSelection = "train"; c.finalistSteps = 5000
+            c.audit = true; c.fitnessPatches = 32
         default:
             throw ConfigError.unknownPreset(name)
         }
@@ -211,7 +233,14 @@ public struct RunConfig: Codable, Sendable, Equatable {
         try check(overlap >= 0 && overlap < 1, "overlap", "between 0 and 1 (exclusive)")
         try check(fitnessOverlap >= 0 && fitnessOverlap < 1, "fitnessOverlap", "between 0 and 1 (exclusive)")
         try check(validateEvery >= 0, "validateEvery", "0 or more steps")
-        try check(finalWidth >= 0 && finalWidth <= 256, "finalWidth", "0 (same as width) to 256")
+        try check((1...4096).contains(fitnessPatches), "fitnessPatches", "between 1 and 4096")
+        try check(supernetWarmup >= 0 && supernetWarmup < 1, "supernetWarmup", "a fraction in [0, 1)")
+        try check(noiseGuardSteps >= 0 && noiseGuardSteps <= 10, "noiseGuardSteps", "a fraction of supernetSteps between 0 and 10")
+        try check((0...10).contains(noiseGuardRounds), "noiseGuardRounds", "between 0 and 10")
+        try check(finalistSteps >= 0, "finalistSteps", "0 or more")
+        try check((2...256).contains(auditTopologies), "auditTopologies", "between 2 and 256")
+        try check(entropyWeight >= 0 && entropyWeight <= 10, "entropyWeight", "between 0 and 10")
+        try check(budgetMinutes >= 0 && budgetMinutes <= 60 * 24 * 60, "budgetMinutes", "0 (no budget) or a positive number of minutes")
         try check(nsdToleranceMM >= 0, "nsdToleranceMM", "0 or more millimetres")
         try check(checkpointEverySeconds > 0, "checkpointEverySeconds", "positive")
     }
@@ -247,6 +276,14 @@ public struct RunConfig: Codable, Sendable, Equatable {
             throw ConfigError.malformed(url.path, reason: "\(error)")
         }
     }
+}
+
+/// How the coarse stage scores a topology with its supernet's weights.
+public enum FitnessMetric: String, Codable, Sendable, CaseIterable {
+    /// Soft Dice of the softmax probabilities, summed over all fitness patches per class.
+    case softDice
+    /// Dice of the argmax prediction, summed over all fitness patches per class.
+    case dice
 }
 
 public enum ConfigError: Error, CustomStringConvertible, Equatable {

@@ -60,6 +60,16 @@ public enum EngineEvent: Codable, Sendable, Equatable {
     case topology(role: TopologyRole, levels: [Int], ops: [String])
     case candidate(CandidateRecord)
     case alpha(probabilities: [[Double]], opNames: [String])
+    /// A cluster's fitness spread against the noise of one score (after its noise guard).
+    case rankingSignal(RankingSignal)
+    /// A topology trained from scratch in the selection stage.
+    case standAlone(StandAloneResult)
+    /// Kendall τ between supernet fitness and stand-alone fitness.
+    case audit(AuditReport)
+    /// The run's step plan (from the wall-time budget, or mirroring the config).
+    case budget(BudgetPlan)
+    /// Estimated seconds left for the whole run.
+    case eta(seconds: Double)
     case prediction(caseID: String, path: String)
     case paused(Bool)
     case checkpointed(path: String)

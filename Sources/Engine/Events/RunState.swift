@@ -31,6 +31,14 @@ public struct RunState: Sendable, Equatable {
     public var candidates: [CandidateRecord] = []
     public var alpha: [[Double]] = []
     public var alphaOps: [String] = []
+    /// Mean entropy of softmax(α) over cells, per alpha event (ln 3 = uniform over three ops).
+    public var alphaEntropy: [Point] = []
+    public var signals: [RankingSignal] = []
+    public var standAlone: [StandAloneResult] = []
+    public var audit: AuditReport?
+    public var budget: BudgetPlan?
+    /// Whole-run estimate of seconds left, and the wall time it was made at.
+    public var runETA: (seconds: Double, wall: Double)?
     public var predictions: [String: String] = [:]
     public var exports: [String] = []
     public var lastCheckpoint: String?
@@ -53,6 +61,7 @@ public struct RunState: Sendable, Equatable {
             finished = false; failure = nil
         case let .resumed(from):
             trainLoss.removeAll { $0.step >= from }
+            alphaEntropy.removeAll { $0.step >= from }
             valDice.removeAll { $0.step >= from }
             boundaries.removeAll { $0.step > from }
             step = from
@@ -79,6 +88,17 @@ public struct RunState: Sendable, Equatable {
             if let i = candidates.firstIndex(where: { $0.id == c.id }) { candidates[i] = c } else { candidates.append(c) }
         case let .alpha(p, names):
             alpha = p; alphaOps = names
+            alphaEntropy.append(Point(step: r.step, value: meanEntropy(p)))
+        case let .rankingSignal(sig):
+            signals.removeAll { $0.cluster == sig.cluster }; signals.append(sig)
+        case let .standAlone(result):
+            standAlone.removeAll { $0.id == result.id }; standAlone.append(result)
+        case let .audit(report):
+            audit = report
+        case let .budget(plan):
+            budget = plan
+        case let .eta(seconds):
+            runETA = (seconds, r.wall)
         case let .prediction(id, path):
             predictions[id] = path
         case let .paused(p):
@@ -99,6 +119,12 @@ public struct RunState: Sendable, Equatable {
     private mutating func appendLog(_ step: Int, _ level: LogLevel, _ message: String) {
         log.append(LogLine(step: step, level: level, message: message))
         if log.count > maxLogLines { log.removeFirst(log.count - maxLogLines) }
+    }
+
+    /// Mean over cells of the entropy of each cell's op probabilities (natural log).
+    public func meanEntropy(_ p: [[Double]]) -> Double {
+        guard !p.isEmpty else { return 0 }
+        return p.map { row in -row.reduce(0) { $0 + ($1 > 0 ? $1 * Foundation.log($1) : 0) } }.reduce(0, +) / Double(p.count)
     }
 
     /// Candidates best first (higher fitness, then fewer multiply-adds).

@@ -16,6 +16,8 @@ public struct ModelCardInfo: Sendable {
     public var seed: UInt64
     public var preset: String
     public var created: Date
+    /// "Search evidence" bullets: ranking audit, per-cluster fitness spread vs noise, α entropy, budget.
+    public var searchEvidence: [String] = []
 
     public init(name: String, dataset: String, classes: [String], architectureSummary: String, params: Int,
                 macs: Double, patch: [Int], spacing: [Double], dicePerClass: [Double], nsdPerClass: [Double],
@@ -45,7 +47,7 @@ public struct ModelCardInfo: Sendable {
         - parameters: \(params); multiply-adds per patch: \(String(format: "%.3g", macs))
         - patch (d, h, w): \(patch.map(String.init).joined(separator: "×")); spacing (x, y, z) mm: \(spacing.map { String(format: "%.3g", $0) }.joined(separator: " × "))
 
-        ## Validation metrics (sliding-window inference)
+        \(searchEvidence.isEmpty ? "" : "## Search evidence\n" + searchEvidence.map { "- " + $0 }.joined(separator: "\n") + "\n\n")## Validation metrics (sliding-window inference)
         | class | Dice | NSD |
         |---|---|---|
         \(rows)

@@ -19,11 +19,25 @@ public struct RunProgress: Codable, Sendable {
     public var evolution: EvolutionState?
     public var candidates: [Candidate] = []
     public var finalists: [Candidate] = []
+    /// Supernet steps the current cluster trains before (re-)scoring; the noise guard raises it.
+    public var supernetTarget: Int?
+    /// Noise-guard rounds taken in the current cluster.
+    public var guardRounds = 0
+    /// Per cluster: fitness spread against noise, and what the guard did.
+    public var signals: [RankingSignal] = []
+    /// The step plan a wall-time budget produced (nil without a budget).
+    public var budget: BudgetPlan?
+    // Selection: stand-alone training of finalists and audited topologies.
+    public var standAlone: [StandAloneResult] = []
+    public var standAloneStep = 0
+    public var audit: AuditReport?
     // Selection and fine stage.
     public var chosen: Topology?
     public var fineStep = 0
     public var derivedOps: [CellOp]?
     public var alphaHistory: [[[Double]]] = []
+    /// Mean entropy of softmax(α) at the end of the fine stage.
+    public var alphaEntropy: Double?
     // Final training and evaluation.
     public var finalStep = 0
     public var bestValDice: Double?
@@ -42,6 +56,14 @@ public struct RunProgress: Codable, Sendable {
 /// Stage codes mixed into per-step seeds.
 enum SeedDomain: UInt64 {
     case supernetInit = 1, supernetBatch, fitness, fineInit, fineBatch, finalInit, finalBatch, split
+    /// The order in which a supernet's members are trained (one permutation per pass).
+    case supernetOrder
+    /// Stand-alone training (finalists and audit) of the i-th selected topology.
+    case standAloneInit, standAloneBatch
+    /// The evolution's own generator (saved in its state).
+    case evolution
+    /// Throwaway networks that measure step times (never touch the run's results).
+    case calibration
 
     /// A generator for one unit of work, fully determined by the run seed and its coordinates.
     func rng(_ seed: UInt64, _ a: Int = 0, _ b: Int = 0) -> SplitMix64 {
@@ -49,5 +71,11 @@ enum SeedDomain: UInt64 {
         h ^= UInt64(truncatingIfNeeded: a) &* 0xA076_1D64_78BD_642F
         h ^= UInt64(truncatingIfNeeded: b) &* 0xE703_7ED1_A0B4_28DB
         return SplitMix64(seed: h)
+    }
+
+    /// A seed (e.g. for a parameter store) for one unit of work.
+    func seed(_ seed: UInt64, _ a: Int = 0, _ b: Int = 0) -> UInt64 {
+        var r = rng(seed, a, b)
+        return r.next()
     }
 }

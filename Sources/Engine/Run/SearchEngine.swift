@@ -40,6 +40,10 @@ public actor SearchEngine {
     /// Tensors restored from a checkpoint, consumed by the stage that resumes.
     var pendingTensors: [String: Tensor]?
     var lossFailures = 0
+    /// The run's fitness patches, drawn once per process.
+    var fitnessSet: FitnessPatches?
+    /// Running estimate of a training step's wall time (for re-planning a budget).
+    var observedTrainStep: Double?
 
     /// When set, the search stages are skipped and this architecture is trained (`c2fnas train`).
     let fixedArchitecture: Architecture?
@@ -188,6 +192,7 @@ public actor SearchEngine {
         }
         if gate.isCancelled { try checkpoint(tensors()); throw StopRequested() }
         if Date().timeIntervalSince(lastCheckpoint) >= config.checkpointEverySeconds { try checkpoint(tensors()) }
+        if progress.globalStep % 10 == 0 { emitETA() }
         for command in commands.drain() {
             if case let .export(id) = command { exportCommand(id) }
         }

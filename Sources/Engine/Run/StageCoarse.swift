@@ -24,7 +24,9 @@ extension SearchEngine {
     }
 
     /// Coarse stage: cluster the topologies, then per cluster train a weight-sharing supernet by
-    /// single-path sampling and run regularised evolution with supernet fitness.
+    /// single-path sampling (every member in turn, a fresh permutation each pass) and run regularised
+    /// evolution, scoring topologies on the run's fixed fitness patches. A noise guard re-trains a
+    /// supernet whose ranking is within the noise of one score, and says so when it stays there.
     func stageCoarse() throws {
         let data = try trainingData()
         let space = searchSpace
@@ -36,76 +38,145 @@ extension SearchEngine {
         }
         let clustering = progress.clustering!
         let settings = networkSettings(data)
+        let patches = fitnessPatches(data)
+        if progress.budget == nil {
+            try planSteps(data, clustering: clustering, settings: settings, patches: patches)
+            try checkpoint([:])  // a resumed run keeps this plan (with a budget, re-measuring could change it)
+        }
+        let metric = config.fitnessMetric
         while progress.cluster < clustering.k {
             let k = progress.cluster, members = clustering.members[k]
             emit(.stageStarted(stage: .coarse, detail: "cluster \(k + 1)/\(clustering.k) · \(members.count) topologies"))
             emit(.topology(role: .medoid, levels: clustering.medoids[k].levels, ops: []))
             let supernet = try SupernetModel(members: members, settings: settings, levels: config.levels, op: coarseOp,
-                                             seed: config.seed ^ UInt64(k + 1) &* 0x51_7CC1)
+                                             seed: SeedDomain.supernetInit.seed(config.seed, k))
             let sgd = SGD(parameters: supernet.parameters, learningRate: Float(config.supernetLR),
                           momentum: Float(config.weightMomentum), weightDecay: Float(config.weightDecay))
-            let schedule = PolyLRSchedule(baseLearningRate: Float(config.supernetLR), totalSteps: max(1, config.supernetSteps))
             if let saved = pendingTensors {
                 try restore(saved, store: supernet.store, optimizers: [("sgd", sgd)])
                 pendingTensors = nil
             }
             let snapshot = { self.tensors(store: supernet.store, optimizers: [("sgd", sgd)]) }
-            // 1. Supernet training, one sampled member per step.
-            while progress.supernetStep < config.supernetSteps && progress.evolution == nil {
-                if gate.takeSkip() { log("supernet training of cluster \(k + 1) cut short by request"); break }
-                var rng = SeedDomain.supernetBatch.rng(config.seed, k, progress.supernetStep)
-                let t = members[rng.int(below: members.count)]
-                let net = try supernet.network(for: t)
-                sgd.learningRate = schedule.learningRate(atStep: progress.supernetStep)
-                let (x, y) = data.batch(size: config.batch, rng: &rng)
-                let loss = try trainStep(net, sgd, input: x, labels: y, clip: config.gradClip)
-                progress.supernetStep += 1
-                progress.globalStep += 1
-                emit(.trainLoss(value: loss))
-                emit(.topology(role: .current, levels: t.levels, ops: []))
-                emit(.progress(done: progress.supernetStep, total: config.supernetSteps, label: "supernet \(k + 1)/\(clustering.k)"))
-                recordMetric(loss: loss, dice: nil)
-                try betweenSteps(snapshot)
-            }
-            // 2. Evolution with supernet fitness.
-            if progress.evolution == nil {
-                let evo = EvolutionConfig(populationSize: config.population, generations: config.generations,
-                                          tournamentSize: min(config.tournament, config.population))
-                progress.evolution = try EvolutionState(space: space, members: members, cluster: k, settings: settings,
-                                                        op: coarseOp, config: evo, memory: .calibrated, seed: config.seed)
-                try checkpoint(snapshot())
-            }
-            let fitnessCases = config.fitnessCases > 0 ? Array(data.validation.prefix(config.fitnessCases)) : data.validation
-            while !progress.evolution!.isFinished {
-                if gate.takeSkip() { log("evolution of cluster \(k + 1) cut short by request"); break }
-                let gen = progress.evolution!.initialised ? progress.evolution!.generation + 1 : 0
-                emit(.progress(done: gen, total: config.generations, label: "evolution \(k + 1)/\(clustering.k)"))
-                // Step a local copy: the fitness closure emits events, which touch `progress`.
-                var evolution = progress.evolution!
-                let scored = try evolution.step { t in
+            let baseSteps = supernetSteps
+            let extra = max(1, Int(Double(baseSteps) * config.noiseGuardSteps))
+            if progress.supernetTarget == nil { progress.supernetTarget = baseSteps }
+            rounds: while true {
+                // 1. Supernet training, one member per step, every member once per pass.
+                while progress.supernetStep < progress.supernetTarget! && progress.evolution == nil {
+                    if gate.takeSkip() { log("supernet training of cluster \(k + 1) cut short by request"); break }
+                    let step = progress.supernetStep
+                    let t = fairMember(members, cluster: k, step: step)
                     let net = try supernet.network(for: t)
+                    sgd.learningRate = supernetLearningRate(step: step, base: baseSteps, extra: extra)
+                    var rng = SeedDomain.supernetBatch.rng(config.seed, k, step)
+                    let (x, y) = data.batch(size: config.batch, rng: &rng)
+                    let started = Date()
+                    let loss = try trainStep(net, sgd, input: x, labels: y, clip: config.gradClip)
+                    observe(trainStep: Date().timeIntervalSince(started))
+                    progress.supernetStep += 1
+                    progress.globalStep += 1
+                    emit(.trainLoss(value: loss))
                     emit(.topology(role: .current, levels: t.levels, ops: []))
-                    return try Inference.validationDice(net, cases: fitnessCases, classes: data.classes,
-                                                        patch: data.plan.patch, overlap: config.fitnessOverlap).mean
+                    emit(.progress(done: progress.supernetStep, total: progress.supernetTarget!, label: "supernet \(k + 1)/\(clustering.k)"))
+                    recordMetric(loss: loss, dice: nil)
+                    try betweenSteps(snapshot)
                 }
-                progress.evolution = evolution
-                for c in scored { record(candidate: c) }
-                if let best = progress.evolution!.best {
-                    emit(.topology(role: .best, levels: best.topology.levels, ops: best.ops.map(\.rawValue)))
+                // 2. Evolution with supernet fitness.
+                if progress.evolution == nil {
+                    let evo = EvolutionConfig(populationSize: config.population, generations: config.generations,
+                                              tournamentSize: min(config.tournament, config.population))
+                    progress.evolution = try EvolutionState(space: space, members: members, cluster: k, settings: settings,
+                                                            op: coarseOp, config: evo, memory: .calibrated,
+                                                            seed: SeedDomain.evolution.seed(config.seed))
+                    try checkpoint(snapshot())
                 }
-                try betweenSteps(snapshot)
-                try checkpoint(snapshot())
+                while !progress.evolution!.isFinished {
+                    if gate.takeSkip() { log("evolution of cluster \(k + 1) cut short by request"); break }
+                    let initial = !progress.evolution!.initialised
+                    let gen = initial ? 0 : progress.evolution!.generation + 1
+                    emit(.progress(done: gen, total: config.generations, label: "evolution \(k + 1)/\(clustering.k)"))
+                    // Step a local copy: the fitness closure emits events, which touch `progress`.
+                    var evolution = progress.evolution!
+                    var scores: [FitnessScore] = []
+                    let scored = try evolution.step { t in
+                        let net = try supernet.network(for: t)
+                        emit(.topology(role: .current, levels: t.levels, ops: []))
+                        let s = patches.score(net, metric: metric)
+                        scores.append(s)
+                        return s.value(metric)
+                    }
+                    if initial {
+                        // The noise guard, on the initial population: is its spread more than the noise of one score?
+                        let (decision, spread, noise) = NoiseGuard.decide(scores, metric: metric, roundsTaken: progress.guardRounds,
+                                                                          maxRounds: config.noiseGuardRounds, extraSteps: config.noiseGuardSteps)
+                        if decision == .retrain {
+                            progress.guardRounds += 1
+                            progress.supernetTarget! += extra
+                            progress.evolution = nil
+                            log(String(format: "cluster %d: fitness spread %.4f is within the noise of one score (%.4f); training its supernet %d more steps (guard round %d/%d)",
+                                       k + 1, spread, noise, extra, progress.guardRounds, config.noiseGuardRounds))
+                            try checkpoint(snapshot())
+                            continue rounds
+                        }
+                        let below = decision == .accept(belowNoise: true)
+                        let signal = RankingSignal(cluster: k, spread: spread, noise: noise, extraRounds: progress.guardRounds,
+                                                   supernetSteps: progress.supernetStep, belowNoise: below)
+                        progress.signals.append(signal)
+                        emit(.rankingSignal(signal))
+                        if below {
+                            log(RunWarning.fitnessBelowNoise(cluster: k + 1, spread: spread, noise: noise,
+                                                             steps: progress.supernetStep).description, .warning)
+                        } else {
+                            log(String(format: "cluster %d: fitness spread %.4f over %d topologies, noise of one score %.4f",
+                                       k + 1, spread, scores.count, noise))
+                        }
+                    }
+                    progress.evolution = evolution
+                    for c in scored { record(candidate: c) }
+                    if let best = progress.evolution!.best {
+                        emit(.topology(role: .best, levels: best.topology.levels, ops: best.ops.map(\.rawValue)))
+                    }
+                    try betweenSteps(snapshot)
+                    try checkpoint(snapshot())
+                }
+                break
             }
             if let best = progress.evolution!.best { progress.finalists.append(best) }
             progress.candidates += progress.evolution!.candidates
             progress.evolution = nil
             progress.supernetStep = 0
+            progress.supernetTarget = nil
+            progress.guardRounds = 0
             progress.cluster += 1
             emit(.stageFinished(stage: .coarse))
             try checkpoint([:])
         }
         progress.stage = .selection
+        replan(remaining: ["selection", "fine", "final", "evaluation"])
         try checkpoint([:])
+    }
+
+    /// The member trained at `step`: pass p = step / members visits every member once, in an order
+    /// drawn for that pass, so each member gets the same number of steps (± 1).
+    func fairMember(_ members: [Topology], cluster k: Int, step: Int) -> Topology {
+        let pass = step / members.count
+        var rng = SeedDomain.supernetOrder.rng(config.seed, k, pass)
+        var order = Array(members.indices)
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.int(below: i + 1)) }
+        return members[order[step % members.count]]
+    }
+
+    /// Linear warm-up over the first `supernetWarmup` of the base steps, then poly decay to the end of
+    /// them; each noise-guard round restarts at half the base rate and decays over its extra steps.
+    func supernetLearningRate(step: Int, base: Int, extra: Int) -> Float {
+        let lr = Float(config.supernetLR)
+        if step >= base {
+            let pos = (step - base) % max(1, extra)
+            return PolyLRSchedule(baseLearningRate: lr / 2, totalSteps: max(1, extra)).learningRate(atStep: pos)
+        }
+        let warm = Int(Double(base) * config.supernetWarmup)
+        if step < warm { return lr * Float(step + 1) / Float(warm + 1) }
+        return PolyLRSchedule(baseLearningRate: lr, totalSteps: max(1, base - warm)).learningRate(atStep: step - warm)
     }
 
     func candidateID(_ c: Candidate) -> String {
@@ -120,17 +191,5 @@ extension SearchEngine {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         if let line = try? enc.encode(r) { append(String(decoding: line, as: UTF8.self), to: directory.candidates) }
-    }
-
-    /// Selection: the best finalist by supernet fitness (ties: fewer multiply-adds).
-    func stageSelection() throws {
-        emit(.stageStarted(stage: .selection, detail: "\(progress.finalists.count) finalists"))
-        guard let best = Candidate.best(of: progress.finalists) else { throw EngineError.noCandidates }
-        progress.chosen = best.topology
-        log("selected \(candidateID(best)) (Dice \(String(format: "%.3f", best.fitness)), \(best.parameters) parameters)")
-        emit(.topology(role: .best, levels: best.topology.levels, ops: best.ops.map(\.rawValue)))
-        emit(.stageFinished(stage: .selection))
-        progress.stage = .fine
-        try checkpoint([:])
     }
 }

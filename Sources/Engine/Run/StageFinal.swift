@@ -15,13 +15,14 @@ extension SearchEngine {
             ? Adam(parameters: net.parameters, learningRate: Float(config.finalLR), weightDecay: 3e-5)
             : SGD(parameters: net.parameters, learningRate: Float(config.finalLR), momentum: Float(config.weightMomentum),
                   nesterov: config.nesterov, weightDecay: 3e-5)
-        let schedule = PolyLRSchedule(baseLearningRate: Float(config.finalLR), totalSteps: max(1, config.finalSteps))
+        let steps = finalSteps
+        let schedule = PolyLRSchedule(baseLearningRate: Float(config.finalLR), totalSteps: max(1, steps))
         if let saved = pendingTensors {
             try restore(saved, store: store, optimizers: [("sgd", sgd)])
             pendingTensors = nil
         }
         let snapshot = { self.tensors(store: store, optimizers: [("sgd", sgd)]) }
-        while progress.finalStep < config.finalSteps {
+        while progress.finalStep < steps {
             if gate.takeSkip() { log("final training cut short by request at step \(progress.finalStep)"); break }
             var rng = SeedDomain.finalBatch.rng(config.seed, progress.finalStep)
             sgd.learningRate = schedule.learningRate(atStep: progress.finalStep)
@@ -30,9 +31,9 @@ extension SearchEngine {
             progress.finalStep += 1
             progress.globalStep += 1
             emit(.trainLoss(value: loss))
-            emit(.progress(done: progress.finalStep, total: config.finalSteps, label: "final training"))
+            emit(.progress(done: progress.finalStep, total: steps, label: "final training"))
             var dice: Double?
-            if config.validateEvery > 0 && (progress.finalStep % config.validateEvery == 0) && progress.finalStep < config.finalSteps {
+            if config.validateEvery > 0 && (progress.finalStep % config.validateEvery == 0) && progress.finalStep < steps {
                 let v = try Inference.validationDice(net, cases: data.validation, classes: data.classes,
                                                      patch: data.plan.patch, overlap: config.fitnessOverlap)
                 dice = v.mean
@@ -121,12 +122,13 @@ extension SearchEngine {
     func writeExport(arch: Architecture, weights: [String: Tensor]?, data: TrainingData, to out: URL) throws {
         let cost = try NetworkGraph(arch).cost()
         let names = (0..<data.classes).map { data.dataset.labels[$0] ?? "class \($0)" }
-        let card = ModelCardInfo(name: arch.name, dataset: data.dataset.name, classes: Array(names.dropFirst()),
+        var card = ModelCardInfo(name: arch.name, dataset: data.dataset.name, classes: Array(names.dropFirst()),
                                  architectureSummary: "levels \(arch.topology.levels.map(String.init).joined(separator: ",")); ops \(arch.ops.map(\.rawValue).joined(separator: ","))",
                                  params: cost.parameters, macs: Double(cost.macs), patch: data.patchDHW,
                                  spacing: data.plan.targetSpacing, dicePerClass: progress.dicePerClass,
                                  nsdPerClass: progress.nsdPerClass, searchSeconds: progress.workSeconds,
                                  seed: config.seed, preset: config.preset)
+        card.searchEvidence = searchEvidence()
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         var files: [String: Data] = [

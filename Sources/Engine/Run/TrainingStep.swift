@@ -54,10 +54,10 @@ extension SearchEngine {
         }
     }
 
-    /// Network settings shared by every architecture of this run: the search width, or with `final`
-    /// the width the derived network is trained at.
-    func networkSettings(_ data: TrainingData, final: Bool = false) -> NetworkSettings {
-        NetworkSettings(baseWidth: final ? config.trainedWidth : config.width, inputChannels: data.channels,
+    /// Network settings shared by every architecture of this run, searched and deployed alike: one
+    /// width and one patch for every stage (C2FNAS's point; no proxy search).
+    func networkSettings(_ data: TrainingData) -> NetworkSettings {
+        NetworkSettings(baseWidth: config.width, inputChannels: data.channels,
                         classes: data.classes, patch: data.patchDHW)
     }
 

@@ -5,6 +5,8 @@ public enum RunWarning: Sendable, Equatable, CustomStringConvertible {
     case patchShrunk(requested: [Int], used: [Int], medianShape: [Int])
     case nonFiniteLoss(step: Int, learningRate: Float)
     case nonFiniteWeights(tensor: String)
+    case fitnessBelowNoise(cluster: Int, spread: Double, noise: Double, steps: Int)
+    case weakRankingAudit(tau: Double, topologies: Int)
 
     public var description: String {
         switch self {
@@ -16,12 +18,17 @@ public enum RunWarning: Sendable, Equatable, CustomStringConvertible {
             return "non-finite loss at step \(step): update skipped, learning rate lowered to \(lr)"
         case let .nonFiniteWeights(name):
             return "not checkpointing: \(name) holds non-finite values; keeping the previous checkpoint"
+        case let .fitnessBelowNoise(cluster, spread, noise, steps):
+            return String(format: "cluster %d: the fitness spread of its topologies (%.4f) is within the noise of one score (%.4f) after %d supernet steps; its finalist is chosen on a ranking that is not evidence. Give the supernets more steps (--set supernetSteps=… or a larger --budget) or use fewer, larger clusters.", cluster, spread, noise, steps)
+        case let .weakRankingAudit(tau, n):
+            return String(format: "ranking audit: Kendall τ %.2f over %d topologies; the supernets' fitness barely predicts stand-alone training. Treat the coarse choice as a guess: more supernet steps or finalistSelection=train help.", tau, n)
         }
     }
 
     public enum Kind: String, CaseIterable, Sendable {
         case allBackgroundCase = "all-background-case", patchShrunk = "patch-shrunk"
         case nonFiniteLoss = "non-finite-loss", nonFiniteWeights = "non-finite-weights"
+        case fitnessBelowNoise = "fitness-below-noise", weakRankingAudit = "weak-ranking-audit"
     }
 
     public var kind: Kind {
@@ -30,6 +37,8 @@ public enum RunWarning: Sendable, Equatable, CustomStringConvertible {
         case .patchShrunk: .patchShrunk
         case .nonFiniteLoss: .nonFiniteLoss
         case .nonFiniteWeights: .nonFiniteWeights
+        case .fitnessBelowNoise: .fitnessBelowNoise
+        case .weakRankingAudit: .weakRankingAudit
         }
     }
 
@@ -47,6 +56,12 @@ public enum RunWarning: Sendable, Equatable, CustomStringConvertible {
         case .nonFiniteWeights:
             return (.nonFiniteWeights(tensor: "weights.cell3.conv.weight"),
                     "the weights became NaN or infinite; the run never writes such a checkpoint.")
+        case .fitnessBelowNoise:
+            return (.fitnessBelowNoise(cluster: 2, spread: 0.004, noise: 0.011, steps: 600),
+                    "the cluster's supernet is undertrained for the data, so all its topologies score alike; the noise guard trained it longer (noiseGuardRounds) and then warned instead of choosing silently by multiply-adds.")
+        case .weakRankingAudit:
+            return (.weakRankingAudit(tau: 0.07, topologies: 8),
+                    "weight sharing at this budget does not rank topologies as training them from scratch does (the audit trains a sample stand-alone).")
         }
     }
 }

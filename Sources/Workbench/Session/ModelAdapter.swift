@@ -19,7 +19,7 @@ public enum ModelAdapter {
         m.run = RunView(dataset: s.dataset, stage: stageTitle(s), counters: counters,
                         etaSeconds: eta(s, now: now), secondsPerStep: secondsPerStep(s),
                         ramBytes: ramBytes, state: state, runDirectory: s.runDirectory,
-                        message: s.failure ?? s.exports.last.map { "exported to \($0)" })
+                        message: s.failure ?? s.exports.last.map { "exported to \($0)" }, signal: signal(s))
         m.curves = CurvesView(trainLoss: s.trainLoss.map { CurvePoint(step: $0.step, value: $0.value) },
                               valDice: s.valDice.map { CurvePoint(step: $0.step, value: $0.value) },
                               boundaries: s.boundaries.map { StageBoundary(step: $0.step, label: $0.stage.rawValue) })
@@ -44,8 +44,20 @@ public enum ModelAdapter {
         return s.stageDetail.isEmpty || s.stage == .done ? name : "\(name) \(s.stageDetail)"
     }
 
-    /// Remaining time of the current stage's progress, from the pace since its first step.
+    /// "τ 0.52 · H(α) 0.71 · 1 cluster within noise": what the search's evidence looks like so far.
+    static func signal(_ s: Engine.RunState) -> String? {
+        var parts: [String] = []
+        let weak = s.signals.filter(\.belowNoise).count
+        if weak > 0 { parts.append("\(weak) cluster\(weak == 1 ? "" : "s") within noise") }
+        if let a = s.audit { parts.append(String(format: "τ %.2f", a.kendallTau)) }
+        if let h = s.alphaEntropy.last { parts.append(String(format: "H(α) %.2f", h.value)) }
+        return parts.isEmpty ? nil : parts.joined(separator: " · ")
+    }
+
+    /// Remaining time of the whole run when the engine estimated it (counted down since), else of the
+    /// current stage's progress, from the pace since its first step.
     static func eta(_ s: Engine.RunState, now: Double) -> Double? {
+        if let e = s.runETA, !s.finished { return max(0, e.seconds - (now - e.wall)) }
         guard s.progress.total > 0, s.progress.done > 0, let start = s.stageStartWall, !s.finished else { return nil }
         let elapsed = now - start
         return elapsed * Double(s.progress.total - s.progress.done) / Double(s.progress.done)
