@@ -151,9 +151,11 @@ public struct RankingSignal: Codable, Sendable, Equatable {
     public var cluster: Int
     /// max − min of the fitness of the scored topologies.
     public var spread: Double
-    /// Noise of one fitness value: twice its estimated standard error. The standard error is half the
-    /// root-mean-square difference between the two half-set scores (the full set averages twice as many
-    /// patches as a half, so its error is half that of the halves' difference).
+    /// Noise of one fitness value relative to the others: twice its estimated standard error. Each
+    /// topology is scored on two disjoint patch halves; each half's scores are centred on that half's
+    /// mean (a half that is easier for every topology says nothing about their order), and the noise is
+    /// the root-mean-square difference of a topology's two centred scores. A full-set score averages
+    /// twice the patches of a half, so its standard error is half that difference's.
     public var noise: Double
     /// Extra supernet training rounds the guard asked for.
     public var extraRounds: Int
@@ -170,7 +172,12 @@ public struct RankingSignal: Codable, Sendable, Equatable {
     public static func measure(_ scores: [FitnessScore], metric: FitnessMetric) -> (spread: Double, noise: Double) {
         let values = scores.map { $0.value(metric) }
         let spread = (values.max() ?? 0) - (values.min() ?? 0)
-        let d2 = scores.map { s in (s.halves[0] - s.halves[1]) * (s.halves[0] - s.halves[1]) }
+        let n = Double(max(1, scores.count))
+        let meanA = scores.reduce(0) { $0 + $1.halves[0] } / n, meanB = scores.reduce(0) { $0 + $1.halves[1] } / n
+        let d2 = scores.map { s in
+            let d = (s.halves[0] - meanA) - (s.halves[1] - meanB)
+            return d * d
+        }
         // 2 · SE = 2 · (rms / 2) = rms.
         let rms = d2.isEmpty ? 0 : (d2.reduce(0, +) / Double(d2.count)).squareRoot()
         return (spread, rms)
