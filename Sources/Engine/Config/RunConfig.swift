@@ -1,10 +1,11 @@
 import Foundation
+import Search
 
 /// Every knob of a run. Presets fill it (C2FNAS.md "Scale presets"); every field can be
 /// overridden from the command line with `--set key=value`. The effective config is printed at
 /// start and saved as `config.json` in the run directory.
 public struct RunConfig: Codable, Sendable, Equatable {
-    public var preset = "tiny"
+    public var preset = Preset.tiny
     public var seed: UInt64 = 0
     /// Compute threads (pool and OpenBLAS share this count, never both at once).
     public var threads = 1
@@ -13,12 +14,12 @@ public struct RunConfig: Codable, Sendable, Equatable {
     public var width = 4
     public var levels = 3
     public var cells = 8
-    /// Topology rule: "ushape" or "lattice".
-    public var rule = "ushape"
+    /// Topology rule: ushape or lattice.
+    public var rule = TopologyRule.ushape
     /// Training patch (d, h, w) in voxels; d is the slice axis.
     public var patch = [32, 32, 32]
     /// Op used by every cell during the coarse stage.
-    public var coarseOp = "3D"
+    public var coarseOp = CellOp.coarseDefault
 
     // Coarse stage.
     public var clusters = 4
@@ -31,8 +32,8 @@ public struct RunConfig: Codable, Sendable, Equatable {
     public var supernetLR = 0.025
     /// Validation cases used to score a topology (0 = all of the validation split).
     public var fitnessCases = 0
-    /// Finalists are compared by "fitness" (supernet Dice) or "train" (short training from scratch).
-    public var finalistSelection = "fitness"
+    /// Finalists are compared by fitness (supernet Dice) or train (short training from scratch).
+    public var finalistSelection = FinalistSelection.fitness
     public var finalistSteps = 0
 
     // Fine stage.
@@ -52,9 +53,13 @@ public struct RunConfig: Codable, Sendable, Equatable {
     /// proxy, as DARTS-style searches do; the derived topology and ops are kept, channels scale.
     public var finalWidth = 0
     public var finalLR = 0.01
-    /// "sgd" (Nesterov momentum, nnU-Net style) or "adam" (converges faster on short budgets).
-    public var finalOptimizer = "sgd"
+    /// sgd (Nesterov momentum, nnU-Net style) or adam (converges faster on short budgets).
+    public var finalOptimizer = FinalOptimizer.sgd
     public var nesterov = true
+    /// Decoupled weight decay of the final training (nnU-Net uses 3e-5).
+    public var finalWeightDecay = 3e-5
+    /// Global gradient-norm clip of the final training (nnU-Net clips at 12).
+    public var finalGradClip = 12.0
     public var batch = 2
 
     // Data.
@@ -87,15 +92,20 @@ public struct RunConfig: Codable, Sendable, Equatable {
     /// The width the final network is trained and exported at.
     public var trainedWidth: Int { finalWidth > 0 ? finalWidth : width }
 
-    public static let presetNames = ["tiny", "cpu", "paper"]
+    public static let presetNames = Preset.allowedValues
 
     /// The preset's defaults (C2FNAS.md table): tiny runs the sample in minutes, cpu one machine
     /// in hours, paper the published scale.
     public static func preset(_ name: String) throws -> RunConfig {
+        guard let p = Preset(rawValue: name) else { throw ConfigError.unknownPreset(name) }
+        return preset(p)
+    }
+
+    public static func preset(_ p: Preset) -> RunConfig {
         var c = RunConfig()
-        c.preset = name
-        switch name {
-        case "tiny":
+        c.preset = p
+        switch p {
+        case .tiny:
             // Short budgets need a larger step than nnU-Net's 0.01 (measured on the sample:
             // 600 steps reach mean Dice 0.55 at 0.05, 0.28 with Adam at 3e-3).
             c.finalLR = 0.05; c.finalSteps = 800; c.validateEvery = 100
@@ -105,17 +115,15 @@ public struct RunConfig: Codable, Sendable, Equatable {
             // 60 supernet steps at lr 0.025 leave every path predicting background (fitness 0 for every
             // topology of 3 of 4 clusters, so evolution chose at random); 200 at 0.05 find the organs.
             c.supernetSteps = 200; c.supernetLR = 0.05
-        case "cpu":
+        case .cpu:
             c.width = 8; c.patch = [48, 48, 48]; c.cells = 12; c.levels = 4
             c.clusters = 4; c.population = 8; c.generations = 10
             c.supernetSteps = 400; c.fineSteps = 600; c.finalSteps = 4000; c.threads = 2
-        case "paper":
+        case .paper:
             c.width = 32; c.patch = [96, 96, 96]; c.cells = 12; c.levels = 4
             c.clusters = 8; c.population = 20; c.generations = 20
             c.supernetSteps = 20000; c.fineSteps = 40000; c.finalSteps = 250_000
-            c.finalistSelection = "train"; c.finalistSteps = 5000
-        default:
-            throw ConfigError.unknownPreset(name)
+            c.finalistSelection = .train; c.finalistSteps = 5000
         }
         return c
     }
@@ -141,6 +149,11 @@ public struct RunConfig: Codable, Sendable, Equatable {
 
     static func parse(_ raw: String, like current: Any, key: String) throws -> Any {
         switch current {
+        case let choice as any ConfigChoice:
+            guard type(of: choice).allowedValues.contains(raw) else {
+                throw ConfigError.badValue(key, raw, expected: type(of: choice).allowedPhrase)
+            }
+            return raw
         case is String: return raw
         case is Bool:
             guard let b = Bool(raw.lowercased()) else { throw ConfigError.badValue(key, raw, expected: "true or false") }
@@ -178,13 +191,10 @@ public struct RunConfig: Codable, Sendable, Equatable {
         func check(_ ok: Bool, _ key: String, _ why: String) throws {
             if !ok { throw ConfigError.outOfRange(key, why) }
         }
-        try check(Self.presetNames.contains(preset), "preset", "one of \(Self.presetNames.joined(separator: ", "))")
         try check((1...256).contains(threads), "threads", "between 1 and 256")
         try check((1...256).contains(width), "width", "between 1 and 256")
         try check((2...6).contains(levels), "levels", "between 2 and 6")
         try check((2...32).contains(cells), "cells", "between 2 and 32")
-        try check(["ushape", "lattice"].contains(rule), "rule", "ushape or lattice")
-        try check(["2D", "3D", "P3D"].contains(coarseOp), "coarseOp", "2D, 3D or P3D")
         try check(patch.count == 3, "patch", "three sizes d,h,w")
         let unit = 1 << levels
         try check(patch.allSatisfy { $0 >= unit && $0 % unit == 0 && $0 <= 512 }, "patch",
@@ -195,8 +205,6 @@ public struct RunConfig: Codable, Sendable, Equatable {
         try check(tournament >= 1 && tournament <= population, "tournament", "between 1 and population")
         try check(supernetSteps >= 0 && fineSteps >= 0 && finalSteps >= 0, "steps", "0 or more")
         try check(fineWarmup >= 0 && fineWarmup <= 1, "fineWarmup", "a fraction between 0 and 1")
-        try check(["fitness", "train"].contains(finalistSelection), "finalistSelection", "fitness or train")
-        try check(["sgd", "adam"].contains(finalOptimizer), "finalOptimizer", "sgd or adam")
         for (k, v) in [("weightLR", weightLR), ("supernetLR", supernetLR), ("alphaLR", alphaLR), ("finalLR", finalLR)] {
             try check(v > 0 && v < 10 && v.isFinite, k, "a positive learning rate below 10")
         }
@@ -213,6 +221,8 @@ public struct RunConfig: Codable, Sendable, Equatable {
         try check(validateEvery >= 0, "validateEvery", "0 or more steps")
         try check(finalWidth >= 0 && finalWidth <= 256, "finalWidth", "0 (same as width) to 256")
         try check(nsdToleranceMM >= 0, "nsdToleranceMM", "0 or more millimetres")
+        try check(finalWeightDecay >= 0 && finalWeightDecay < 1, "finalWeightDecay", "between 0 and 1")
+        try check(finalGradClip > 0, "finalGradClip", "positive (a gradient-norm limit)")
         try check(checkpointEverySeconds > 0, "checkpointEverySeconds", "positive")
     }
 
@@ -235,6 +245,12 @@ public struct RunConfig: Codable, Sendable, Equatable {
             throw ConfigError.unknownField(bad, known: known.sorted())
         }
         let base = try preset((dict["preset"] as? String) ?? "tiny")
+        for field in Mirror(reflecting: base).children {
+            guard let key = field.label, let choice = field.value as? any ConfigChoice, let value = dict[key] else { continue }
+            let allowed = type(of: choice).allowedValues
+            if let text = value as? String, allowed.contains(text) { continue }
+            throw ConfigError.malformed(url.path, reason: "field '\(key)' is \(value is String ? "'\(value)'" : "not a string"); it must be \(type(of: choice).allowedPhrase)")
+        }
         var merged = (try JSONSerialization.jsonObject(with: JSONEncoder().encode(base)) as? [String: Any]) ?? [:]
         for (k, v) in dict { merged[k] = v }
         do {
