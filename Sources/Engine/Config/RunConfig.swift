@@ -1,10 +1,11 @@
 import Foundation
+import Search
 
 /// Every knob of a run. Presets fill it (C2FNAS.md "Scale presets"); every field can be
 /// overridden from the command line with `--set key=value`. The effective config is printed at
 /// start and saved as `config.json` in the run directory.
 public struct RunConfig: Codable, Sendable, Equatable {
-    public var preset = "tiny"
+    public var preset = Preset.tiny
     public var seed: UInt64 = 0
     /// Compute threads (pool and OpenBLAS share this count, never both at once).
     public var threads = 1
@@ -13,12 +14,12 @@ public struct RunConfig: Codable, Sendable, Equatable {
     public var width = 4
     public var levels = 3
     public var cells = 8
-    /// Topology rule: "ushape" or "lattice".
-    public var rule = "ushape"
+    /// Topology rule: ushape or lattice.
+    public var rule = TopologyRule.ushape
     /// Training patch (d, h, w) in voxels; d is the slice axis.
     public var patch = [32, 32, 32]
     /// Op used by every cell during the coarse stage.
-    public var coarseOp = "3D"
+    public var coarseOp = CellOp.coarseDefault
 
     // Coarse stage.
     public var clusters = 4
@@ -42,8 +43,8 @@ public struct RunConfig: Codable, Sendable, Equatable {
     /// this fraction of `supernetSteps` more and re-score, at most `noiseGuardRounds` times; then warn.
     public var noiseGuardSteps = 0.5
     public var noiseGuardRounds = 2
-    /// Finalists are compared by "fitness" (supernet Dice) or "train" (short training from scratch).
-    public var finalistSelection = "fitness"
+    /// Finalists are compared by fitness (supernet Dice) or train (short training from scratch).
+    public var finalistSelection = FinalistSelection.fitness
     /// Steps of the short from-scratch training of finalists and audited topologies.
     public var finalistSteps = 0
 
@@ -66,9 +67,13 @@ public struct RunConfig: Codable, Sendable, Equatable {
     // Final training from scratch.
     public var finalSteps = 300
     public var finalLR = 0.01
-    /// "sgd" (Nesterov momentum, nnU-Net style) or "adam" (converges faster on short budgets).
-    public var finalOptimizer = "sgd"
+    /// sgd (Nesterov momentum, nnU-Net style) or adam (converges faster on short budgets).
+    public var finalOptimizer = FinalOptimizer.sgd
     public var nesterov = true
+    /// Decoupled weight decay of the final training (nnU-Net uses 3e-5).
+    public var finalWeightDecay = 3e-5
+    /// Global gradient-norm clip of the final training (nnU-Net clips at 12).
+    public var finalGradClip = 12.0
     public var batch = 2
 
     // Data.
@@ -101,15 +106,20 @@ public struct RunConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
-    public static let presetNames = ["tiny", "cpu", "paper"]
+    public static let presetNames = Preset.allowedValues
 
     /// The preset's defaults (C2FNAS.md table): tiny runs the sample in minutes, cpu one machine
     /// in hours, paper the published scale.
     public static func preset(_ name: String) throws -> RunConfig {
+        guard let p = Preset(rawValue: name) else { throw ConfigError.unknownPreset(name) }
+        return preset(p)
+    }
+
+    public static func preset(_ p: Preset) -> RunConfig {
         var c = RunConfig()
-        c.preset = name
-        switch name {
-        case "tiny":
+        c.preset = p
+        switch p {
+        case .tiny:
             // No proxy: the tiny preset searches at the width it deploys. Width 4 never learns the
             // sample's small tumour class (Dice 0.00 after 800 steps, DECISIONS 2026-11-27), so every
             // stage runs at width 8.
@@ -122,22 +132,20 @@ public struct RunConfig: Codable, Sendable, Equatable {
             c.supernetSteps = 200; c.supernetLR = 0.05
             c.fineSteps = 120; c.alphaLR = 0.03; c.entropyWeight = 0.05
             c.fitnessPatches = 8
-        case "cpu":
+        case .cpu:
             c.width = 8; c.patch = [48, 48, 48]; c.cells = 12; c.levels = 4
             c.clusters = 4; c.population = 8; c.generations = 10
             c.supernetSteps = 400; c.supernetLR = 0.05; c.fineSteps = 600; c.finalSteps = 4000; c.threads = 2
             c.finalLR = 0.03
             c.alphaLR = 0.03; c.entropyWeight = 0.05
-            c.finalistSelection = "train"; c.finalistSteps = 300
+            c.finalistSelection = .train; c.finalistSteps = 300
             c.audit = true
-        case "paper":
+        case .paper:
             c.width = 32; c.patch = [96, 96, 96]; c.cells = 12; c.levels = 4
             c.clusters = 8; c.population = 20; c.generations = 20
             c.supernetSteps = 20000; c.fineSteps = 40000; c.finalSteps = 250_000
-            c.finalistSelection = "train"; c.finalistSteps = 5000
+            c.finalistSelection = .train; c.finalistSteps = 5000
             c.audit = true; c.fitnessPatches = 32
-        default:
-            throw ConfigError.unknownPreset(name)
         }
         return c
     }
@@ -163,6 +171,11 @@ public struct RunConfig: Codable, Sendable, Equatable {
 
     static func parse(_ raw: String, like current: Any, key: String) throws -> Any {
         switch current {
+        case let choice as any ConfigChoice:
+            guard type(of: choice).allowedValues.contains(raw) else {
+                throw ConfigError.badValue(key, raw, expected: type(of: choice).allowedPhrase)
+            }
+            return raw
         case is String: return raw
         case is Bool:
             guard let b = Bool(raw.lowercased()) else { throw ConfigError.badValue(key, raw, expected: "true or false") }
@@ -200,13 +213,10 @@ public struct RunConfig: Codable, Sendable, Equatable {
         func check(_ ok: Bool, _ key: String, _ why: String) throws {
             if !ok { throw ConfigError.outOfRange(key, why) }
         }
-        try check(Self.presetNames.contains(preset), "preset", "one of \(Self.presetNames.joined(separator: ", "))")
         try check((1...256).contains(threads), "threads", "between 1 and 256")
         try check((1...256).contains(width), "width", "between 1 and 256")
         try check((2...6).contains(levels), "levels", "between 2 and 6")
         try check((2...32).contains(cells), "cells", "between 2 and 32")
-        try check(["ushape", "lattice"].contains(rule), "rule", "ushape or lattice")
-        try check(["2D", "3D", "P3D"].contains(coarseOp), "coarseOp", "2D, 3D or P3D")
         try check(patch.count == 3, "patch", "three sizes d,h,w")
         let unit = 1 << levels
         try check(patch.allSatisfy { $0 >= unit && $0 % unit == 0 && $0 <= 512 }, "patch",
@@ -217,8 +227,6 @@ public struct RunConfig: Codable, Sendable, Equatable {
         try check(tournament >= 1 && tournament <= population, "tournament", "between 1 and population")
         try check(supernetSteps >= 0 && fineSteps >= 0 && finalSteps >= 0, "steps", "0 or more")
         try check(fineWarmup >= 0 && fineWarmup <= 1, "fineWarmup", "a fraction between 0 and 1")
-        try check(["fitness", "train"].contains(finalistSelection), "finalistSelection", "fitness or train")
-        try check(["sgd", "adam"].contains(finalOptimizer), "finalOptimizer", "sgd or adam")
         for (k, v) in [("weightLR", weightLR), ("supernetLR", supernetLR), ("alphaLR", alphaLR), ("finalLR", finalLR)] {
             try check(v > 0 && v < 10 && v.isFinite, k, "a positive learning rate below 10")
         }
@@ -242,6 +250,8 @@ public struct RunConfig: Codable, Sendable, Equatable {
         try check(entropyWeight >= 0 && entropyWeight <= 10, "entropyWeight", "between 0 and 10")
         try check(budgetMinutes >= 0 && budgetMinutes <= 60 * 24 * 60, "budgetMinutes", "0 (no budget) or a positive number of minutes")
         try check(nsdToleranceMM >= 0, "nsdToleranceMM", "0 or more millimetres")
+        try check(finalWeightDecay >= 0 && finalWeightDecay < 1, "finalWeightDecay", "between 0 and 1")
+        try check(finalGradClip > 0, "finalGradClip", "positive (a gradient-norm limit)")
         try check(checkpointEverySeconds > 0, "checkpointEverySeconds", "positive")
     }
 
@@ -264,6 +274,12 @@ public struct RunConfig: Codable, Sendable, Equatable {
             throw ConfigError.unknownField(bad, known: known.sorted())
         }
         let base = try preset((dict["preset"] as? String) ?? "tiny")
+        for field in Mirror(reflecting: base).children {
+            guard let key = field.label, let choice = field.value as? any ConfigChoice, let value = dict[key] else { continue }
+            let allowed = type(of: choice).allowedValues
+            if let text = value as? String, allowed.contains(text) { continue }
+            throw ConfigError.malformed(url.path, reason: "field '\(key)' is \(value is String ? "'\(value)'" : "not a string"); it must be \(type(of: choice).allowedPhrase)")
+        }
         var merged = (try JSONSerialization.jsonObject(with: JSONEncoder().encode(base)) as? [String: Any]) ?? [:]
         for (k, v) in dict { merged[k] = v }
         do {

@@ -24,7 +24,7 @@ extension SearchEngine {
     func budgetWork(_ data: TrainingData, clustering: Clustering) -> BudgetWork {
         let perCluster = clustering.members.map { min(config.population, $0.count) + config.generations }
         let fitnessPerCluster = perCluster.max() ?? 0
-        let train = config.finalistSelection == "train"
+        let train = config.finalistSelection == .train
         let standAlone = config.audit ? max(config.auditTopologies, clustering.k) : (train ? clustering.k : 0)
         let validation = Double(data.validation.count)
         return BudgetWork(clusters: clustering.k, fitnessPerCluster: fitnessPerCluster, standAlone: standAlone,

@@ -138,7 +138,7 @@ public actor SearchEngine {
             emit(.resumed(fromStep: progress.globalStep))
             log("resumed from \(ckpt.lastPathComponent) in stage \(progress.stage.rawValue)")
         }
-        emit(.runStarted(dataset: datasetFolder.lastPathComponent, preset: config.preset, runDirectory: directory.url.path))
+        emit(.runStarted(dataset: datasetFolder.lastPathComponent, preset: config.preset.rawValue, runDirectory: directory.url.path))
         workStart = Date()
     }
 

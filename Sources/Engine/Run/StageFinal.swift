@@ -11,10 +11,10 @@ extension SearchEngine {
         let arch = try finalArchitecture(data)
         emit(.stageStarted(stage: .final, detail: "training \(arch.ops.map(\.rawValue).joined(separator: " ")) from scratch"))
         let (net, store) = try finalNetwork(arch)
-        let sgd: any Optimizer = config.finalOptimizer == "adam"
-            ? Adam(parameters: net.parameters, learningRate: Float(config.finalLR), weightDecay: 3e-5)
+        let sgd: any Optimizer = config.finalOptimizer == .adam
+            ? Adam(parameters: net.parameters, learningRate: Float(config.finalLR), weightDecay: Float(config.finalWeightDecay))
             : SGD(parameters: net.parameters, learningRate: Float(config.finalLR), momentum: Float(config.weightMomentum),
-                  nesterov: config.nesterov, weightDecay: 3e-5)
+                  nesterov: config.nesterov, weightDecay: Float(config.finalWeightDecay))
         let steps = finalSteps
         let schedule = PolyLRSchedule(baseLearningRate: Float(config.finalLR), totalSteps: max(1, steps))
         if let saved = pendingTensors {
@@ -27,7 +27,7 @@ extension SearchEngine {
             var rng = SeedDomain.finalBatch.rng(config.seed, progress.finalStep)
             sgd.learningRate = schedule.learningRate(atStep: progress.finalStep)
             let (x, y) = data.batch(size: config.batch, rng: &rng)
-            let loss = try trainStep(net, sgd, input: x, labels: y, clip: 12)
+            let loss = try trainStep(net, sgd, input: x, labels: y, clip: config.finalGradClip)
             progress.finalStep += 1
             progress.globalStep += 1
             emit(.trainLoss(value: loss))
@@ -127,7 +127,7 @@ extension SearchEngine {
                                  params: cost.parameters, macs: Double(cost.macs), patch: data.patchDHW,
                                  spacing: data.plan.targetSpacing, dicePerClass: progress.dicePerClass,
                                  nsdPerClass: progress.nsdPerClass, searchSeconds: progress.workSeconds,
-                                 seed: config.seed, preset: config.preset)
+                                 seed: config.seed, preset: config.preset.rawValue)
         card.searchEvidence = searchEvidence()
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -38,7 +38,7 @@ extension SearchEngine {
             log(report.summary, tau < 0.2 ? .warning : .info)
         }
         let best: Candidate
-        if config.finalistSelection == "train" {
+        if config.finalistSelection == .train {
             let finalists = progress.finalists
             let scored = progress.standAlone.filter(\.isFinalist)
             best = finalists.max { a, b in
@@ -69,7 +69,7 @@ extension SearchEngine {
     /// The topologies the selection stage trains from scratch: the finalists (for `train` selection
     /// and always in an audit) and, with `audit`, scored candidates up to `auditTopologies`.
     var standAloneList: [Candidate] {
-        let train = config.finalistSelection == "train"
+        let train = config.finalistSelection == .train
         guard train || config.audit else { return [] }
         let total = config.audit ? max(config.auditTopologies, progress.finalists.count) : progress.finalists.count
         return RankingAudit.sample(candidates: progress.candidates, finalists: progress.finalists, total: total)

@@ -67,10 +67,10 @@ extension SearchEngine {
     }
 
     var searchSpace: SearchSpace {
-        SearchSpace(cells: config.cells, levels: config.levels, rule: config.rule == "lattice" ? .lattice : .ushape)
+        SearchSpace(cells: config.cells, levels: config.levels, rule: config.rule)
     }
 
-    var coarseOp: CellOp { CellOp(name: config.coarseOp) ?? .coarseDefault }
+    var coarseOp: CellOp { config.coarseOp }
 }
 
 public enum EngineError: Error, CustomStringConvertible {
