@@ -59,6 +59,9 @@ public struct RunConfig: Codable, Sendable, Equatable {
 
     // Data.
     public var valFraction = 0.2
+    /// Held-out test part of the cases (never used for a choice); with fewer than 5 cases or 0 the
+    /// test cases are the validation cases (the log and the model card say so).
+    public var testFraction = 0.2
     public var foregroundFraction = 1.0 / 3.0
     /// Dice over the whole batch per class (nnU-Net's batch Dice) instead of per patch. Off by default:
     /// on the sample both reach the same Dice (0.948 vs 0.957 at width 8, one run each).
@@ -78,6 +81,18 @@ public struct RunConfig: Codable, Sendable, Equatable {
     /// Final training: validation Dice is computed every this many steps (0 = only at the end).
     public var validateEvery = 50
     public var nsdToleranceMM = 2.0
+
+    // Honest evaluation (after the final stage, on the test cases).
+    /// "on": train the built-in U-Net scaled to the searched net's multiply-adds (±10 %) the same way
+    /// and compare on the test cases. On in the cpu and paper presets.
+    public var baseline = "off"
+    /// "on": train the coarse winner with the coarse op in every cell the same way (did the fine stage help?).
+    public var ablation = "off"
+    /// Resamples of the paired bootstrap interval of the mean test Dice difference (from 5 test cases).
+    public var bootstrapResamples = 10_000
+    /// Candidate budget: candidates above it are excluded before they are scored (0 = no limit).
+    public var maxMemoryMB = 0.0
+    public var maxMACs = 0.0
 
     // Run control.
     public var checkpointEverySeconds = 60.0
@@ -109,11 +124,13 @@ public struct RunConfig: Codable, Sendable, Equatable {
             c.width = 8; c.patch = [48, 48, 48]; c.cells = 12; c.levels = 4
             c.clusters = 4; c.population = 8; c.generations = 10
             c.supernetSteps = 400; c.fineSteps = 600; c.finalSteps = 4000; c.threads = 2
+            c.baseline = "on"
         case "paper":
             c.width = 32; c.patch = [96, 96, 96]; c.cells = 12; c.levels = 4
             c.clusters = 8; c.population = 20; c.generations = 20
             c.supernetSteps = 20000; c.fineSteps = 40000; c.finalSteps = 250_000
             c.finalistSelection = "train"; c.finalistSteps = 5000
+            c.baseline = "on"
         default:
             throw ConfigError.unknownPreset(name)
         }
@@ -203,6 +220,13 @@ public struct RunConfig: Codable, Sendable, Equatable {
         try check(alphaBetas.count == 2 && alphaBetas.allSatisfy { $0 >= 0 && $0 < 1 }, "alphaBetas", "two values in [0, 1)")
         try check(batch >= 1 && batch <= 64, "batch", "between 1 and 64")
         try check(valFraction > 0 && valFraction < 1, "valFraction", "a fraction between 0 and 1")
+        try check(testFraction >= 0 && testFraction < 1 && valFraction + testFraction < 1, "testFraction",
+                  "a fraction between 0 and 1 with valFraction + testFraction below 1")
+        try check(["on", "off"].contains(baseline), "baseline", "on or off")
+        try check(["on", "off"].contains(ablation), "ablation", "on or off")
+        try check(bootstrapResamples >= 100 && bootstrapResamples <= 1_000_000, "bootstrapResamples", "between 100 and 1000000")
+        try check(maxMemoryMB >= 0, "maxMemoryMB", "0 (no limit) or a positive number of MiB")
+        try check(maxMACs >= 0, "maxMACs", "0 (no limit) or a positive number of multiply-adds")
         try check(foregroundFraction >= 0 && foregroundFraction <= 1, "foregroundFraction", "between 0 and 1")
         for (k, v) in [("augFlip", augFlip), ("augRotate", augRotate), ("augScale", augScale),
                        ("augShift", augShift), ("augGamma", augGamma), ("augNoise", augNoise)] {
