@@ -53,3 +53,48 @@ struct HonestEvaluationRunTests {
         #expect(!state.candidates.isEmpty && state.candidates.allSatisfy { ($0.latencyMs ?? 0) > 0 })
     }
 }
+
+/// The engine, reachable from its own event callback (to stop it at a chosen event).
+final class EngineBox: @unchecked Sendable {
+    var engine: SearchEngine?
+    var stopped = false
+}
+
+extension HonestEvaluationRunTests {
+    @Test("stopped in the middle of baseline training and resumed, the run ends like an uninterrupted one")
+    func baselineResumes() async throws {
+        let base = try temporaryFolder("honest-resume"); defer { try? FileManager.default.removeItem(at: base) }
+        var config = try reducedConfig()
+        try config.apply(overrides: ["baseline=on", "finalSteps=6"])
+        let straight = RunDirectory(url: base.appendingPathComponent("straight"))
+        #expect(await SearchEngine(datasetFolder: sampleTask, directory: straight, config: config).run() == .finished)
+
+        let resumed = RunDirectory(url: base.appendingPathComponent("resumed"))
+        let box = EngineBox()
+        let first = SearchEngine(datasetFolder: sampleTask, directory: resumed, config: config) { r in
+            // Stop after the third baseline training step (the stop checkpoints first).
+            if r.stage == .baseline, case let .progress(done, _, label) = r.event, label == "baseline training", done == 3, !box.stopped {
+                box.stopped = true
+                box.engine?.send(.stop)
+            }
+        }
+        box.engine = first
+        #expect(await first.run() == .stopped)
+        #expect(box.stopped)
+        #expect(await SearchEngine(datasetFolder: sampleTask, directory: resumed, config: config).run() == .finished)
+
+        func summary(_ d: RunDirectory) throws -> EvaluationSummary {
+            try JSONDecoder().decode(EvaluationSummary.self, from: Data(contentsOf: d.export.appendingPathComponent("evaluation.json")))
+        }
+        let a = try summary(straight), b = try summary(resumed)
+        let ca = try #require(a.comparisons["baseline"]), cb = try #require(b.comparisons["baseline"])
+        for (x, y) in zip(ca.reference.dicePerClass + ca.searched.dicePerClass, cb.reference.dicePerClass + cb.searched.dicePerClass) {
+            #expect(abs(x - y) <= 1e-5)
+        }
+        // The final network's weights survived the baseline stage's checkpoints unchanged.
+        let wa = try ModelFolder(straight.export).network.stateDict()
+        let wb = try ModelFolder(resumed.export).network.stateDict()
+        #expect(wa.keys.sorted() == wb.keys.sorted())
+        for (k, t) in wa { #expect(zip(t.scalars, wb[k]!.scalars).allSatisfy { abs($0 - $1) <= 1e-5 }, "\(k)") }
+    }
+}
