@@ -67,10 +67,10 @@ public struct StabilityReport: Sendable, Equatable {
     public var meanDice: Spread?
 
     public init(runs: [Run]) throws {
-        guard runs.count >= 2 else { throw StabilityError("give at least two run folders to compare") }
+        guard runs.count >= 2 else { throw StabilityError.tooFewRuns(runs.count) }
         let cells = runs[0].topology.cellCount
         if let odd = runs.first(where: { $0.topology.cellCount != cells }) {
-            throw StabilityError("\(odd.name) has \(odd.topology.cellCount) cells and \(runs[0].name) \(cells): compare runs of the same search space")
+            throw StabilityError.differentSpaces(odd.name, odd.topology.cellCount, runs[0].name, cells)
         }
         self.runs = runs
         var pairs: [(i: Int, j: Int, distance: Int)] = []
@@ -129,7 +129,37 @@ public struct StabilityReport: Sendable, Equatable {
     }
 }
 
-public struct StabilityError: Error, CustomStringConvertible {
-    public var description: String
-    init(_ d: String) { description = "stability: " + d }
+public enum StabilityError: Error, CustomStringConvertible, Equatable {
+    case tooFewRuns(Int)
+    /// (run, its cells, first run, its cells)
+    case differentSpaces(String, Int, String, Int)
+
+    public enum Kind: String, CaseIterable, Sendable { case tooFewRuns, differentSpaces }
+
+    public var kind: Kind {
+        switch self {
+        case .tooFewRuns: .tooFewRuns
+        case .differentSpaces: .differentSpaces
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .tooFewRuns(n):
+            return "stability: \(n) run folder(s) given; give at least two finished runs of the same search (e.g. seeds 0, 1, 2)."
+        case let .differentSpaces(a, ca, b, cb):
+            return "stability: \(a) has \(ca) cells and \(b) \(cb): compare runs of the same search space (same cells and levels)."
+        }
+    }
+
+    /// A sample of each kind with its usual cause (docs/TROUBLESHOOTING.md).
+    public static func example(_ k: Kind) -> (StabilityError, String) {
+        switch k {
+        case .tooFewRuns:
+            return (.tooFewRuns(1), "`c2fnas stability` was given one run folder; agreement needs at least two.")
+        case .differentSpaces:
+            return (.differentSpaces("runs/seed1", 12, "runs/seed0", 8),
+                    "the runs used different presets or `cells` settings, so their topologies cannot be compared cell by cell.")
+        }
+    }
 }
