@@ -87,6 +87,25 @@ struct EvaluationTests {
         #expect(few.interval == nil && few.summary.contains("no interval"))
     }
 
+    @Test("budget: cluster members above maxMACs are excluded before the supernet sees them")
+    func budgetFiltersMembers() async throws {
+        var config = try reducedConfig()
+        let settings = NetworkSettings(baseWidth: config.width, inputChannels: 1, classes: 3, patch: config.patch)
+        let space = SearchSpace(cells: config.cells, levels: config.levels)
+        let all = space.enumerate()
+        func macs(_ t: Topology) throws -> Int {
+            try NetworkGraph(settings.architecture(name: "m", topology: t, ops: [CellOp](repeating: .conv3D, count: t.cellCount),
+                                                   levels: config.levels)).cost().macs
+        }
+        let sorted = try all.map(macs).sorted()
+        let limit = sorted[sorted.count / 2]
+        try config.apply(overrides: ["maxMACs=\(limit)"])
+        let engine = SearchEngine(datasetFolder: sampleTask, directory: RunDirectory(url: URL(fileURLWithPath: "/nonexistent")), config: config)
+        let kept = try await engine.admittedMembers(all, settings: settings)
+        #expect(!kept.isEmpty && kept.count < all.count)
+        for t in all { #expect(try kept.contains(t) == (macs(t) <= limit), "\(t)") }
+    }
+
     /// Writes a finished-looking run folder: export/architecture.json and export/evaluation.json.
     func syntheticRun(_ root: URL, _ name: String, levels: [Int], ops: [CellOp], dice: [Double]?) throws -> URL {
         let dir = root.appendingPathComponent(name)

@@ -49,4 +49,28 @@ extension SearchEngine {
 
     /// The config's candidate budget (the coarse stage excludes candidates it does not admit).
     var candidateBudget: CandidateBudget { CandidateBudget(maxMemoryMB: config.maxMemoryMB, maxMACs: config.maxMACs) }
+
+    /// The members of a cluster that fit the budget (cost with the coarse op at the search width,
+    /// calibrated memory model, as the candidates record it); the excluded ones are never trained
+    /// in the supernet nor scored, since evolution rejects children outside the member list.
+    /// Logs how many were excluded and why the first one was.
+    func admittedMembers(_ members: [Topology], settings: NetworkSettings) throws -> [Topology] {
+        let budget = candidateBudget
+        guard !budget.isUnlimited else { return members }
+        var kept: [Topology] = [], firstReason: String?
+        for t in members {
+            let arch = settings.architecture(name: "candidate", topology: t, ops: [CellOp](repeating: coarseOp, count: t.cellCount),
+                                             levels: config.levels)
+            if let why = budget.rejection(try NetworkGraph(arch).cost(memory: .calibrated)) {
+                firstReason = firstReason ?? "\(t): \(why)"
+            } else {
+                kept.append(t)
+            }
+        }
+        if let firstReason {
+            log("budget: \(members.count - kept.count) of \(members.count) topologies excluded before scoring (e.g. \(firstReason))",
+                kept.isEmpty ? .warning : .info)
+        }
+        return kept
+    }
 }

@@ -24,6 +24,9 @@ extension SearchEngine {
             }
             try trainAndCompare(role: "baseline", arch: unet, note: note, step: \.baselineStep)
         }
+        if config.baseline == "on", fixedArchitecture != nil {
+            log("baseline: not trained for a given architecture (c2fnas train); train unet the same way to compare")
+        }
         progress.stage = .ablation
         try checkpoint(pendingTensors ?? [:])
     }
