@@ -1,17 +1,47 @@
 import Foundation
 
-/// Scored topologies by rank, with a selection that stays in view. Columns that do not fit are
-/// dropped (mem, MACs, id, params, in that order); the topology column is cut with "…".
+/// The candidates pane's orders; each sorts best first (Dice high, costs low; unknown last).
+public enum CandidateSort: String, Sendable, CaseIterable, Hashable {
+    case fitness, macs, memory, params, latency
+
+    public var title: String {
+        switch self {
+        case .fitness: return "Dice"
+        case .macs: return "MACs"
+        case .memory: return "memory"
+        case .params: return "params"
+        case .latency: return "latency"
+        }
+    }
+
+    /// Ascending key: smaller sorts first.
+    func value(_ r: CandidateRow) -> Double {
+        switch self {
+        case .fitness: return -(r.dice ?? -.infinity)
+        case .macs: return Double(r.macs)
+        case .memory: return Double(r.memoryBytes)
+        case .params: return Double(r.params)
+        case .latency: return r.latencyMs ?? .infinity
+        }
+    }
+}
+
+/// Scored topologies in the chosen order, with a selection that stays in view. Pareto-optimal rows
+/// (Dice, MACs, memory) are marked ◆. Columns that do not fit are dropped (latency, mem, MACs, id,
+/// params, in that order); the topology column is cut with "…". Below the rows, the honest-evaluation
+/// lines (split rule, test Dice, searched vs baseline) take the last lines of the pane.
 public struct CandidatesTable: Sendable {
     public var rows: [CandidateRow]
     public var selectedIndex: Int?
     /// Row whose topology the grid currently shows (marked ▸).
     public var shownID: String?
+    public var evaluation: [String]
 
-    public init(rows: [CandidateRow], selectedIndex: Int?, shownID: String? = nil) {
+    public init(rows: [CandidateRow], selectedIndex: Int?, shownID: String? = nil, evaluation: [String] = []) {
         self.rows = rows
         self.selectedIndex = selectedIndex
         self.shownID = shownID
+        self.evaluation = evaluation
     }
 
     struct Column {
@@ -32,6 +62,15 @@ public struct CandidatesTable: Sendable {
             (4, Column(title: "MACs", width: 6, rightAligned: true) { Format.si(Double($0.macs)) }),
             (5, Column(title: "mem", width: 5, rightAligned: true) { Format.bytes($0.memoryBytes) }),
         ]
+        // The Pareto mark and the latency appear once there is something to show.
+        if rows.contains(where: \.paretoOptimal) {
+            cols.insert((0, Column(title: "◆", width: 1, rightAligned: false) { $0.paretoOptimal ? "◆" : " " }), at: 1)
+        }
+        if rows.contains(where: { $0.latencyMs != nil }) {
+            cols.append((6, Column(title: "ms", width: 5, rightAligned: true) { r in
+                r.latencyMs.map { $0 < 100 ? String(format: "%.1f", $0) : String(format: "%.0f", $0) } ?? "—"
+            }))
+        }
         // 1 column for the ▸ marker, 1 space between columns, room for a 12-cell topology.
         func needed(_ c: [(priority: Int, column: Column)]) -> Int { 1 + c.reduce(0) { $0 + $1.column.width + 1 } + 12 }
         while needed(cols) > width, let drop = cols.indices.filter({ cols[$0].priority > 0 }).max(by: { cols[$0].priority < cols[$1].priority }) {
@@ -40,8 +79,14 @@ public struct CandidatesTable: Sendable {
         return cols.map(\.column)
     }
 
-    public func draw<C: Canvas>(in rect: Rect, on canvas: inout C, theme: ResolvedTheme) {
-        guard !rect.isEmpty else { return }
+    public func draw<C: Canvas>(in whole: Rect, on canvas: inout C, theme: ResolvedTheme) {
+        guard !whole.isEmpty else { return }
+        // Evaluation lines at the bottom, leaving the header and at least two rows to the table.
+        let footer = min(evaluation.count, max(0, whole.height - 3))
+        for (i, text) in evaluation.prefix(footer).enumerated() {
+            canvas.write(text, y: whole.y + whole.height - footer + i, x: whole.x, width: whole.width, style: theme.style(.header))
+        }
+        let rect = Rect(x: whole.x, y: whole.y, width: whole.width, height: whole.height - footer)
         guard !rows.isEmpty else {
             canvas.write("no candidates yet", y: rect.y, x: rect.x, width: rect.width, style: theme.style(.dim))
             return

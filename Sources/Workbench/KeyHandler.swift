@@ -120,6 +120,10 @@ public enum KeyHandler {
         case .showCandidate:
             guard let row = selectedCandidate(s, model) else { s.status = "no candidate selected"; break }
             s.shownCandidateID = row.id
+        case .cycleCandidateSort:
+            let all = CandidateSort.allCases
+            s.candidateSort = all[(all.firstIndex(of: s.candidateSort)! + 1) % all.count]
+            s.status = "candidates sorted by \(s.candidateSort.title)"
         case .redraw:
             return (s, [.redraw])
         }
@@ -128,13 +132,13 @@ public enum KeyHandler {
 
     /// The selected candidate row: the remembered id if it still exists, else the best one.
     public static func selectedCandidate(_ s: UIState, _ model: WorkbenchModel) -> CandidateRow? {
-        let rows = model.rankedCandidates
+        let rows = model.sortedCandidates(s.candidateSort)
         return rows.first { $0.id == s.selectedCandidateID } ?? rows.first
     }
 
     /// Index of the selected candidate in rank order.
     public static func selectedCandidateIndex(_ s: UIState, _ model: WorkbenchModel) -> Int? {
-        let rows = model.rankedCandidates
+        let rows = model.sortedCandidates(s.candidateSort)
         guard !rows.isEmpty else { return nil }
         return rows.firstIndex { $0.id == s.selectedCandidateID } ?? 0
     }
@@ -169,7 +173,7 @@ public enum KeyHandler {
         switch s.focus {
         case .candidates:
             guard action != .moveLeft, action != .moveRight else { return }
-            let rows = model.rankedCandidates
+            let rows = model.sortedCandidates(s.candidateSort)
             guard let i = selectedCandidateIndex(s, model) else { return }
             s.selectedCandidateID = rows[max(0, min(rows.count - 1, i &+ delta))].id
         case .slices:

@@ -45,7 +45,7 @@ public enum Action: Hashable, Sendable {
     case windowNarrower, windowWider, levelDown, levelUp, resetWindow
     case toggleLogScale, cycleLogFilter
     case cycleTheme
-    case exportCandidate, showCandidate
+    case exportCandidate, showCandidate, cycleCandidateSort
     case redraw
 }
 
@@ -111,6 +111,8 @@ public enum Keymap {
             KeyBinding([.character("f")], .cycleLogFilter, "log filter: all / info / warnings / errors"),
             KeyBinding([.character("t")], .cycleTheme, "next colour theme"),
             KeyBinding([.character("e")], .exportCandidate, "export the selected candidate", hint: "export", priority: 5),
+            KeyBinding([.character("k")], .cycleCandidateSort, "sort the candidates by Dice / MACs / memory / params / latency",
+                       hint: "sort", priority: 12),
             KeyBinding([.enter], .showCandidate, "show the selected candidate's topology in the grid", hint: "show", priority: 11),
             KeyBinding([.control("l")], .redraw, "redraw the screen"),
         ]

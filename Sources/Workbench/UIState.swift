@@ -77,6 +77,8 @@ public struct UIState: Sendable, Equatable {
     /// Log lines scrolled up from the newest.
     public var logScroll = 0
     public var opsScroll = 0
+    /// Order of the candidates pane (k cycles it).
+    public var candidateSort: CandidateSort = .fitness
     public var themeIndex = 0
     /// One transient line for the footer ("pausing…", "no candidate selected").
     public var status: String?

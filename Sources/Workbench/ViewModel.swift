@@ -154,7 +154,12 @@ public struct CandidateRow: Sendable, Equatable {
     public var macs: Int64
     public var memoryBytes: Int64
     public var topology: TopologyPath
-    public init(id: String, rank: Int, dice: Double?, params: Int, macs: Int64, memoryBytes: Int64, topology: TopologyPath) {
+    /// Measured CPU time of one inference window, milliseconds (nil until measured).
+    public var latencyMs: Double?
+    /// Not dominated by another candidate in (Dice ↑, MACs ↓, memory ↓).
+    public var paretoOptimal: Bool
+    public init(id: String, rank: Int, dice: Double?, params: Int, macs: Int64, memoryBytes: Int64, topology: TopologyPath,
+                latencyMs: Double? = nil, paretoOptimal: Bool = false) {
         self.id = id
         self.rank = rank
         self.dice = dice
@@ -162,6 +167,8 @@ public struct CandidateRow: Sendable, Equatable {
         self.macs = macs
         self.memoryBytes = memoryBytes
         self.topology = topology
+        self.latencyMs = latencyMs
+        self.paretoOptimal = paretoOptimal
     }
 }
 
@@ -261,6 +268,8 @@ public struct WorkbenchModel: Sendable, Equatable {
     public var candidates: [CandidateRow]
     public var slices: SlicesView
     public var log: [LogLine]
+    /// The honest-evaluation lines (split rule, test Dice, searched vs baseline / ablation), newest facts only.
+    public var evaluation: [String] = []
 
     public init(run: RunView = RunView(), curves: CurvesView = CurvesView(), topology: TopologyView = TopologyView(),
                 ops: OpProbabilitiesView? = nil, candidates: [CandidateRow] = [], slices: SlicesView = SlicesView(),
@@ -276,5 +285,13 @@ public struct WorkbenchModel: Sendable, Equatable {
 
     /// Candidates in table order (by rank).
     public var rankedCandidates: [CandidateRow] { candidates.sorted { ($0.rank, $0.id) < ($1.rank, $1.id) } }
+
+    /// Candidates in the order of a sort key (ties by rank).
+    public func sortedCandidates(_ key: CandidateSort) -> [CandidateRow] {
+        rankedCandidates.enumerated().sorted { a, b in
+            let (x, y) = (key.value(a.element), key.value(b.element))
+            return x != y ? x < y : a.offset < b.offset
+        }.map(\.element)
+    }
 }
 

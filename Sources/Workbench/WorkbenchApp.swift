@@ -70,10 +70,10 @@ public enum WorkbenchApp {
         case .candidates:
             let selected = KeyHandler.selectedCandidateIndex(ui, model)
             let position = selected.map { " \($0 + 1)/\(model.candidates.count)" } ?? ""
-            let inner = Frame(title: "\(panel.rawValue) candidates\(position)", focused: focused)
+            let inner = Frame(title: "\(panel.rawValue) candidates\(position) · by \(ui.candidateSort.title)\(model.candidates.contains(where: \.paretoOptimal) ? " · ◆ Pareto" : "")", focused: focused)
                 .draw(in: rect, on: &canvas, theme: theme)
-            CandidatesTable(rows: model.rankedCandidates, selectedIndex: selected,
-                            shownID: ui.shownCandidateID).draw(in: inner, on: &canvas, theme: theme)
+            CandidatesTable(rows: model.sortedCandidates(ui.candidateSort), selectedIndex: selected,
+                            shownID: ui.shownCandidateID, evaluation: model.evaluation).draw(in: inner, on: &canvas, theme: theme)
 
         case .slices:
             let inner = Frame(title: "\(panel.rawValue) slices", focused: focused).draw(in: rect, on: &canvas, theme: theme)

@@ -45,6 +45,45 @@ struct TablesTests {
         #expect(c.text.filter { $0 == "▸" }.count == 1)
     }
 
+    @Test("candidates: Pareto mark and latency columns appear once known; evaluation lines take the foot")
+    func paretoAndEvaluation() {
+        var r = rows(3)
+        r[0].paretoOptimal = true
+        r[2].paretoOptimal = true
+        r[1].latencyMs = 12.34
+        var c = BufferCanvas(rows: 6, cols: 64)
+        CandidatesTable(rows: r, selectedIndex: nil, evaluation: ["vs U-Net 0.700: Δ +0.081", "test Dice 0.781"])
+            .draw(in: Rect(x: 0, y: 0, width: 64, height: 6), on: &c, theme: theme)
+        #expect(c.line(0).hasPrefix("  # ◆ id   Dice params   MACs   mem    ms topology"))
+        #expect(c.line(1).hasPrefix(" #1 ◆ a   0.781  1.23M  25.4G  1.5G     — 1122"))
+        #expect(c.line(2).hasPrefix(" #2   bb  0.771  1.23M  25.4G  1.5G  12.3 1122"))
+        #expect(c.line(3).hasPrefix(" #3 ◆ ccc"))
+        #expect(c.line(4).hasPrefix("vs U-Net 0.700: Δ +0.081") && c.line(5).hasPrefix("test Dice 0.781"))
+        #expect(c.style(y: 4, x: 0) == theme.style(.header))
+    }
+
+    @Test("candidates: each sort key orders best first, ties by rank, unknown latency last")
+    func sorting() {
+        var r = rows(3)
+        r[0].macs = 30; r[1].macs = 10; r[2].macs = 10
+        r[0].memoryBytes = 1; r[1].memoryBytes = 3; r[2].memoryBytes = 2
+        r[0].latencyMs = 5; r[2].latencyMs = 1
+        let m = WorkbenchModel(candidates: r.reversed())
+        #expect(m.sortedCandidates(.fitness).map(\.id) == ["a", "bb", "ccc"])
+        #expect(m.sortedCandidates(.macs).map(\.id) == ["bb", "ccc", "a"])
+        #expect(m.sortedCandidates(.memory).map(\.id) == ["a", "ccc", "bb"])
+        #expect(m.sortedCandidates(.latency).map(\.id) == ["ccc", "a", "bb"])
+        // k cycles the key; selection and export follow the shown order.
+        var s = UIState()
+        (s, _) = KeyHandler.handle(.character("k"), state: s, model: m)
+        #expect(s.candidateSort == .macs)
+        #expect(KeyHandler.selectedCandidate(s, m)?.id == "bb")
+        (s, _) = KeyHandler.handle(.down, state: s, model: m)
+        #expect(KeyHandler.selectedCandidate(s, m)?.id == "ccc")
+        for _ in 0..<4 { (s, _) = KeyHandler.handle(.character("k"), state: s, model: m) }
+        #expect(s.candidateSort == .fitness)
+    }
+
     @Test("log: level filter and scrolling back")
     func log() {
         let lines = [LogLine(.debug, "a"), LogLine(.info, "b"), LogLine(.warning, "c"), LogLine(.error, "d")]

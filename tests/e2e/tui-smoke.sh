@@ -48,7 +48,7 @@ check "next case in the slice viewer" 'case 2/12' 20
 $T send-keys -t app c
 check "coronal axis" 'coronal' 20
 
-check "candidates are listed" '#1 [0-9.]+ [0-9]+' 180
+check "candidates are listed" '#1 (◆ )?[0-9.]+ [0-9]+' 180
 $T send-keys -t app e
 deadline=$((SECONDS + 60))
 until ls "$RUN"/candidates/*/architecture.json >/dev/null 2>&1 || [ $SECONDS -ge $deadline ]; do sleep 0.2; done

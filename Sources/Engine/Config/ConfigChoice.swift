@@ -35,3 +35,12 @@ public enum FinalOptimizer: String, ConfigChoice, CustomStringConvertible {
 
 extension TopologyRule: ConfigChoice {}
 extension CellOp: ConfigChoice {}
+
+/// How the coarse stage scores a topology with its supernet's weights.
+public enum FitnessMetric: String, ConfigChoice, CustomStringConvertible {
+    /// Soft Dice of the softmax probabilities, summed over all fitness patches per class.
+    case softDice
+    /// Dice of the argmax prediction, summed over all fitness patches per class.
+    case dice
+    public var description: String { rawValue }
+}

@@ -2,7 +2,7 @@ import Foundation
 
 /// The stages of a run, in order.
 public enum Stage: String, Codable, Sendable, CaseIterable, Comparable {
-    case plan, coarse, selection, fine, final, evaluation, export, done
+    case plan, coarse, selection, fine, final, evaluation, baseline, ablation, export, done
 
     public static func < (a: Stage, b: Stage) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -37,12 +37,15 @@ public struct CandidateRecord: Codable, Sendable, Equatable {
     public var params: Int
     public var macs: Double
     public var memoryBytes: Double
+    /// Measured CPU time of one inference window (stand-alone network, milliseconds); measured after
+    /// the coarse stage, so nil in the records written while it runs.
+    public var latencyMs: Double?
 
     public init(id: String, cluster: Int, generation: Int, levels: [Int], ops: [String],
-                fitness: Double, params: Int, macs: Double, memoryBytes: Double) {
+                fitness: Double, params: Int, macs: Double, memoryBytes: Double, latencyMs: Double? = nil) {
         self.id = id; self.cluster = cluster; self.generation = generation; self.levels = levels
         self.ops = ops; self.fitness = fitness; self.params = params; self.macs = macs
-        self.memoryBytes = memoryBytes
+        self.memoryBytes = memoryBytes; self.latencyMs = latencyMs
     }
 }
 
@@ -75,6 +78,12 @@ public enum EngineEvent: Codable, Sendable, Equatable {
     case checkpointed(path: String)
     case log(level: LogLevel, message: String)
     case exported(path: String)
+    /// How the cases were split (search-train / search-val / test) and by which rule.
+    case split(DataSplit)
+    /// Metrics of a trained model on the test cases.
+    case testMetrics(TestMetrics)
+    /// The searched network against the baseline or the ablation on the same test cases.
+    case comparison(ModelComparison)
     case finished(dice: Double?)
     case failed(message: String)
 }

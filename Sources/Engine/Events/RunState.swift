@@ -47,6 +47,12 @@ public struct RunState: Sendable, Equatable {
     /// When the current stage began (for ETAs) and the wall times of recent train-loss events.
     public var stageStartWall: Double?
     public var trainLossWalls: [Double] = []
+    /// The case split and its rule.
+    public var split: DataSplit?
+    /// Test metrics by role ("searched", "baseline", "ablation").
+    public var testMetrics: [String: TestMetrics] = [:]
+    /// Comparisons by the reference's role ("baseline", "ablation").
+    public var comparisons: [String: ModelComparison] = [:]
 
     public init() {}
 
@@ -109,6 +115,13 @@ public struct RunState: Sendable, Equatable {
             appendLog(r.step, level, message)
         case let .exported(path):
             exports.append(path); appendLog(r.step, .info, "exported to \(path)")
+        case let .split(s):
+            split = s
+        case let .testMetrics(m):
+            testMetrics[m.role] = m
+        case let .comparison(c):
+            comparisons[c.reference.role] = c
+            appendLog(r.step, .info, "\(c.reference.role): \(c.summary)")
         case let .finished(dice):
             finished = true; finalDice = dice; stage = .done
         case let .failed(message):
@@ -139,6 +152,7 @@ public struct RunState: Sendable, Equatable {
             && a.finalDice == b.finalDice && a.trainLoss == b.trainLoss && a.valDice == b.valDice
             && a.boundaries == b.boundaries && a.candidates == b.candidates && a.alpha == b.alpha
             && a.predictions == b.predictions && a.exports == b.exports
+            && a.split == b.split && a.testMetrics == b.testMetrics && a.comparisons == b.comparisons
             && a.topologies.mapValues { "\($0.levels)\($0.ops)" } == b.topologies.mapValues { "\($0.levels)\($0.ops)" }
     }
 }

@@ -18,10 +18,14 @@ public struct ModelCardInfo: Sendable {
     public var created: Date
     /// "Search evidence" bullets: ranking audit, per-cluster fitness spread vs noise, α entropy, budget.
     public var searchEvidence: [String] = []
+    /// The case split and its rule; test metrics and comparisons by role (see `EvaluationSummary`).
+    public var evaluation: EvaluationSummary
 
     public init(name: String, dataset: String, classes: [String], architectureSummary: String, params: Int,
                 macs: Double, patch: [Int], spacing: [Double], dicePerClass: [Double], nsdPerClass: [Double],
-                searchSeconds: Double, seed: UInt64, preset: String, created: Date = Date()) {
+                searchSeconds: Double, seed: UInt64, preset: String, created: Date = Date(), split: DataSplit? = nil,
+                testMetrics: [String: TestMetrics] = [:], comparisons: [String: ModelComparison] = [:]) {
+        evaluation = EvaluationSummary(split: split, testMetrics: testMetrics, comparisons: comparisons)
         self.name = name; self.dataset = dataset; self.classes = classes
         self.architectureSummary = architectureSummary; self.params = params; self.macs = macs
         self.patch = patch; self.spacing = spacing; self.dicePerClass = dicePerClass
@@ -47,10 +51,12 @@ public struct ModelCardInfo: Sendable {
         - parameters: \(params); multiply-adds per patch: \(String(format: "%.3g", macs))
         - patch (d, h, w): \(patch.map(String.init).joined(separator: "×")); spacing (x, y, z) mm: \(spacing.map { String(format: "%.3g", $0) }.joined(separator: " × "))
 
-        \(searchEvidence.isEmpty ? "" : "## Search evidence\n" + searchEvidence.map { "- " + $0 }.joined(separator: "\n") + "\n\n")## Validation metrics (sliding-window inference)
+        \(searchEvidence.isEmpty ? "" : "## Search evidence\n" + searchEvidence.map { "- " + $0 }.joined(separator: "\n") + "\n\n")## \(evaluation.split == nil ? "Validation" : "Test") metrics (sliding-window inference)
+        \(evaluation.split.map { "\($0.rule).\n" } ?? "")
         | class | Dice | NSD |
         |---|---|---|
         \(rows)
+        \(evaluation.markdown(classes: classes))
         ## Files
         - `architecture.json`: the searched architecture (versioned JSON; `c2fnas train` and `python/c2fnas_torch.py` read it)
         - `weights.safetensors`: parameters by name (little-endian float32), loadable with Python's `safetensors`
@@ -89,5 +95,45 @@ public enum ExportFolder {
             if case RunFileError.diskFull = error { throw RunFileError.diskFull(out.path) }
             throw error
         }
+    }
+}
+
+/// The honest-evaluation part of a run's results, as `export/evaluation.json` and in the model
+/// card: the split, the test metrics of every trained model, and the comparisons.
+public struct EvaluationSummary: Codable, Sendable, Equatable {
+    public var split: DataSplit?
+    public var testMetrics: [String: TestMetrics]
+    public var comparisons: [String: ModelComparison]
+
+    public init(split: DataSplit?, testMetrics: [String: TestMetrics], comparisons: [String: ModelComparison]) {
+        self.split = split; self.testMetrics = testMetrics; self.comparisons = comparisons
+    }
+
+    /// The comparison sections of the model card (empty when there are none).
+    public func markdown(classes: [String]) -> String {
+        var out = ""
+        func f(_ v: Double) -> String { String(format: "%.4f", v) }
+        func ci(_ i: BootstrapInterval?) -> String { i.map { String(format: "[%+.4f, %+.4f]", $0.low, $0.high) } ?? "–" }
+        let titles = ["baseline": "Searched vs baseline U-Net (same training, same test cases)",
+                      "ablation": "Ablation: did the fine stage help?"]
+        for role in ["baseline", "ablation"] {
+            guard let c = comparisons[role] else { continue }
+            out += "## \(titles[role]!)\n\(c.note); \(c.reference.params) parameters.\n\n"
+            out += "| class | searched | \(role) | difference | 95 % CI (paired bootstrap) |\n|---|---|---|---|---|\n"
+            for (k, name) in classes.enumerated() where k < c.differencePerClass.count {
+                out += "| \(name) | \(f(c.searched.dicePerClass[k])) | \(f(c.reference.dicePerClass[k])) | \(String(format: "%+.4f", c.differencePerClass[k])) | \(ci(c.intervalPerClass?[k])) |\n"
+            }
+            out += "| **mean** | \(f(c.searched.meanDice)) | \(f(c.reference.meanDice)) | \(String(format: "%+.4f", c.meanDifference)) | \(ci(c.interval)) |\n\n"
+            let n = c.searched.caseIDs.count
+            if let i = c.interval {
+                let verdict = i.excludesZero ? (i.low > 0 ? "better than" : "worse than") : "not distinguishable from"
+                let subject = role == "ablation" ? "With the fine stage the network is \(verdict) without it"
+                                                 : "The searched network is \(verdict) the U-Net"
+                out += "\(subject) on these \(n) test cases (\(i.resamples) resamples, percentile interval).\n\n"
+            } else {
+                out += "No interval: \(n) test case(s), fewer than \(PairedBootstrap.minimumCases); the difference alone says little.\n\n"
+            }
+        }
+        return out
     }
 }

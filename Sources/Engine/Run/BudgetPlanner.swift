@@ -45,17 +45,22 @@ public struct BudgetWork: Codable, Sendable, Equatable {
     public var evaluationCases: Int
     /// Validation passes during final training (one every `validateEvery` steps), per step.
     public var validationCasesPerFinalStep: Double
+    /// Networks trained like the final one and evaluated on the same cases: the searched network,
+    /// plus the baseline U-Net and the ablation when they are on.
+    public var finalRuns: Int
 
     public init(clusters: Int, fitnessPerCluster: Int, standAlone: Int, evaluationCases: Int,
-                validationCasesPerFinalStep: Double) {
+                validationCasesPerFinalStep: Double, finalRuns: Int = 1) {
         self.clusters = clusters; self.fitnessPerCluster = fitnessPerCluster; self.standAlone = standAlone
         self.evaluationCases = evaluationCases; self.validationCasesPerFinalStep = validationCasesPerFinalStep
+        self.finalRuns = max(1, finalRuns)
     }
 }
 
 /// Splits a wall-time budget across the stages. Fixed costs (scoring topologies, evaluation) come off
 /// the top; the rest is shared by the training stages in fixed proportions (DECISIONS 2026-12-01):
-/// supernets 40 %, stand-alone training 15 % (when any), fine 15 %, final 30 %. Pure: the same budget,
+/// supernets 40 %, stand-alone training 15 % (when any), fine 15 %, final 30 % (shared by the searched
+/// network and, when on, the baseline and the ablation, which train as many steps). Pure: the same budget,
 /// times and work give the same plan.
 public enum BudgetPlanner {
     public static let shares: [(stage: String, share: Double)] = [
@@ -65,7 +70,7 @@ public enum BudgetPlanner {
 
     public static func plan(budgetSeconds: Double, times t: StepTimes, work w: BudgetWork) -> BudgetPlan {
         let fitness = Double(w.clusters * w.fitnessPerCluster + w.standAlone) * t.fitness
-        let evaluation = Double(w.evaluationCases) * t.evaluationCase
+        let evaluation = Double(w.evaluationCases * w.finalRuns) * t.evaluationCase
         let fixed = fitness + evaluation
         let active = shares.filter { $0.stage != "selection" || w.standAlone > 0 }
         let shareSum = active.reduce(0) { $0 + $1.share }
@@ -74,7 +79,7 @@ public enum BudgetPlanner {
             guard let s = active.first(where: { $0.stage == stage }) else { return 0 }
             return free * s.share / shareSum
         }
-        let finalStepCost = t.trainStep + w.validationCasesPerFinalStep * t.evaluationCase
+        let finalStepCost = Double(w.finalRuns) * t.trainStep + w.validationCasesPerFinalStep * t.evaluationCase
         func steps(_ stage: String, seconds: Double, perStep: Double, units: Int) -> Int {
             guard units > 0, perStep > 0 else { return 0 }
             return max(minimumSteps[stage] ?? 1, Int((seconds / (perStep * Double(units))).rounded(.down)))
@@ -96,13 +101,13 @@ public enum BudgetPlanner {
     /// A plan that only mirrors given step counts (no budget), for the ETA.
     public static func make(budget: Double?, times t: StepTimes, work w: BudgetWork, supernet: Int, standAlone: Int,
                             fine: Int, final: Int) -> BudgetPlan {
-        let finalStepCost = t.trainStep + w.validationCasesPerFinalStep * t.evaluationCase
+        let finalStepCost = Double(w.finalRuns) * t.trainStep + w.validationCasesPerFinalStep * t.evaluationCase
         let seconds: [String: Double] = [
             "coarse": Double(w.clusters) * (Double(supernet) * t.trainStep + Double(w.fitnessPerCluster) * t.fitness),
             "selection": Double(w.standAlone) * (Double(standAlone) * t.trainStep + t.fitness),
             "fine": Double(fine) * t.fineStep,
             "final": Double(final) * finalStepCost,
-            "evaluation": Double(w.evaluationCases) * t.evaluationCase,
+            "evaluation": Double(w.evaluationCases * w.finalRuns) * t.evaluationCase,
         ]
         return BudgetPlan(budgetSeconds: budget, times: t, supernetSteps: supernet, standAloneSteps: standAlone,
                           fineSteps: fine, finalSteps: final, seconds: seconds, warning: nil)
@@ -114,7 +119,7 @@ public enum BudgetPlanner {
                               remaining stages: Set<String>) -> BudgetPlan {
         guard let budget = plan.budgetSeconds else { return plan }
         var left = budget - elapsed
-        if stages.contains("evaluation") { left -= Double(w.evaluationCases) * times.evaluationCase }
+        if stages.contains("evaluation") { left -= Double(w.evaluationCases * w.finalRuns) * times.evaluationCase }
         if stages.contains("selection") { left -= Double(w.standAlone) * times.fitness }
         let active = shares.filter { stages.contains($0.stage) && ($0.stage != "selection" || w.standAlone > 0) }
         let sum = active.reduce(0) { $0 + $1.share }
@@ -125,7 +130,7 @@ public enum BudgetPlanner {
             guard sum > 0, let s = active.first(where: { $0.stage == stage }) else { return 0 }
             return free * s.share / sum
         }
-        let finalStepCost = times.trainStep + w.validationCasesPerFinalStep * times.evaluationCase
+        let finalStepCost = Double(w.finalRuns) * times.trainStep + w.validationCasesPerFinalStep * times.evaluationCase
         if stages.contains("selection"), w.standAlone > 0 {
             p.standAloneSteps = max(minimumSteps["selection"]!, Int(part("selection") / (times.trainStep * Double(w.standAlone))))
         }

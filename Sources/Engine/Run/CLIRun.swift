@@ -18,6 +18,7 @@ public enum CLIRun {
             case let .validation(dice, _): reporter.line(String(format: "validation Dice %.4f", dice))
             case let .failed(message): reporter.line("error: \(message)")
             case let .exported(path): reporter.line("exported \(path)")
+            case let .comparison(c): reporter.line("\(c.reference.role): \(c.summary)")
             default: break
             }
         }

@@ -28,8 +28,9 @@ extension SearchEngine {
         let standAlone = config.audit ? max(config.auditTopologies, clustering.k) : (train ? clustering.k : 0)
         let validation = Double(data.validation.count)
         return BudgetWork(clusters: clustering.k, fitnessPerCluster: fitnessPerCluster, standAlone: standAlone,
-                          evaluationCases: data.validationCases.count,
-                          validationCasesPerFinalStep: config.validateEvery > 0 ? validation / Double(config.validateEvery) : 0)
+                          evaluationCases: data.split.test.count,
+                          validationCasesPerFinalStep: config.validateEvery > 0 ? validation / Double(config.validateEvery) : 0,
+                          finalRuns: 1 + (config.baseline == "on" ? 1 : 0) + (config.ablation == "on" ? 1 : 0))
     }
 
     /// Measures step times on throwaway networks (their own seeds; the run's results do not depend on
@@ -131,7 +132,8 @@ extension SearchEngine {
     func remainingSeconds() -> Double? {
         guard let plan = progress.budget else { return nil }
         let order = ["coarse", "selection", "fine", "final", "evaluation"]
-        let current = progress.stage.rawValue
+        // The baseline and ablation train and evaluate like the final network: planned with "final".
+        let current = [.baseline, .ablation].contains(progress.stage) ? "evaluation" : progress.stage.rawValue
         guard let ci = order.firstIndex(of: current) else { return progress.stage == .done ? 0 : nil }
         var left = 0.0
         for s in order[(ci + 1)...] { left += plan.seconds[s] ?? 0 }

@@ -44,6 +44,13 @@ public struct RunProgress: Codable, Sendable {
     public var metrics: [String: Double] = [:]
     public var dicePerClass: [Double] = []
     public var nsdPerClass: [Double] = []
+    // Honest evaluation: test metrics of the searched net, the baseline and the ablation.
+    public var testMetrics: [String: TestMetrics] = [:]
+    public var comparisons: [String: ModelComparison] = [:]
+    public var baselineStep = 0
+    public var ablationStep = 0
+    /// Measured inference latency per candidate id (ms), filled once after the coarse stage.
+    public var latencies: [String: Double]?
     /// Seconds of work done so far (across resumes).
     public var workSeconds = 0.0
     /// Byte sizes of the append-only CSV/JSONL files at this checkpoint (truncated back on resume).
@@ -55,7 +62,7 @@ public struct RunProgress: Codable, Sendable {
 
 /// Stage codes mixed into per-step seeds.
 enum SeedDomain: UInt64 {
-    case supernetInit = 1, supernetBatch, fitness, fineInit, fineBatch, finalInit, finalBatch, split
+    case supernetInit = 1, supernetBatch, fitness, fineInit, fineBatch, finalInit, finalBatch, split, bootstrap
     /// The order in which a supernet's members are trained (one permutation per pass).
     case supernetOrder
     /// Stand-alone training (finalists and audit) of the i-th selected topology.

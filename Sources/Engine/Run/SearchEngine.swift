@@ -77,10 +77,12 @@ public actor SearchEngine {
                 switch progress.stage {
                 case .plan: try stagePlan()
                 case .coarse: try stageCoarse()
-                case .selection: try stageSelection()
+                case .selection: try measureCandidateLatencies(); try stageSelection()
                 case .fine: try stageFine()
                 case .final: try stageFinal()
                 case .evaluation: try stageEvaluation()
+                case .baseline: try stageBaseline()
+                case .ablation: try stageAblation()
                 case .export: try stageExport()
                 case .done: break
                 }
@@ -150,9 +152,11 @@ public actor SearchEngine {
 
     /// Loads and preprocesses the dataset once per process (deterministic, so a resume sees the same data).
     func trainingData() throws -> TrainingData {
-        if let data { return data }
+        if let data { data.readerStage = progress.stage.rawValue; return data }
         let d = try TrainingData(folder: datasetFolder, config: config) { [self] in self.log($0, $1) }
+        d.readerStage = progress.stage.rawValue
         data = d
+        emit(.split(d.split))
         return d
     }
 

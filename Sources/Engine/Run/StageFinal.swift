@@ -56,49 +56,35 @@ extension SearchEngine {
         return (net, store)
     }
 
-    /// Sliding-window inference of the final network on every validation case, on its original
-    /// grid: Dice, NSD and HD95 per class, predictions written as NIfTI next to the run.
+    /// Sliding-window inference of the final network on every test case (never used for a choice),
+    /// on its original grid: Dice, NSD and HD95 per class, predictions written as NIfTI next to the run.
     func stageEvaluation() throws {
         let data = try trainingData()
         let arch = try finalArchitecture(data)
-        emit(.stageStarted(stage: .evaluation, detail: "\(data.validationCases.count) validation cases"))
+        emit(.stageStarted(stage: .evaluation, detail: "\(data.split.test.count) test cases" + (data.split.testIsValidation ? " (= the search-val cases)" : "")))
         let (net, store) = try finalNetwork(arch)
         if let saved = pendingTensors {
             try restore(saved, store: store, optimizers: [])
         }
-        let window = SlidingWindow(patchSize: data.plan.patch, overlap: config.overlap,
-                                   mirrorAxes: config.mirrorTTA ? [0, 1, 2] : [], output: .logits)
         let labels = Array(1..<data.classes)
-        var dice = [Double](repeating: 0, count: labels.count), nsd = dice, hd = dice
-        for (i, c) in data.validationCases.enumerated() {
-            try checkStop()
-            let (image, reference) = try data.dataset.loadCase(c)
-            let (_, pred) = try predictCase(image: image.volume, preprocessor: Preprocessor(plan: data.plan),
-                                            window: window, network: Inference.patchNetwork(net))
-            let m = try Metrics.evaluate(prediction: pred, reference: reference, labels: labels,
-                                         defaultTolerance: config.nsdToleranceMM)
-            for (j, r) in m.enumerated() { dice[j] += r.dice; nsd[j] += r.nsd; hd[j] += r.hd95 }
-            let out = directory.predictions.appendingPathComponent("\(c.id).nii.gz")
-            try NIfTI.write(pred, like: image.header, to: out)
-            emit(.prediction(caseID: c.id, path: out.path))
-            emit(.progress(done: i + 1, total: data.validationCases.count, label: "evaluation"))
-        }
-        let n = Double(max(1, data.validationCases.count))
-        progress.dicePerClass = dice.map { $0 / n }
-        progress.nsdPerClass = nsd.map { $0 / n }
-        let meanDice = progress.dicePerClass.reduce(0, +) / Double(max(1, labels.count))
+        let (test, hd) = try evaluateOnTest(net, role: "searched", arch: arch, cost: try NetworkGraph(arch).cost(), writePredictions: true)
+        progress.testMetrics["searched"] = test
+        emit(.testMetrics(test))
+        progress.dicePerClass = test.dicePerClass
+        progress.nsdPerClass = test.nsdPerClass
+        let meanDice = test.meanDice
         progress.metrics["dice"] = meanDice
         progress.metrics["nsd"] = progress.nsdPerClass.reduce(0, +) / Double(max(1, labels.count))
         for (j, l) in labels.enumerated() {
             progress.metrics["dice.\(l)"] = progress.dicePerClass[j]
-            if (hd[j] / n).isFinite { progress.metrics["hd95.\(l)"] = hd[j] / n }  // JSON has no infinity
+            if hd[j].isFinite { progress.metrics["hd95.\(l)"] = hd[j] }  // JSON has no infinity
         }
         emit(.validation(dice: meanDice, perClass: progress.dicePerClass))
         recordMetric(loss: nil, dice: meanDice)
-        log("validation: mean foreground Dice \(String(format: "%.4f", meanDice)); per class " +
+        log("test: mean foreground Dice \(String(format: "%.4f", meanDice)); per class " +
             zip(labels, progress.dicePerClass).map { "\(data.dataset.labels[$0] ?? "\($0)") \(String(format: "%.3f", $1))" }.joined(separator: ", "))
         emit(.stageFinished(stage: .evaluation))
-        progress.stage = .export
+        progress.stage = .baseline
         try checkpoint(pendingTensors ?? tensors(store: store, optimizers: []))
     }
 
@@ -127,7 +113,8 @@ extension SearchEngine {
                                  params: cost.parameters, macs: Double(cost.macs), patch: data.patchDHW,
                                  spacing: data.plan.targetSpacing, dicePerClass: progress.dicePerClass,
                                  nsdPerClass: progress.nsdPerClass, searchSeconds: progress.workSeconds,
-                                 seed: config.seed, preset: config.preset.rawValue)
+                                 seed: config.seed, preset: config.preset.rawValue, split: data.split,
+                                 testMetrics: progress.testMetrics, comparisons: progress.comparisons)
         card.searchEvidence = searchEvidence()
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -135,6 +122,7 @@ extension SearchEngine {
             "architecture.json": try arch.jsonData(),
             "plan.json": try enc.encode(data.plan),
             "model-card.md": Data(card.markdown().utf8),
+            "evaluation.json": try enc.encode(card.evaluation),
         ]
         if let weights {
             files["weights.safetensors"] = SafeTensors.encode(weights, metadata: ["format": "pt", "architecture": arch.name])

@@ -3,15 +3,41 @@ import NN
 import Volume
 
 /// A dataset made ready for search and training: every case preprocessed once (crop, resample,
-/// normalise), split into train/validation with the run's seed, patch sampling and augmentation.
+/// normalise), split three ways with the run's seed (search-train / search-val / test, see
+/// `DataSplit`), patch sampling and augmentation.
+///
+/// Every accessor of case data records which case ids it handed out under the reading stage
+/// (`readerStage`, set by the engine), so a test can prove the search never saw a test case.
 public final class TrainingData: @unchecked Sendable {
     public let dataset: MSDDataset
     public let fingerprint: Fingerprint
     public let plan: Plan
-    public let train: [PreprocessedCase]
-    public let validation: [PreprocessedCase]
-    /// The validation cases as MSD cases (to reload the originals for evaluation).
-    public let validationCases: [MSDCase]
+    /// How the cases were split, with the rule used (stated in the log, events and model card).
+    public let split: DataSplit
+    private let trainCases: [PreprocessedCase]
+    private let validationStore: [PreprocessedCase]
+    private let testStore: [PreprocessedCase]
+    private let validationMSD: [MSDCase]
+    private let testMSD: [MSDCase]
+    let reads = CaseReadLog()
+    /// The stage reads are attributed to (the engine sets it whenever a stage asks for the data).
+    public var readerStage: String {
+        get { reads.stage }
+        set { reads.stage = newValue }
+    }
+
+    /// Search-train cases (weights of the supernets, the fine stage and the final network).
+    public var train: [PreprocessedCase] { reads.record(trainCases.map(\.id)); return trainCases }
+    /// Search-val cases: fitness, α, finalists, validation curves. Never the reported metrics.
+    public var validation: [PreprocessedCase] { reads.record(validationStore.map(\.id)); return validationStore }
+    /// The validation cases as MSD cases (to reload the originals).
+    public var validationCases: [MSDCase] { reads.record(validationMSD.map(\.id)); return validationMSD }
+    /// Held-out test cases (preprocessed grid): never used for a choice.
+    public var test: [PreprocessedCase] { reads.record(testStore.map(\.id)); return testStore }
+    /// The test cases as MSD cases: the reported metrics come from these, on the original grid.
+    public var testCases: [MSDCase] { reads.record(testMSD.map(\.id)); return testMSD }
+    /// Case ids each stage has read so far, by stage name.
+    public var caseReads: [String: Set<String>] { reads.snapshot }
     let foreground: [ForegroundIndex]
     let sampler: PatchSampler
     let augmenter: Augmenter
@@ -47,16 +73,17 @@ public final class TrainingData: @unchecked Sendable {
         guard cases.count >= 2 else {
             throw VolumeError.invalidArgument("\(dataset.jsonPath) lists \(cases.count) training case(s); a search needs at least 2 (one to train, one to validate)")
         }
-        // Seeded split: a fixed permutation of the case list, the last valFraction for validation.
-        var rng = SplitMix64(seed: config.seed ^ 0x5EED_5911)
-        var order = Array(cases.indices)
-        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.int(below: i + 1)) }
-        let nVal = max(1, min(cases.count - 1, Int((Double(cases.count) * config.valFraction).rounded())))
-        let valIdx = Array(order.suffix(nVal)).sorted(), trainIdx = Array(order.prefix(cases.count - nVal)).sorted()
-        train = trainIdx.map { cases[$0].1 }
-        validation = valIdx.map { cases[$0].1 }
-        validationCases = valIdx.map { cases[$0].0 }
-        foreground = train.map { ForegroundIndex($0.labels!) }
+        let parts = DataSplit.indices(count: cases.count, valFraction: config.valFraction,
+                                      testFraction: config.testFraction, seed: config.seed)
+        trainCases = parts.train.map { cases[$0].1 }
+        validationStore = parts.validation.map { cases[$0].1 }
+        validationMSD = parts.validation.map { cases[$0].0 }
+        testStore = parts.test.map { cases[$0].1 }
+        testMSD = parts.test.map { cases[$0].0 }
+        split = DataSplit(train: parts.train.map { cases[$0].0.id }, validation: validationMSD.map(\.id),
+                          test: testMSD.map(\.id), testIsValidation: parts.testIsValidation)
+        log(split.rule, parts.testIsValidation ? .warning : .info)
+        foreground = trainCases.map { ForegroundIndex($0.labels!) }
         sampler = PatchSampler(patchSize: plan.patch, foregroundFraction: config.foregroundFraction)
         var aug = AugmentationConfig()
         aug.flipProbability = [config.augFlip, config.augFlip, config.augFlip]
@@ -71,13 +98,17 @@ public final class TrainingData: @unchecked Sendable {
     /// A batch of `size` patches from the training cases listed in `subset` (all when nil):
     /// input (B, C, D, H, W) and labels (B, D, H, W) as class indices.
     public func batch(size: Int, rng: inout SplitMix64, subset: [Int]? = nil, augment: Bool = true) -> (input: Tensor, labels: Tensor) {
-        let pool = subset ?? Array(train.indices)
+        let pool = subset ?? Array(trainCases.indices)
         let p = plan.patch, v = p.count, c = channels
         var input = Tensor.zeros([size, c, p.z, p.y, p.x])
         var labels = Tensor.zeros([size, p.z, p.y, p.x])
+        var drawn: [String] = []
+        drawn.reserveCapacity(size)
         for b in 0..<size {
             let i = pool[rng.int(below: pool.count)]
-            var patch = sampler.sample(image: train[i].image, labels: train[i].labels!, foreground: foreground[i], rng: &rng)
+            let source = trainCases[i]
+            drawn.append(source.id)
+            var patch = sampler.sample(image: source.image, labels: source.labels!, foreground: foreground[i], rng: &rng)
             if augment { augmenter.apply(&patch, rng: &rng) }
             input.withUnsafeMutablePointer { dst in
                 patch.image.withUnsafeBufferPointer { src in (dst + b * c * v).update(from: src.baseAddress!, count: c * v) }
@@ -86,6 +117,72 @@ public final class TrainingData: @unchecked Sendable {
                 for j in 0..<v { dst[b * v + j] = Float(patch.labels[j]) }
             }
         }
+        reads.record(drawn)
         return (input, labels)
     }
+}
+
+/// Which cases went where. Seeded: a fixed permutation of the case list; the last part is
+/// search-val (as before the test split existed), the part before it the test split, the rest
+/// search-train. With fewer than `minimumForTest` cases (or `testFraction` 0) there is no room
+/// for a held-out part: the test cases are the validation cases, and `rule` says so.
+public struct DataSplit: Codable, Sendable, Equatable {
+    public var train: [String]
+    public var validation: [String]
+    public var test: [String]
+    /// True when no case could be held out and the test cases are the validation cases.
+    public var testIsValidation: Bool
+
+    public init(train: [String], validation: [String], test: [String], testIsValidation: Bool) {
+        self.train = train; self.validation = validation; self.test = test; self.testIsValidation = testIsValidation
+    }
+
+    /// Fewer cases than this leave no room for a held-out test part (at least 3 to train on).
+    public static let minimumForTest = 5
+
+    /// The sentence the log, the workbench and the model card show.
+    public var rule: String {
+        let counts = "\(train.count) search-train / \(validation.count) search-val / \(test.count) test cases"
+        if testIsValidation {
+            return "split: \(counts); fewer than \(DataSplit.minimumForTest) cases or testFraction 0, so the test cases are the search-val cases: the reported metrics also chose the topology and ops and are biased upwards"
+        }
+        return "split: \(counts) (seeded); the test cases are never used for a choice"
+    }
+
+    /// Indices (sorted) of the three parts of `count` cases.
+    public static func indices(count n: Int, valFraction: Double, testFraction: Double, seed: UInt64)
+        -> (train: [Int], validation: [Int], test: [Int], testIsValidation: Bool) {
+        var rng = SplitMix64(seed: seed ^ 0x5EED_5911)
+        var order = Array(0..<n)
+        for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, rng.int(below: i + 1)) }
+        let nVal = max(1, min(n - 1, Int((Double(n) * valFraction).rounded())))
+        let valIdx = Array(order.suffix(nVal)).sorted()
+        if n < minimumForTest || testFraction <= 0 {
+            return (Array(order.prefix(n - nVal)).sorted(), valIdx, valIdx, true)
+        }
+        // At least one test case, and at least one search-train case left.
+        let nTest = max(1, min(n - nVal - 1, Int((Double(n) * testFraction).rounded())))
+        let rest = order.prefix(n - nVal)
+        return (Array(rest.prefix(rest.count - nTest)).sorted(), valIdx, Array(rest.suffix(nTest)).sorted(), false)
+    }
+}
+
+/// Case ids handed out per stage (thread-safe; the engine thread writes, tests read).
+final class CaseReadLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var byStage: [String: Set<String>] = [:]
+    private var current = "plan"
+
+    var stage: String {
+        get { lock.lock(); defer { lock.unlock() }; return current }
+        set { lock.lock(); current = newValue; lock.unlock() }
+    }
+
+    func record(_ ids: [String]) {
+        lock.lock()
+        byStage[current, default: []].formUnion(ids)
+        lock.unlock()
+    }
+
+    var snapshot: [String: Set<String>] { lock.lock(); defer { lock.unlock() }; return byStage }
 }

@@ -29,6 +29,7 @@ public enum ErrorCatalogue {
         case let e as ConfigError: "config.\(e.kind.rawValue)"
         case let e as RunFileError: "run-file.\(e.kind.rawValue)"
         case let e as EngineError: "engine.\(e.kind.rawValue)"
+        case let e as StabilityError: "stability.\(e.kind.rawValue)"
         case is ArchitectureError: "architecture.invalid"
         case is SafeTensorsError: "weights.unreadable"
         case let e as NNError: "weights.\(e.kind)"
@@ -55,6 +56,10 @@ public enum ErrorCatalogue {
                 return TroubleshootingEntry(id: id(of: e)!, message: e.description, cause: cause)
             }),
             Section(title: "Architectures and weights", entries: modelEntries),
+            Section(title: "Comparing runs (c2fnas stability)", entries: StabilityError.Kind.allCases.map { k in
+                let (e, cause) = StabilityError.example(k)
+                return TroubleshootingEntry(id: id(of: e)!, message: e.description, cause: cause)
+            }),
             Section(title: "Warnings (the run continues)", entries: RunWarning.Kind.allCases.map { k in
                 let (w, cause) = RunWarning.example(k)
                 return TroubleshootingEntry(id: "warning.\(k.rawValue)", message: w.description, cause: cause)

@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Search
 
 /// Builds the workbench's view model from the engine's folded event state. Pure: the live run,
 /// a replayed log and an attached run all draw through this one function.
@@ -31,12 +32,37 @@ public enum ModelAdapter {
             let fine = s.stage == .fine && s.progress.total > 0 ? Double(s.progress.done) / Double(s.progress.total) : 1
             m.ops = OpProbabilitiesView(opNames: s.alphaOps, cells: s.alpha, progress: fine)
         }
-        m.candidates = s.rankedCandidates.enumerated().map { i, c in
+        let ranked = s.rankedCandidates
+        let pareto = ParetoFront.optimal(ranked.map { [-$0.fitness, $0.macs, $0.memoryBytes] })
+        m.candidates = ranked.enumerated().map { i, c in
             CandidateRow(id: c.id, rank: i + 1, dice: c.fitness, params: c.params, macs: Int64(c.macs),
-                         memoryBytes: Int64(c.memoryBytes), topology: TopologyPath(cellLevels: c.levels, ops: c.ops))
+                         memoryBytes: Int64(c.memoryBytes), topology: TopologyPath(cellLevels: c.levels, ops: c.ops),
+                         latencyMs: c.latencyMs, paretoOptimal: pareto[i])
         }
+        m.evaluation = evaluationLines(s)
         m.log = s.log.suffix(200).map { LogLine(level($0.level), $0.message) }
         return m
+    }
+
+    /// The split rule, the test Dice and the comparisons, one line each (the candidates pane's foot).
+    static func evaluationLines(_ s: Engine.RunState) -> [String] {
+        var lines: [String] = []
+        if let split = s.split {
+            lines.append("\(split.train.count)/\(split.validation.count)/\(split.test.count) train/val/test"
+                + (split.testIsValidation ? " · ⚠ test = val (too few cases): biased" : " · test held out"))
+        }
+        if let t = s.testMetrics["searched"] {
+            lines.append("test Dice " + String(format: "%.3f", t.meanDice) + " · per class "
+                + t.dicePerClass.map { String(format: "%.3f", $0) }.joined(separator: " "))
+        }
+        for role in ["baseline", "ablation"] {
+            guard let c = s.comparisons[role] else { continue }
+            let per = c.differencePerClass.map { String(format: "%+.3f", $0) }.joined(separator: " ")
+            lines.append("vs \(role == "baseline" ? "U-Net" : "no fine") \(String(format: "%.3f", c.reference.meanDice)): Δ "
+                + String(format: "%+.3f", c.meanDifference)
+                + (c.interval.map { String(format: " [%+.3f,%+.3f]", $0.low, $0.high) } ?? " (n<5, no CI)") + " · \(per)")
+        }
+        return lines
     }
 
     static func stageTitle(_ s: Engine.RunState) -> String {
