@@ -45,7 +45,15 @@ extension SearchEngine {
         }
         let metric = config.fitnessMetric
         while progress.cluster < clustering.k {
-            let k = progress.cluster, members = clustering.members[k]
+            let k = progress.cluster
+            // Candidates over the memory / MAC budget are never trained in the supernet nor scored.
+            let members = try admittedMembers(clustering.members[k], settings: settings)
+            guard !members.isEmpty else {
+                log("cluster \(k + 1): no topology fits maxMemoryMB / maxMACs; the cluster has no finalist", .warning)
+                progress.cluster += 1
+                try checkpoint([:])
+                continue
+            }
             emit(.stageStarted(stage: .coarse, detail: "cluster \(k + 1)/\(clustering.k) · \(members.count) topologies"))
             emit(.topology(role: .medoid, levels: clustering.medoids[k].levels, ops: []))
             let supernet = try SupernetModel(members: members, settings: settings, levels: config.levels, op: coarseOp,
