@@ -30,6 +30,18 @@ struct EvaluationTests {
         #expect(rule.contains("biased upwards"))
     }
 
+    @Test("cross-validation folds: seeded, complete, sizes differ by at most one")
+    func foldAssignment() {
+        for (n, k) in [(7, 2), (10, 5), (5, 5), (11, 3)] {
+            let a = SearchEngine.foldAssignment(count: n, folds: k, seed: 3)
+            #expect(a.count == n && Set(a) == Set(0..<k))
+            let sizes = (0..<k).map { f in a.filter { $0 == f }.count }
+            #expect(sizes.max()! - sizes.min()! <= 1)
+            #expect(a == SearchEngine.foldAssignment(count: n, folds: k, seed: 3))
+        }
+        #expect(Set((0..<10).map { SearchEngine.foldAssignment(count: 10, folds: 2, seed: UInt64($0)) }).count > 1)
+    }
+
     @Test("bootstrap interval: hand case, exact enumeration and a numpy reference")
     func bootstrap() throws {
         // Two differences 0 and 1: resampled means are 0, ½, 1 with probability ¼, ½, ¼, so the

@@ -90,6 +90,8 @@ public struct RunConfig: Codable, Sendable, Equatable {
     public var ablation = "off"
     /// Resamples of the paired bootstrap interval of the mean test Dice difference (from 5 test cases).
     public var bootstrapResamples = 10_000
+    /// k-fold cross-validation of the final architecture over the search cases (0 = off, else 2...10).
+    public var folds = 0
     /// Candidate budget: candidates above it are excluded before they are scored (0 = no limit).
     public var maxMemoryMB = 0.0
     public var maxMACs = 0.0
@@ -224,6 +226,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
                   "a fraction between 0 and 1 with valFraction + testFraction below 1")
         try check(["on", "off"].contains(baseline), "baseline", "on or off")
         try check(["on", "off"].contains(ablation), "ablation", "on or off")
+        try check(folds == 0 || (2...10).contains(folds), "folds", "0 (off) or 2 to 10")
         try check(bootstrapResamples >= 100 && bootstrapResamples <= 1_000_000, "bootstrapResamples", "between 100 and 1000000")
         try check(maxMemoryMB >= 0, "maxMemoryMB", "0 (no limit) or a positive number of MiB")
         try check(maxMACs >= 0, "maxMACs", "0 (no limit) or a positive number of multiply-adds")

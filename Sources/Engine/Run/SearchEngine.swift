@@ -79,6 +79,7 @@ public actor SearchEngine {
                 case .evaluation: try stageEvaluation()
                 case .baseline: try stageBaseline()
                 case .ablation: try stageAblation()
+                case .crossValidation: try stageCrossValidation()
                 case .export: try stageExport()
                 case .done: break
                 }

@@ -113,7 +113,8 @@ extension SearchEngine {
                                  spacing: data.plan.targetSpacing, dicePerClass: progress.dicePerClass,
                                  nsdPerClass: progress.nsdPerClass, searchSeconds: progress.workSeconds,
                                  seed: config.seed, preset: config.preset, split: data.split,
-                                 testMetrics: progress.testMetrics, comparisons: progress.comparisons)
+                                 testMetrics: progress.testMetrics, comparisons: progress.comparisons,
+                                 folds: progress.folds)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         var files: [String: Data] = [
