@@ -121,7 +121,7 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
                       "ablation": "Ablation: did the fine stage help?"]
         for role in ["baseline", "ablation"] {
             guard let c = comparisons[role] else { continue }
-            out += "## \(titles[role]!)\n\(c.note); \(c.reference.params) parameters.\n\n"
+            out += "## \(titles[role]!)\nReference: \(c.note); \(c.reference.params) parameters.\n\n"
             out += "| class | searched | \(role) | difference | 95 % CI (paired bootstrap) |\n|---|---|---|---|---|\n"
             for (k, name) in classes.enumerated() where k < c.differencePerClass.count {
                 out += "| \(name) | \(f(c.searched.dicePerClass[k])) | \(f(c.reference.dicePerClass[k])) | \(String(format: "%+.4f", c.differencePerClass[k])) | \(ci(c.intervalPerClass?[k])) |\n"
@@ -132,7 +132,9 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
                 let verdict = i.excludesZero ? (i.low > 0 ? "better than" : "worse than") : "not distinguishable from"
                 let subject = role == "ablation" ? "With the fine stage the network is \(verdict) without it"
                                                  : "The searched network is \(verdict) the U-Net"
-                out += "\(subject) on these \(n) test cases (\(i.resamples) resamples, percentile interval).\n\n"
+                out += "\(subject) on these \(n) test cases (\(i.resamples) resamples, percentile interval). "
+                    + "The interval covers the choice of test cases, not the randomness of training (one seed each); "
+                    + "`c2fnas stability` over runs with other seeds measures that.\n\n"
             } else {
                 out += "No interval: \(n) test case(s), fewer than \(PairedBootstrap.minimumCases); the difference alone says little.\n\n"
             }
