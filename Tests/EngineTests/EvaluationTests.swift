@@ -118,6 +118,21 @@ struct EvaluationTests {
         for t in all { #expect(try kept.contains(t) == (macs(t) <= limit), "\(t)") }
     }
 
+    @Test("a checkpoint of an older version (no test-metrics field) is refused with the checkpoint-mismatch message")
+    func olderCheckpoint() async throws {
+        let dir = try temporaryFolder("old-ckpt"); defer { try? FileManager.default.removeItem(at: dir) }
+        let run = RunDirectory(url: dir)
+        try run.create()
+        let config = try reducedConfig()
+        try AtomicFile.write(config.json(), to: run.config)
+        var json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(RunProgress())) as? [String: Any])
+        json["testMetrics"] = nil
+        try CheckpointStore(root: run.checkpoints).save(step: 1, files: ["progress.json": JSONSerialization.data(withJSONObject: json)])
+        let outcome = await SearchEngine(datasetFolder: sampleTask, directory: run, config: config).run()
+        guard case let .failed(message) = outcome else { Issue.record("expected a failure, got \(outcome)"); return }
+        #expect(message.contains("has no field testMetrics") && message.contains("start a new run folder"))
+    }
+
     /// Writes a finished-looking run folder: export/architecture.json and export/evaluation.json.
     func syntheticRun(_ root: URL, _ name: String, levels: [Int], ops: [CellOp], dice: [Double]?) throws -> URL {
         let dir = root.appendingPathComponent(name)
