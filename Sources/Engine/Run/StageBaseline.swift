@@ -16,8 +16,7 @@ extension SearchEngine {
             let searched = try finalArchitecture(data)
             let match = try MatchedBaseline.unet(matching: searched)
             let unet = match.architecture
-            let perStage = unet.topology.levels.filter { $0 == 2 }.count
-            let note = "U-Net w \(unet.baseWidth), \(perStage) cells per stage, \(unet.levels) levels; multiply-adds "
+            let note = "U-Net w \(unet.baseWidth), \(match.cellsPerStage) cell(s) per stage, \(unet.levels) levels; multiply-adds "
                 + String(format: "%.3g vs %.3g (%.2f×)", Double(match.macs), Double(match.targetMACs), match.ratio)
             if !match.withinTolerance {
                 log("baseline: no U-Net width within ±10 % of the searched net's multiply-adds; closest is \(note)", .warning)
