@@ -30,6 +30,19 @@ struct EvaluationTests {
         #expect(rule.contains("biased upwards"))
     }
 
+    @Test("splitSeed fixes the split across run seeds; -1 follows the run's seed")
+    func splitSeed() throws {
+        func split(_ overrides: [String]) throws -> DataSplit {
+            var c = try reducedConfig()
+            try c.apply(overrides: overrides)
+            return try TrainingData(folder: sampleTask, config: c).split
+        }
+        let a = try split(["seed=1", "splitSeed=5"]), b = try split(["seed=2", "splitSeed=5"])
+        #expect(a == b)
+        #expect(try split(["seed=5"]) == a)
+        #expect(try split(["seed=1"]).test != a.test || (try split(["seed=2"])).test != a.test)
+    }
+
     @Test("cross-validation folds: seeded, complete, sizes differ by at most one")
     func foldAssignment() {
         for (n, k) in [(7, 2), (10, 5), (5, 5), (11, 3)] {
@@ -171,6 +184,7 @@ struct EvaluationTests {
         #expect(abs(perClass[0].mean - 0.8) < 1e-12 && abs(perClass[0].sd - 0.1) < 1e-12)
         let text = report.text(classNames: ["liver", "tumour"])
         #expect(text.contains("mean 1.33, max 2 of 4 cells") && text.contains("liver: mean 0.8000, sd 0.1000"))
+        #expect(!text.contains("different test cases"))   // all three held out case "a"
 
         // A run without evaluation.json: topology figures only. A run of another space: an error.
         let d = try syntheticRun(root, "s3", levels: [1, 2, 2, 1], ops: t, dice: nil)

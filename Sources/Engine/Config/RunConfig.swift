@@ -62,6 +62,9 @@ public struct RunConfig: Codable, Sendable, Equatable {
     /// Held-out test part of the cases (never used for a choice); with fewer than 5 cases or 0 the
     /// test cases are the validation cases (the log and the model card say so).
     public var testFraction = 0.2
+    /// Seed of the case split; -1 = the run's `seed`. Fix it to compare searches with different
+    /// seeds on the same test cases (`c2fnas stability`).
+    public var splitSeed = -1
     public var foregroundFraction = 1.0 / 3.0
     /// Dice over the whole batch per class (nnU-Net's batch Dice) instead of per patch. Off by default:
     /// on the sample both reach the same Dice (0.948 vs 0.957 at width 8, one run each).
@@ -224,6 +227,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
         try check(valFraction > 0 && valFraction < 1, "valFraction", "a fraction between 0 and 1")
         try check(testFraction >= 0 && testFraction < 1 && valFraction + testFraction < 1, "testFraction",
                   "a fraction between 0 and 1 with valFraction + testFraction below 1")
+        try check(splitSeed >= -1, "splitSeed", "-1 (the run's seed) or a seed of 0 or more")
         try check(["on", "off"].contains(baseline), "baseline", "on or off")
         try check(["on", "off"].contains(ablation), "ablation", "on or off")
         try check(folds == 0 || (2...10).contains(folds), "folds", "0 (off) or 2 to 10")

@@ -75,7 +75,8 @@ public final class TrainingData: @unchecked Sendable {
             throw VolumeError.invalidArgument("\(dataset.jsonPath) lists \(cases.count) training case(s); a search needs at least 2 (one to train, one to validate)")
         }
         let parts = DataSplit.indices(count: cases.count, valFraction: config.valFraction,
-                                      testFraction: config.testFraction, seed: config.seed)
+                                      testFraction: config.testFraction,
+                                      seed: config.splitSeed >= 0 ? UInt64(config.splitSeed) : config.seed)
         trainCases = parts.train.map { cases[$0].1 }
         validationStore = parts.validation.map { cases[$0].1 }
         validationMSD = parts.validation.map { cases[$0].0 }
