@@ -22,6 +22,8 @@ public struct MatchedBaseline: Sendable {
     public var architecture: Architecture
     public var macs: Int
     public var targetMACs: Int
+    /// Cells per resolution stage k (the bottleneck has k cells).
+    public var cellsPerStage: Int { architecture.topology.levels.filter { $0 == architecture.levels }.count }
     /// Baseline MACs / searched MACs.
     public var ratio: Double { Double(macs) / Double(max(1, targetMACs)) }
     /// Whether `ratio` is within the tolerance it was matched with.

@@ -30,6 +30,31 @@ struct EvaluationTests {
         #expect(rule.contains("biased upwards"))
     }
 
+    @Test("splitSeed fixes the split across run seeds; -1 follows the run's seed")
+    func splitSeed() throws {
+        func split(_ overrides: [String]) throws -> DataSplit {
+            var c = try reducedConfig()
+            try c.apply(overrides: overrides)
+            return try TrainingData(folder: sampleTask, config: c).split
+        }
+        let a = try split(["seed=1", "splitSeed=5"]), b = try split(["seed=2", "splitSeed=5"])
+        #expect(a == b)
+        #expect(try split(["seed=5"]) == a)
+        #expect(try split(["seed=1"]).test != a.test || (try split(["seed=2"])).test != a.test)
+    }
+
+    @Test("cross-validation folds: seeded, complete, sizes differ by at most one")
+    func foldAssignment() {
+        for (n, k) in [(7, 2), (10, 5), (5, 5), (11, 3)] {
+            let a = SearchEngine.foldAssignment(count: n, folds: k, seed: 3)
+            #expect(a.count == n && Set(a) == Set(0..<k))
+            let sizes = (0..<k).map { f in a.filter { $0 == f }.count }
+            #expect(sizes.max()! - sizes.min()! <= 1)
+            #expect(a == SearchEngine.foldAssignment(count: n, folds: k, seed: 3))
+        }
+        #expect(Set((0..<10).map { SearchEngine.foldAssignment(count: 10, folds: 2, seed: UInt64($0)) }).count > 1)
+    }
+
     @Test("bootstrap interval: hand case, exact enumeration and a numpy reference")
     func bootstrap() throws {
         // Two differences 0 and 1: resampled means are 0, ½, 1 with probability ¼, ½, ¼, so the
@@ -106,6 +131,21 @@ struct EvaluationTests {
         for t in all { #expect(try kept.contains(t) == (macs(t) <= limit), "\(t)") }
     }
 
+    @Test("a checkpoint of an older version (no test-metrics field) is refused with the checkpoint-mismatch message")
+    func olderCheckpoint() async throws {
+        let dir = try temporaryFolder("old-ckpt"); defer { try? FileManager.default.removeItem(at: dir) }
+        let run = RunDirectory(url: dir)
+        try run.create()
+        let config = try reducedConfig()
+        try AtomicFile.write(config.json(), to: run.config)
+        var json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(RunProgress())) as? [String: Any])
+        json["testMetrics"] = nil
+        try CheckpointStore(root: run.checkpoints).save(step: 1, files: ["progress.json": JSONSerialization.data(withJSONObject: json)])
+        let outcome = await SearchEngine(datasetFolder: sampleTask, directory: run, config: config).run()
+        guard case let .failed(message) = outcome else { Issue.record("expected a failure, got \(outcome)"); return }
+        #expect(message.contains("has no field testMetrics") && message.contains("start a new run folder"))
+    }
+
     /// Writes a finished-looking run folder: export/architecture.json and export/evaluation.json.
     func syntheticRun(_ root: URL, _ name: String, levels: [Int], ops: [CellOp], dice: [Double]?) throws -> URL {
         let dir = root.appendingPathComponent(name)
@@ -144,6 +184,7 @@ struct EvaluationTests {
         #expect(abs(perClass[0].mean - 0.8) < 1e-12 && abs(perClass[0].sd - 0.1) < 1e-12)
         let text = report.text(classNames: ["liver", "tumour"])
         #expect(text.contains("mean 1.33, max 2 of 4 cells") && text.contains("liver: mean 0.8000, sd 0.1000"))
+        #expect(!text.contains("different test cases"))   // all three held out case "a"
 
         // A run without evaluation.json: topology figures only. A run of another space: an error.
         let d = try syntheticRun(root, "s3", levels: [1, 2, 2, 1], ops: t, dice: nil)

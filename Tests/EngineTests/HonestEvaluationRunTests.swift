@@ -10,7 +10,7 @@ struct HonestEvaluationRunTests {
         let dir = try temporaryFolder("honest"); defer { try? FileManager.default.removeItem(at: dir) }
         var config = try reducedConfig()
         // 12 cases: 5 search-train, 2 search-val, 5 test (enough for the bootstrap interval).
-        try config.apply(overrides: ["testFraction=0.4", "baseline=on", "ablation=on", "bootstrapResamples=1000"])
+        try config.apply(overrides: ["testFraction=0.4", "baseline=on", "ablation=on", "bootstrapResamples=1000", "folds=2"])
         let live = LiveState()
         let engine = SearchEngine(datasetFolder: sampleTask, directory: RunDirectory(url: dir), config: config) { live.apply($0) }
         #expect(await engine.run() == .finished)
@@ -20,7 +20,7 @@ struct HonestEvaluationRunTests {
 
         let reads = await engine.caseReads()
         let test = Set(split.test)
-        for stage in [Stage.coarse, .selection, .fine, .final] {
+        for stage in [Stage.coarse, .selection, .fine, .final, .crossValidation] {
             let seen = reads[stage.rawValue] ?? []
             #expect(seen.isDisjoint(with: test), "\(stage.rawValue) read test cases \(seen.intersection(test).sorted())")
         }
@@ -49,6 +49,11 @@ struct HonestEvaluationRunTests {
         if arch.ops.contains(where: { $0 != .conv3D }) {
             #expect(state.comparisons["ablation"] != nil && card.contains("did the fine stage help"))
         }
+        // Two folds over the 7 search cases, each validated on its own held-out cases.
+        #expect(state.folds.map(\.fold) == [0, 1])
+        #expect(Set(state.folds.flatMap(\.caseIDs)) == Set(split.train + split.validation))
+        #expect(state.folds.allSatisfy { $0.dicePerClass.count == searched.dicePerClass.count })
+        #expect(summary.folds == state.folds && card.contains("## Cross-validation (2 folds"))
         // Every candidate got a latency after the coarse stage.
         #expect(!state.candidates.isEmpty && state.candidates.allSatisfy { ($0.latencyMs ?? 0) > 0 })
     }
@@ -61,17 +66,22 @@ final class EngineBox: @unchecked Sendable {
 }
 
 extension HonestEvaluationRunTests {
+    /// A given architecture (`c2fnas train`) skips the search, so only final training, evaluation
+    /// and the baseline run: the baseline stage is compared with and without an interruption.
     @Test("stopped in the middle of baseline training and resumed, the run ends like an uninterrupted one")
     func baselineResumes() async throws {
         let base = try temporaryFolder("honest-resume"); defer { try? FileManager.default.removeItem(at: base) }
         var config = try reducedConfig()
         try config.apply(overrides: ["baseline=on", "finalSteps=6"])
+        let given = NetworkSettings(baseWidth: 2, inputChannels: 1, classes: 3, patch: config.patch)
+            .architecture(name: "given", topology: Topology([1, 2, 2, 3, 2, 1, 1, 1]),
+                          ops: [.conv2D, .conv3D, .p3D, .conv3D, .conv3D, .p3D, .conv2D, .conv3D], levels: 3)
         let straight = RunDirectory(url: base.appendingPathComponent("straight"))
-        #expect(await SearchEngine(datasetFolder: sampleTask, directory: straight, config: config).run() == .finished)
+        #expect(await SearchEngine(datasetFolder: sampleTask, directory: straight, config: config, fixedArchitecture: given).run() == .finished)
 
         let resumed = RunDirectory(url: base.appendingPathComponent("resumed"))
         let box = EngineBox()
-        let first = SearchEngine(datasetFolder: sampleTask, directory: resumed, config: config) { r in
+        let first = SearchEngine(datasetFolder: sampleTask, directory: resumed, config: config, fixedArchitecture: given) { r in
             // Stop after the third baseline training step (the stop checkpoints first).
             if r.stage == .baseline, case let .progress(done, _, label) = r.event, label == "baseline training", done == 3, !box.stopped {
                 box.stopped = true
@@ -81,7 +91,7 @@ extension HonestEvaluationRunTests {
         box.engine = first
         #expect(await first.run() == .stopped)
         #expect(box.stopped)
-        #expect(await SearchEngine(datasetFolder: sampleTask, directory: resumed, config: config).run() == .finished)
+        #expect(await SearchEngine(datasetFolder: sampleTask, directory: resumed, config: config, fixedArchitecture: given).run() == .finished)
 
         func summary(_ d: RunDirectory) throws -> EvaluationSummary {
             try JSONDecoder().decode(EvaluationSummary.self, from: Data(contentsOf: d.export.appendingPathComponent("evaluation.json")))

@@ -46,6 +46,7 @@ struct BaselineMatchTests {
             let ratio = Double(macs) / Double(target)
             #expect(abs(ratio - 1) <= 0.10, "\(p.name) \(t): U-Net w \(m.architecture.baseWidth) ratio \(ratio)")
             #expect(m.withinTolerance && macs == m.macs)
+            #expect(m.architecture.topology == Architecture.unetTopology(levels: p.levels, perStage: m.cellsPerStage))
             #expect(m.architecture.levels == p.levels && m.architecture.patch == p.patch)
             #expect(m.architecture.ops.allSatisfy { $0 == .conv3D })
             try m.architecture.validate()
@@ -56,7 +57,7 @@ struct BaselineMatchTests {
     func pancMatchesBuiltin() throws {
         let panc = try Architecture.builtin("c2fnas-panc")
         let m = try MatchedBaseline.unet(matching: panc)
-        #expect(m.architecture.topology == Architecture.unetTopology && m.architecture.baseWidth == 8)
+        #expect(m.architecture.topology == Architecture.unetTopology && m.architecture.baseWidth == 8 && m.cellsPerStage == 2)
         #expect(abs(m.ratio - 0.944) < 0.005)
     }
 

@@ -81,6 +81,9 @@ public struct RunConfig: Codable, Sendable, Equatable {
     /// Held-out test part of the cases (never used for a choice); with fewer than 5 cases or 0 the
     /// test cases are the validation cases (the log and the model card say so).
     public var testFraction = 0.2
+    /// Seed of the case split; -1 = the run's `seed`. Fix it to compare searches with different
+    /// seeds on the same test cases (`c2fnas stability`).
+    public var splitSeed = -1
     public var foregroundFraction = 1.0 / 3.0
     /// Dice over the whole batch per class (nnU-Net's batch Dice) instead of per patch. Off by default:
     /// on the sample both reach the same Dice (0.948 vs 0.957 at width 8, one run each).
@@ -109,6 +112,8 @@ public struct RunConfig: Codable, Sendable, Equatable {
     public var ablation = "off"
     /// Resamples of the paired bootstrap interval of the mean test Dice difference (from 5 test cases).
     public var bootstrapResamples = 10_000
+    /// k-fold cross-validation of the final architecture over the search cases (0 = off, else 2...10).
+    public var folds = 0
     /// Candidate budget: candidates above it are excluded before they are scored (0 = no limit).
     public var maxMemoryMB = 0.0
     public var maxMACs = 0.0
@@ -255,8 +260,10 @@ public struct RunConfig: Codable, Sendable, Equatable {
         try check(valFraction > 0 && valFraction < 1, "valFraction", "a fraction between 0 and 1")
         try check(testFraction >= 0 && testFraction < 1 && valFraction + testFraction < 1, "testFraction",
                   "a fraction between 0 and 1 with valFraction + testFraction below 1")
+        try check(splitSeed >= -1, "splitSeed", "-1 (the run's seed) or a seed of 0 or more")
         try check(["on", "off"].contains(baseline), "baseline", "on or off")
         try check(["on", "off"].contains(ablation), "ablation", "on or off")
+        try check(folds == 0 || (2...10).contains(folds), "folds", "0 (off) or 2 to 10")
         try check(bootstrapResamples >= 100 && bootstrapResamples <= 1_000_000, "bootstrapResamples", "between 100 and 1000000")
         try check(maxMemoryMB >= 0, "maxMemoryMB", "0 (no limit) or a positive number of MiB")
         try check(maxMACs >= 0, "maxMACs", "0 (no limit) or a positive number of multiply-adds")

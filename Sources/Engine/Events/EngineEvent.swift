@@ -2,7 +2,7 @@ import Foundation
 
 /// The stages of a run, in order.
 public enum Stage: String, Codable, Sendable, CaseIterable, Comparable {
-    case plan, coarse, selection, fine, final, evaluation, baseline, ablation, export, done
+    case plan, coarse, selection, fine, final, evaluation, baseline, ablation, crossValidation, export, done
 
     public static func < (a: Stage, b: Stage) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -84,6 +84,8 @@ public enum EngineEvent: Codable, Sendable, Equatable {
     case testMetrics(TestMetrics)
     /// The searched network against the baseline or the ablation on the same test cases.
     case comparison(ModelComparison)
+    /// One fold of the optional cross-validation of the final architecture.
+    case crossValidation(CrossValidationFold)
     case finished(dice: Double?)
     case failed(message: String)
 }

@@ -53,6 +53,8 @@ public struct RunState: Sendable, Equatable {
     public var testMetrics: [String: TestMetrics] = [:]
     /// Comparisons by the reference's role ("baseline", "ablation").
     public var comparisons: [String: ModelComparison] = [:]
+    /// Cross-validation folds, by fold index.
+    public var folds: [CrossValidationFold] = []
 
     public init() {}
 
@@ -122,6 +124,9 @@ public struct RunState: Sendable, Equatable {
         case let .comparison(c):
             comparisons[c.reference.role] = c
             appendLog(r.step, .info, "\(c.reference.role): \(c.summary)")
+        case let .crossValidation(f):
+            folds.removeAll { $0.fold == f.fold }
+            folds.append(f)
         case let .finished(dice):
             finished = true; finalDice = dice; stage = .done
         case let .failed(message):
@@ -152,7 +157,7 @@ public struct RunState: Sendable, Equatable {
             && a.finalDice == b.finalDice && a.trainLoss == b.trainLoss && a.valDice == b.valDice
             && a.boundaries == b.boundaries && a.candidates == b.candidates && a.alpha == b.alpha
             && a.predictions == b.predictions && a.exports == b.exports
-            && a.split == b.split && a.testMetrics == b.testMetrics && a.comparisons == b.comparisons
+            && a.split == b.split && a.testMetrics == b.testMetrics && a.comparisons == b.comparisons && a.folds == b.folds
             && a.topologies.mapValues { "\($0.levels)\($0.ops)" } == b.topologies.mapValues { "\($0.levels)\($0.ops)" }
     }
 }

@@ -24,8 +24,10 @@ public struct ModelCardInfo: Sendable {
     public init(name: String, dataset: String, classes: [String], architectureSummary: String, params: Int,
                 macs: Double, patch: [Int], spacing: [Double], dicePerClass: [Double], nsdPerClass: [Double],
                 searchSeconds: Double, seed: UInt64, preset: String, created: Date = Date(), split: DataSplit? = nil,
-                testMetrics: [String: TestMetrics] = [:], comparisons: [String: ModelComparison] = [:]) {
-        evaluation = EvaluationSummary(split: split, testMetrics: testMetrics, comparisons: comparisons)
+                testMetrics: [String: TestMetrics] = [:], comparisons: [String: ModelComparison] = [:],
+                folds: [CrossValidationFold] = []) {
+        evaluation = EvaluationSummary(split: split, testMetrics: testMetrics, comparisons: comparisons,
+                                       folds: folds.isEmpty ? nil : folds)
         self.name = name; self.dataset = dataset; self.classes = classes
         self.architectureSummary = architectureSummary; self.params = params; self.macs = macs
         self.patch = patch; self.spacing = spacing; self.dicePerClass = dicePerClass
@@ -104,9 +106,12 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
     public var split: DataSplit?
     public var testMetrics: [String: TestMetrics]
     public var comparisons: [String: ModelComparison]
+    /// The k folds of the optional cross-validation (nil when it did not run).
+    public var folds: [CrossValidationFold]?
 
-    public init(split: DataSplit?, testMetrics: [String: TestMetrics], comparisons: [String: ModelComparison]) {
-        self.split = split; self.testMetrics = testMetrics; self.comparisons = comparisons
+    public init(split: DataSplit?, testMetrics: [String: TestMetrics], comparisons: [String: ModelComparison],
+                folds: [CrossValidationFold]? = nil) {
+        self.split = split; self.testMetrics = testMetrics; self.comparisons = comparisons; self.folds = folds
     }
 
     /// The comparison sections of the model card (empty when there are none).
@@ -118,7 +123,7 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
                       "ablation": "Ablation: did the fine stage help?"]
         for role in ["baseline", "ablation"] {
             guard let c = comparisons[role] else { continue }
-            out += "## \(titles[role]!)\n\(c.note); \(c.reference.params) parameters.\n\n"
+            out += "## \(titles[role]!)\nReference: \(c.note); \(c.reference.params) parameters.\n\n"
             out += "| class | searched | \(role) | difference | 95 % CI (paired bootstrap) |\n|---|---|---|---|---|\n"
             for (k, name) in classes.enumerated() where k < c.differencePerClass.count {
                 out += "| \(name) | \(f(c.searched.dicePerClass[k])) | \(f(c.reference.dicePerClass[k])) | \(String(format: "%+.4f", c.differencePerClass[k])) | \(ci(c.intervalPerClass?[k])) |\n"
@@ -129,10 +134,22 @@ public struct EvaluationSummary: Codable, Sendable, Equatable {
                 let verdict = i.excludesZero ? (i.low > 0 ? "better than" : "worse than") : "not distinguishable from"
                 let subject = role == "ablation" ? "With the fine stage the network is \(verdict) without it"
                                                  : "The searched network is \(verdict) the U-Net"
-                out += "\(subject) on these \(n) test cases (\(i.resamples) resamples, percentile interval).\n\n"
+                out += "\(subject) on these \(n) test cases (\(i.resamples) resamples, percentile interval). "
+                    + "The interval covers the choice of test cases, not the randomness of training (one seed each); "
+                    + "`c2fnas stability` over runs with other seeds measures that.\n\n"
             } else {
                 out += "No interval: \(n) test case(s), fewer than \(PairedBootstrap.minimumCases); the difference alone says little.\n\n"
             }
+        }
+        if let folds, !folds.isEmpty {
+            out += "## Cross-validation (\(folds.count) folds over the search cases, preprocessed grid)\n"
+            out += "Each fold trained from scratch like the final network on the other folds; the test cases take no part.\n\n"
+            out += "| fold | cases | " + classes.joined(separator: " | ") + " | mean |\n|---|---|" + String(repeating: "---|", count: classes.count + 1) + "\n"
+            for fold in folds {
+                out += "| \(fold.fold + 1) | \(fold.caseIDs.count) | " + fold.dicePerClass.map(f).joined(separator: " | ") + " | \(f(fold.meanDice)) |\n"
+            }
+            let spreads = (0..<classes.count).map { k in StabilityReport.Spread(folds.map { $0.dicePerClass[k] }) } + [StabilityReport.Spread(folds.map(\.meanDice))]
+            out += "| mean ± sd | | " + spreads.map { String(format: "%.4f ± %.4f", $0.mean, $0.sd) }.joined(separator: " | ") + " |\n\n"
         }
         return out
     }

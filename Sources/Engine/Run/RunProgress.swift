@@ -47,6 +47,10 @@ public struct RunProgress: Codable, Sendable {
     // Honest evaluation: test metrics of the searched net, the baseline and the ablation.
     public var testMetrics: [String: TestMetrics] = [:]
     public var comparisons: [String: ModelComparison] = [:]
+    // Cross-validation of the final architecture.
+    public var fold = 0
+    public var foldStep = 0
+    public var folds: [CrossValidationFold] = []
     public var baselineStep = 0
     public var ablationStep = 0
     /// Measured inference latency per candidate id (ms), filled once after the coarse stage.

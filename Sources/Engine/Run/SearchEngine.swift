@@ -83,6 +83,7 @@ public actor SearchEngine {
                 case .evaluation: try stageEvaluation()
                 case .baseline: try stageBaseline()
                 case .ablation: try stageAblation()
+                case .crossValidation: try stageCrossValidation()
                 case .export: try stageExport()
                 case .done: break
                 }
@@ -131,7 +132,10 @@ public actor SearchEngine {
         if resuming, let ckpt = store.latest() {
             let files = try store.load(ckpt)
             guard let json = files["progress.json"] else { throw RunFileError.corrupt(ckpt.path, reason: "no progress.json") }
-            progress = try JSONDecoder().decode(RunProgress.self, from: json)
+            do { progress = try JSONDecoder().decode(RunProgress.self, from: json) } catch let DecodingError.keyNotFound(key, _) {
+                // A checkpoint of an older version lacks the fields added since (e.g. the test metrics).
+                throw EngineError.checkpointMismatch("\(ckpt.path)/progress.json has no field \(key.stringValue)")
+            }
             if let t = files["tensors.safetensors"] {
                 pendingTensors = try SafeTensors.decode(t, file: ckpt.appendingPathComponent("tensors.safetensors").path).tensors
             }

@@ -14,11 +14,13 @@ public struct StabilityReport: Sendable, Equatable {
         /// Test Dice per foreground class of the searched network (nil when the run has no evaluation.json).
         public var testDicePerClass: [Double]?
         public var testIsValidation: Bool
+        /// The test case ids (nil without evaluation.json).
+        public var testCases: [String]?
 
         public init(name: String, topology: Topology, ops: [CellOp], seed: UInt64? = nil,
-                    testDicePerClass: [Double]?, testIsValidation: Bool = false) {
+                    testDicePerClass: [Double]?, testIsValidation: Bool = false, testCases: [String]? = nil) {
             self.name = name; self.topology = topology; self.ops = ops; self.seed = seed
-            self.testDicePerClass = testDicePerClass; self.testIsValidation = testIsValidation
+            self.testDicePerClass = testDicePerClass; self.testIsValidation = testIsValidation; self.testCases = testCases
         }
 
         /// Loads a run folder's export; errors name the missing file and what to do.
@@ -29,18 +31,19 @@ public struct StabilityReport: Sendable, Equatable {
             }
             let arch = try Architecture.decode(from: archData, source: archURL.path)
             let evalURL = folder.appendingPathComponent("export/evaluation.json")
-            var dice: [Double]?, biased = false
+            var dice: [Double]?, biased = false, cases: [String]?
             if let d = try? Data(contentsOf: evalURL) {
                 do {
                     let e = try JSONDecoder().decode(EvaluationSummary.self, from: d)
                     dice = e.testMetrics["searched"]?.dicePerClass
                     biased = e.split?.testIsValidation ?? false
+                    cases = e.split?.test
                 } catch {
                     throw RunFileError.corrupt(evalURL.path, reason: "\(error)")
                 }
             }
             return Run(name: folder.lastPathComponent, topology: arch.topology, ops: arch.ops, seed: arch.provenance.seed,
-                       testDicePerClass: dice, testIsValidation: biased)
+                       testDicePerClass: dice, testIsValidation: biased, testCases: cases)
         }
     }
 
@@ -118,6 +121,9 @@ public struct StabilityReport: Sendable, Equatable {
             out += "test Dice (mean over classes): \(f(meanDice))\n"
             for (k, s) in dicePerClass.enumerated() {
                 out += "  \(k < classNames.count ? classNames[k] : "class \(k + 1)"): \(f(s))\n"
+            }
+            if Set(runs.map { $0.testCases ?? [] }).count > 1 {
+                out += "note: the runs held out different test cases (the split follows the seed), so this spread mixes search and split variation; fix --set splitSeed=N to compare on the same cases\n"
             }
             if runs.contains(where: \.testIsValidation) {
                 out += "note: some runs had too few cases for a test split; their test Dice is the search-val Dice (biased upwards)\n"

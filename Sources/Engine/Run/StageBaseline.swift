@@ -11,21 +11,17 @@ import Volume
 /// the reference's own, under the reference's role as prefix.
 extension SearchEngine {
     func stageBaseline() throws {
-        if config.baseline == "on", fixedArchitecture == nil {
+        if config.baseline == "on" {
             let data = try trainingData()
             let searched = try finalArchitecture(data)
             let match = try MatchedBaseline.unet(matching: searched)
             let unet = match.architecture
-            let perStage = unet.topology.levels.filter { $0 == 2 }.count
-            let note = "U-Net w \(unet.baseWidth), \(perStage) cells per stage, \(unet.levels) levels; multiply-adds "
+            let note = "U-Net w \(unet.baseWidth), \(match.cellsPerStage) cell(s) per stage, \(unet.levels) levels; multiply-adds "
                 + String(format: "%.3g vs %.3g (%.2f×)", Double(match.macs), Double(match.targetMACs), match.ratio)
             if !match.withinTolerance {
                 log("baseline: no U-Net width within ±10 % of the searched net's multiply-adds; closest is \(note)", .warning)
             }
             try trainAndCompare(role: "baseline", arch: unet, note: note, step: \.baselineStep)
-        }
-        if config.baseline == "on", fixedArchitecture != nil {
-            log("baseline: not trained for a given architecture (c2fnas train); train unet the same way to compare")
         }
         progress.stage = .ablation
         try checkpoint(pendingTensors ?? [:])
@@ -46,7 +42,7 @@ extension SearchEngine {
                                     step: \.ablationStep)
             }
         }
-        progress.stage = .export
+        progress.stage = .crossValidation
         try checkpoint(pendingTensors ?? [:])
     }
 
@@ -56,40 +52,9 @@ extension SearchEngine {
         let data = try trainingData()
         emit(.stageStarted(stage: progress.stage, detail: "training \(arch.name) (\(note))"))
         let cost = try NetworkGraph(arch).cost()
-        let store = ParameterStore(seed: config.seed ^ 0xF17A_15EE)
-        let net = GraphNetwork(graph: try NetworkGraph(arch), store: store)
-        let optimizer: any Optimizer = config.finalOptimizer == .adam
-            ? Adam(parameters: net.parameters, learningRate: Float(config.finalLR), weightDecay: Float(config.finalWeightDecay))
-            : SGD(parameters: net.parameters, learningRate: Float(config.finalLR), momentum: Float(config.weightMomentum),
-                  nesterov: config.nesterov, weightDecay: Float(config.finalWeightDecay))
-        // The same number of steps as the searched network's final training (the budget plan's, if any).
-        let steps = finalSteps
-        let schedule = PolyLRSchedule(baseLearningRate: Float(config.finalLR), totalSteps: max(1, steps))
-        // Split what the checkpoint holds: the final network's tensors (carried) and this reference's.
-        let prefix = role + "."
-        let saved = pendingTensors ?? [:]
-        let carried = saved.filter { !$0.key.hasPrefix("baseline.") && !$0.key.hasPrefix("ablation.") }
-        let own = Dictionary(uniqueKeysWithValues: saved.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
-        if !own.isEmpty { try restore(own, store: store, optimizers: [("sgd", optimizer)]) }
-        pendingTensors = carried
-        let snapshot = {
-            var t = carried
-            for (k, v) in self.tensors(store: store, optimizers: [("sgd", optimizer)]) { t[prefix + k] = v }
-            return t
-        }
-        while progress[keyPath: step] < steps {
-            if gate.takeSkip() { log("\(role) training cut short by request at step \(progress[keyPath: step])"); break }
-            // The final stage's batches: same cases, patches and augmentation at every step.
-            var rng = SeedDomain.finalBatch.rng(config.seed, progress[keyPath: step])
-            optimizer.learningRate = schedule.learningRate(atStep: progress[keyPath: step])
-            let (x, y) = data.batch(size: config.batch, rng: &rng)
-            let loss = try trainStep(net, optimizer, input: x, labels: y, clip: config.finalGradClip)
-            progress[keyPath: step] += 1
-            progress.globalStep += 1
-            emit(.trainLoss(value: loss))
-            emit(.progress(done: progress[keyPath: step], total: steps, label: "\(role) training"))
-            recordMetric(loss: loss, dice: nil)
-            try betweenSteps(snapshot)
+        // The final stage's batches: same cases, patches and augmentation at every step.
+        let net = try trainLikeFinal(arch, label: "\(role) training", prefix: role + ".", step: step) { rng in
+            data.batch(size: config.batch, rng: &rng)
         }
         let metrics = try evaluateOnTest(net, role: role, arch: arch, cost: cost, writePredictions: false).metrics
         progress.testMetrics[role] = metrics
@@ -101,6 +66,50 @@ extension SearchEngine {
             emit(.comparison(c))
         }
         emit(.stageFinished(stage: progress.stage))
+    }
+
+    /// Prefixes of the reference networks' tensors in a checkpoint; everything else is the final
+    /// network's and is carried through unchanged.
+    static let referencePrefixes = ["baseline.", "ablation.", "fold."]
+
+    /// Trains `arch` from scratch exactly like the final stage (optimiser, poly schedule, clip, step
+    /// count, per-step batch seeds; `batch` draws step s's batch from its generator), resumable:
+    /// its tensors are checkpointed under `prefix` next to the carried final-network tensors.
+    func trainLikeFinal(_ arch: Architecture, label: String, prefix: String, step: WritableKeyPath<RunProgress, Int>,
+                        batch: (inout SplitMix64) -> (input: Tensor, labels: Tensor)) throws -> GraphNetwork {
+        let store = ParameterStore(seed: config.seed ^ 0xF17A_15EE)
+        let net = GraphNetwork(graph: try NetworkGraph(arch), store: store)
+        let optimizer: any Optimizer = config.finalOptimizer == .adam
+            ? Adam(parameters: net.parameters, learningRate: Float(config.finalLR), weightDecay: Float(config.finalWeightDecay))
+            : SGD(parameters: net.parameters, learningRate: Float(config.finalLR), momentum: Float(config.weightMomentum),
+                  nesterov: config.nesterov, weightDecay: Float(config.finalWeightDecay))
+        // The same number of steps as the searched network's final training (the budget plan's, if any).
+        let steps = finalSteps
+        let schedule = PolyLRSchedule(baseLearningRate: Float(config.finalLR), totalSteps: max(1, steps))
+        let saved = pendingTensors ?? [:]
+        let carried = saved.filter { kv in !Self.referencePrefixes.contains { kv.key.hasPrefix($0) } }
+        let own = Dictionary(uniqueKeysWithValues: saved.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+        if !own.isEmpty { try restore(own, store: store, optimizers: [("sgd", optimizer)]) }
+        pendingTensors = carried
+        let snapshot = {
+            var t = carried
+            for (k, v) in self.tensors(store: store, optimizers: [("sgd", optimizer)]) { t[prefix + k] = v }
+            return t
+        }
+        while progress[keyPath: step] < steps {
+            if gate.takeSkip() { log("\(label) cut short by request at step \(progress[keyPath: step])"); break }
+            var rng = SeedDomain.finalBatch.rng(config.seed, progress[keyPath: step])
+            optimizer.learningRate = schedule.learningRate(atStep: progress[keyPath: step])
+            let (x, y) = batch(&rng)
+            let loss = try trainStep(net, optimizer, input: x, labels: y, clip: config.finalGradClip)
+            progress[keyPath: step] += 1
+            progress.globalStep += 1
+            emit(.trainLoss(value: loss))
+            emit(.progress(done: progress[keyPath: step], total: steps, label: label))
+            recordMetric(loss: loss, dice: nil)
+            try betweenSteps(snapshot)
+        }
+        return net
     }
 
     /// Sliding-window inference of `net` on every test case on its original grid: Dice and NSD per

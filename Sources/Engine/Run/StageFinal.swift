@@ -114,7 +114,8 @@ extension SearchEngine {
                                  spacing: data.plan.targetSpacing, dicePerClass: progress.dicePerClass,
                                  nsdPerClass: progress.nsdPerClass, searchSeconds: progress.workSeconds,
                                  seed: config.seed, preset: config.preset.rawValue, split: data.split,
-                                 testMetrics: progress.testMetrics, comparisons: progress.comparisons)
+                                 testMetrics: progress.testMetrics, comparisons: progress.comparisons,
+                                 folds: progress.folds)
         card.searchEvidence = searchEvidence()
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]

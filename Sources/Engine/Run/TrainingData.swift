@@ -39,6 +39,7 @@ public final class TrainingData: @unchecked Sendable {
     /// Case ids each stage has read so far, by stage name.
     public var caseReads: [String: Set<String>] { reads.snapshot }
     let foreground: [ForegroundIndex]
+    let validationForeground: [ForegroundIndex]
     let sampler: PatchSampler
     let augmenter: Augmenter
 
@@ -74,7 +75,8 @@ public final class TrainingData: @unchecked Sendable {
             throw VolumeError.invalidArgument("\(dataset.jsonPath) lists \(cases.count) training case(s); a search needs at least 2 (one to train, one to validate)")
         }
         let parts = DataSplit.indices(count: cases.count, valFraction: config.valFraction,
-                                      testFraction: config.testFraction, seed: config.seed)
+                                      testFraction: config.testFraction,
+                                      seed: config.splitSeed >= 0 ? UInt64(config.splitSeed) : config.seed)
         trainCases = parts.train.map { cases[$0].1 }
         validationStore = parts.validation.map { cases[$0].1 }
         validationMSD = parts.validation.map { cases[$0].0 }
@@ -84,6 +86,7 @@ public final class TrainingData: @unchecked Sendable {
                           test: testMSD.map(\.id), testIsValidation: parts.testIsValidation)
         log(split.rule, parts.testIsValidation ? .warning : .info)
         foreground = trainCases.map { ForegroundIndex($0.labels!) }
+        validationForeground = validationStore.map { ForegroundIndex($0.labels!) }
         sampler = PatchSampler(patchSize: plan.patch, foregroundFraction: config.foregroundFraction)
         var aug = AugmentationConfig()
         aug.flipProbability = [config.augFlip, config.augFlip, config.augFlip]
@@ -99,16 +102,42 @@ public final class TrainingData: @unchecked Sendable {
     /// input (B, C, D, H, W) and labels (B, D, H, W) as class indices.
     public func batch(size: Int, rng: inout SplitMix64, subset: [Int]? = nil, augment: Bool = true) -> (input: Tensor, labels: Tensor) {
         let pool = subset ?? Array(trainCases.indices)
+        return makeBatch(size: size, rng: &rng, augment: augment) { r in
+            let i = pool[r.int(below: pool.count)]
+            return (trainCases[i], foreground[i])
+        }
+    }
+
+    /// Search-train then search-val cases (never a test case): the pool cross-validation splits.
+    public var searchPoolCount: Int { trainCases.count + validationStore.count }
+
+    /// The search-pool cases at `indices` (0..<searchPoolCount; train first, then val).
+    public func searchPool(_ indices: [Int]) -> [PreprocessedCase] {
+        let picked = indices.map { $0 < trainCases.count ? trainCases[$0] : validationStore[$0 - trainCases.count] }
+        reads.record(picked.map(\.id))
+        return picked
+    }
+
+    /// A batch like `batch`, drawn from search-pool cases (indices as in `searchPool`).
+    public func searchPoolBatch(size: Int, rng: inout SplitMix64, pool: [Int]) -> (input: Tensor, labels: Tensor) {
+        makeBatch(size: size, rng: &rng, augment: true) { r in
+            let i = pool[r.int(below: pool.count)]
+            return i < trainCases.count ? (trainCases[i], foreground[i])
+                : (validationStore[i - trainCases.count], validationForeground[i - trainCases.count])
+        }
+    }
+
+    private func makeBatch(size: Int, rng: inout SplitMix64, augment: Bool,
+                           pick: (inout SplitMix64) -> (PreprocessedCase, ForegroundIndex)) -> (input: Tensor, labels: Tensor) {
         let p = plan.patch, v = p.count, c = channels
         var input = Tensor.zeros([size, c, p.z, p.y, p.x])
         var labels = Tensor.zeros([size, p.z, p.y, p.x])
         var drawn: [String] = []
         drawn.reserveCapacity(size)
         for b in 0..<size {
-            let i = pool[rng.int(below: pool.count)]
-            let source = trainCases[i]
+            let (source, fg) = pick(&rng)
             drawn.append(source.id)
-            var patch = sampler.sample(image: source.image, labels: source.labels!, foreground: foreground[i], rng: &rng)
+            var patch = sampler.sample(image: source.image, labels: source.labels!, foreground: fg, rng: &rng)
             if augment { augmenter.apply(&patch, rng: &rng) }
             input.withUnsafeMutablePointer { dst in
                 patch.image.withUnsafeBufferPointer { src in (dst + b * c * v).update(from: src.baseAddress!, count: c * v) }
