@@ -35,8 +35,15 @@ public struct ModelFolder {
 
     /// Sliding-window prediction of one image on its own grid.
     public func predict(_ image: NIfTIImage, overlap: Double = 0.5, mirror: Bool = false) throws -> LabelVolume {
+        try predictLabels(image.volume, overlap: overlap, mirror: mirror)
+    }
+
+    /// The same with bounded memory: pass the volume's last reference (`consume`) and it is not
+    /// copied; `progress` gets (windows done, windows in this case).
+    public func predictLabels(_ volume: consuming Volume, overlap: Double = 0.5, mirror: Bool = false,
+                              progress: ((Int, Int) -> Void)? = nil) throws -> LabelVolume {
         let window = SlidingWindow(patchSize: plan.patch, overlap: overlap, mirrorAxes: mirror ? [0, 1, 2] : [], output: .logits)
-        return try predictCase(image: image.volume, preprocessor: Preprocessor(plan: plan), window: window,
-                               network: Inference.patchNetwork(network)).labels
+        return try predictCaseLabels(image: volume, preprocessor: Preprocessor(plan: plan), window: window,
+                                        network: Inference.patchNetwork(network), progress: progress)
     }
 }
