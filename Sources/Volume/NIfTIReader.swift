@@ -32,10 +32,12 @@ public enum NIfTI {
 
     /// Reads an image as Float32 (scl_slope/scl_inter applied), reoriented to canonical RAS.
     public static func readImage(_ url: URL, options: NIfTIReadOptions = .init()) throws -> NIfTIImage {
-        let (raw, header) = try niftiLock.withLock { _ in
-            try withImage(url.path, loadData: true, options: options) { nim, h in (try floatData(nim, path: url.path), h) }
+        // Scaled and reoriented in one pass from libnifti's buffer: no file-order Float copy.
+        let (data, header) = try niftiLock.withLock { _ in
+            try withImage(url.path, loadData: true, options: options) { nim, h in
+                (try scaledData(nim, path: url.path, as: Float.self, orientation: h.orientation, channels: h.channels) { Float($0) }, h)
+            }
         }
-        let data = header.orientation.toCanonical(raw, channels: header.channels)
         return NIfTIImage(volume: Volume(grid: header.grid, channels: header.channels, data: data), header: header)
     }
 
@@ -165,7 +167,9 @@ public enum NIfTI {
     }
 
     /// Converts the loaded data to `Out` with scl_slope/scl_inter applied (file order).
+    /// With `orientation`, the result is in canonical order (see `Orientation.gather`), else file order.
     static func scaledData<Out>(_ nim: UnsafeMutablePointer<nifti_image>, path: String, as: Out.Type,
+                                orientation: Orientation? = nil, channels: Int = 1,
                                 _ fromDouble: (Double) -> Out) throws -> [Out] {
         let p = nim.pointee
         let n = Int(p.nvox)
@@ -173,6 +177,10 @@ public enum NIfTI {
         let scaled = slope != 0 && slope.isFinite && inter.isFinite && !(slope == 1 && inter == 0)
         func convert<T>(_ type: T.Type, _ toDouble: (T) -> Double) -> [Out] {
             let src = UnsafeRawPointer(p.data!).assumingMemoryBound(to: T.self)
+            if let orientation, !orientation.isIdentity, orientation.fileShape.count * channels == n {
+                return scaled ? orientation.gather(src, channels: channels) { fromDouble(toDouble($0) * slope + inter) }
+                              : orientation.gather(src, channels: channels) { fromDouble(toDouble($0)) }
+            }
             return [Out](unsafeUninitializedCapacity: n) { buf, count in
                 if scaled {
                     for i in 0..<n { buf[i] = fromDouble(toDouble(src[i]) * slope + inter) }

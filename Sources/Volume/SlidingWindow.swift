@@ -3,6 +3,8 @@ import Foundation
 /// A segmentation network seen as a function: a patch (channel-major, x fastest) with `channels`
 /// channels and spatial size `size` in, K values per voxel out (K-major, same spatial size).
 public typealias PatchNetwork = (_ patch: [Float], _ channels: Int, _ size: Shape3) throws -> [Float]
+/// The same for `count` patches at once (batch-major): larger jobs per op for the thread pool.
+public typealias PatchBatchNetwork = (_ patches: [Float], _ count: Int, _ channels: Int, _ size: Shape3) throws -> [Float]
 
 /// Sliding-window inference with Gaussian importance weighting and optional mirroring.
 public struct SlidingWindow: Sendable {
@@ -20,11 +22,13 @@ public struct SlidingWindow: Sendable {
     /// Axes (0 = x, 1 = y, 2 = z) to mirror for test-time augmentation; every subset is run.
     public var mirrorAxes: [Int]
     public var output: Output
+    /// Windows per network call (with a `PatchBatchNetwork`); results do not depend on it.
+    public var batch: Int
 
     public init(patchSize: Shape3, overlap: Double = 0.5, sigmaScale: Double = 1.0 / 8.0,
-                mirrorAxes: [Int] = [], output: Output = .logits) {
+                mirrorAxes: [Int] = [], output: Output = .logits, batch: Int = 1) {
         self.patchSize = patchSize; self.overlap = overlap; self.sigmaScale = sigmaScale
-        self.mirrorAxes = mirrorAxes; self.output = output
+        self.mirrorAxes = mirrorAxes; self.output = output; self.batch = max(1, batch)
     }
 
     /// Window start positions along one axis: evenly spaced from 0 to n − p, step ≤ p·(1 − overlap).
@@ -65,10 +69,40 @@ public struct SlidingWindow: Sendable {
     /// `output == .probabilities` and the net is not a classifier, its weighted average) on the image grid.
     public func predict(_ image: Volume, classes: Int, network: PatchNetwork,
                         progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> Volume {
+        var one = self
+        one.batch = 1
+        return try withoutActuallyEscaping(network) { net in
+            try one.predict(image, classes: classes, batchNetwork: SlidingWindow.batched(net), progress: progress)
+        }
+    }
+
+    /// A single-patch network called once per patch of a batch.
+    static func batched(_ network: @escaping PatchNetwork) -> PatchBatchNetwork {
+        { patches, count, channels, size in
+            if count == 1 { return try network(patches, channels, size) }
+            let n = channels * size.count
+            var out = [Float]()
+            for w in 0..<count { out += try network(Array(patches[(w * n)..<((w + 1) * n)]), channels, size) }
+            return out
+        }
+    }
+
+    public func stream(_ image: Volume, classes: Int, network: PatchNetwork,
+                       progress: ((_ done: Int, _ total: Int) -> Void)? = nil,
+                       slice: (_ z: Int, _ probs: UnsafeBufferPointer<Float>) throws -> Void) throws {
+        var one = self
+        one.batch = 1
+        try withoutActuallyEscaping(network) { net in
+            try one.stream(image, classes: classes, batchNetwork: SlidingWindow.batched(net), progress: progress, slice: slice)
+        }
+    }
+
+    public func predict(_ image: Volume, classes: Int, batchNetwork network: PatchBatchNetwork,
+                        progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> Volume {
         let s = image.shape, plane = s.x * s.y, n = s.count
         var result = [Float](repeating: 0, count: n * classes)
         try result.withUnsafeMutableBufferPointer { out in
-            try stream(image, classes: classes, network: network, progress: progress) { z, probs in
+            try stream(image, classes: classes, batchNetwork: network, progress: progress) { z, probs in
                 for c in 0..<classes {
                     (out.baseAddress! + c * n + z * plane).update(from: probs.baseAddress! + c * plane, count: plane)
                 }
@@ -81,7 +115,7 @@ public struct SlidingWindow: Sendable {
     /// (ascending z; `slice` gets K planes of s.x × s.y, channel-major, valid only during the call).
     /// Memory: the windows' sums are kept for a slab of patch depth + one window step, not the whole
     /// volume; the weights are products of per-axis sums; patch and output buffers are reused.
-    public func stream(_ image: Volume, classes: Int, network: PatchNetwork,
+    public func stream(_ image: Volume, classes: Int, batchNetwork network: PatchBatchNetwork,
                        progress: ((_ done: Int, _ total: Int) -> Void)? = nil,
                        slice: (_ z: Int, _ probs: UnsafeBufferPointer<Float>) throws -> Void) throws {
         let s = image.shape, p = patchSize, channels = image.channels
@@ -110,8 +144,11 @@ public struct SlidingWindow: Sendable {
         let mirrors = mirrorSets()
         let total = xs.count * ys.count * zs.count
         var acc = [Float](repeating: 0, count: classes * slab)        // [class][z - base][y][x]
-        var patch = [Float](repeating: 0, count: pn * channels)
-        var out = [Float](repeating: 0, count: pn * classes)
+        let pc = pn * channels, pk = pn * classes
+        var patches = [Float](repeating: 0, count: batch * pc)
+        var out = [Float](repeating: 0, count: batch * pk)
+        var origins = [(x: Int, y: Int)]()
+        origins.reserveCapacity(batch)
         let emitPlane = s.x * s.y
         var emitted = [Float](repeating: 0, count: classes * emitPlane)
         var base = 0, done = 0
@@ -145,46 +182,72 @@ public struct SlidingWindow: Sendable {
             base = end
         }
 
+        /// Runs the network on the collected windows of row z0 and adds their weighted outputs.
+        func runBatch(z0: Int) throws {
+            let b = origins.count
+            guard b > 0 else { return }
+            for axes in mirrors {
+                var input = b == batch ? patches : Array(patches[0..<(b * pc)])
+                if !axes.isEmpty {
+                    for w in 0..<b {
+                        let m = SlidingWindow.mirrored(Array(patches[(w * pc)..<((w + 1) * pc)]), channels: channels, size: p, axes: axes)
+                        input.replaceSubrange((w * pc)..<((w + 1) * pc), with: m)
+                    }
+                }
+                let y = try network(input, b, channels, p)
+                guard y.count == b * pk else {
+                    throw VolumeError.invalidArgument("network returned \(y.count) values for \(b) \(p) patch(es) with \(classes) classes (expected \(b * pk))")
+                }
+                out.withUnsafeMutableBufferPointer { o in
+                    for w in 0..<b {
+                        let back = axes.isEmpty ? [] : SlidingWindow.mirrored(Array(y[(w * pk)..<((w + 1) * pk)]), channels: classes, size: p, axes: axes)
+                        (axes.isEmpty ? y : back).withUnsafeBufferPointer { yb in
+                            let from = axes.isEmpty ? w * pk : 0, to = w * pk
+                            if axes.isEmpty { for i in 0..<pk { o[to + i] = yb[from + i] } }
+                            else { for i in 0..<pk { o[to + i] += yb[from + i] } }
+                        }
+                    }
+                }
+            }
+            let scale = 1 / Float(mirrors.count)
+            acc.withUnsafeMutableBufferPointer { a in
+                out.withUnsafeBufferPointer { o in
+                    gauss.withUnsafeBufferPointer { g in
+                        for (w, origin) in origins.enumerated() {
+                            for c in 0..<classes { for k in 0..<p.z { for j in 0..<p.y {
+                                let dst = c * slab + (z0 + k - base) * plane + (origin.y + j) * padded.x + origin.x
+                                let src = p.index(0, j, k)
+                                let oc = w * pk + c * pn + src
+                                for i in 0..<p.x { a[dst + i] += o[oc + i] * scale * g[src + i] }
+                            } } }
+                        }
+                    }
+                }
+            }
+            done += b
+            progress?(done, total)
+            origins.removeAll(keepingCapacity: true)
+        }
+
         for z0 in zs {
             // Every later window starts at or after z0: the slices before it are finished.
             if z0 + p.z > base + depth { try flush(upTo: z0) }
             for y0 in ys {
                 for x0 in xs {
+                    let w = origins.count
                     paddedImage.data.withUnsafeBufferPointer { src in
-                        patch.withUnsafeMutableBufferPointer { dst in
+                        patches.withUnsafeMutableBufferPointer { dst in
                             for c in 0..<channels { for k in 0..<p.z { for j in 0..<p.y {
-                                (dst.baseAddress! + c * pn + p.index(0, j, k))
+                                (dst.baseAddress! + w * pc + c * pn + p.index(0, j, k))
                                     .update(from: src.baseAddress! + c * padded.count + padded.index(x0, y0 + j, z0 + k), count: p.x)
                             } } }
                         }
                     }
-                    for axes in mirrors {
-                        let input = axes.isEmpty ? patch : SlidingWindow.mirrored(patch, channels: channels, size: p, axes: axes)
-                        let y = try network(input, channels, p)
-                        guard y.count == pn * classes else {
-                            throw VolumeError.invalidArgument("network returned \(y.count) values for a \(p) patch with \(classes) classes (expected \(pn * classes))")
-                        }
-                        let back = SlidingWindow.mirrored(y, channels: classes, size: p, axes: axes)
-                        if axes.isEmpty { out.withUnsafeMutableBufferPointer { o in back.withUnsafeBufferPointer { b in for i in 0..<o.count { o[i] = b[i] } } } }
-                        else { out.withUnsafeMutableBufferPointer { o in back.withUnsafeBufferPointer { b in for i in 0..<o.count { o[i] += b[i] } } } }
-                    }
-                    let scale = 1 / Float(mirrors.count)
-                    acc.withUnsafeMutableBufferPointer { a in
-                        out.withUnsafeBufferPointer { o in
-                            gauss.withUnsafeBufferPointer { g in
-                                for c in 0..<classes { for k in 0..<p.z { for j in 0..<p.y {
-                                    let dst = c * slab + (z0 + k - base) * plane + (y0 + j) * padded.x + x0
-                                    let src = p.index(0, j, k)
-                                    let oc = c * pn + src
-                                    for i in 0..<p.x { a[dst + i] += o[oc + i] * scale * g[src + i] }
-                                } } }
-                            }
-                        }
-                    }
-                    done += 1
-                    progress?(done, total)
+                    origins.append((x0, y0))
+                    if origins.count == batch { try runBatch(z0: z0) }
                 }
             }
+            try runBatch(z0: z0)
         }
         try flush(upTo: padded.z)
     }
@@ -232,12 +295,20 @@ public func predictCase(image: Volume, preprocessor: Preprocessor, window: Slidi
 /// the probabilities stream out of the sliding window one slice at a time and are resampled back
 /// and arg-maxed as they come (same arithmetic as `restore` + `argmax`). Peak: the preprocessed
 /// volume plus slabs, instead of (2 + 3K) volumes.
-public func predictCaseLabels(image: consuming Volume, preprocessor: Preprocessor, window: SlidingWindow, network: PatchNetwork,
-                          progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> LabelVolume {
-    let pre = try preprocessor.run(id: "inference", image: image)
+public func predictCaseLabels(image: consuming Volume, preprocessor: Preprocessor, window: SlidingWindow, network: @escaping PatchNetwork,
+                              progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> LabelVolume {
+    var one = window
+    one.batch = 1
+    return try predictCaseLabels(image: consume image, preprocessor: preprocessor, window: one,
+                                 batchNetwork: SlidingWindow.batched(network), progress: progress)
+}
+
+public func predictCaseLabels(image: consuming Volume, preprocessor: Preprocessor, window: SlidingWindow, batchNetwork network: PatchBatchNetwork,
+                              progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> LabelVolume {
+    let pre = try preprocessor.run(id: "inference", image: consume image)
     let classes = preprocessor.plan.classCount
     var restorer = LabelRestorer(source: pre.image.shape, record: pre.record, classes: classes)
-    try window.stream(pre.image, classes: classes, network: network, progress: progress) { z, probs in restorer.push(z: z, probs: probs) }
+    try window.stream(pre.image, classes: classes, batchNetwork: network, progress: progress) { z, probs in restorer.push(z: z, probs: probs) }
     return LabelVolume(grid: pre.record.originalGrid, data: restorer.labels)
 }
 

@@ -28,6 +28,11 @@ struct PredictCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
+        // Per-window tensors (1–32 MB) come from the heap and stay mapped between windows instead of
+        // being mmapped and unmapped per op (1.35 M minor faults on a 512×512×300 CT); volume-sized
+        // buffers above 32 MB are still mmapped and returned when freed.
+        MallocTuning.set(.mmapThreshold, 32 << 20)
+        MallocTuning.set(.trimThreshold, 256 << 20)
         let folder = try ModelFolder(URL(fileURLWithPath: model))
         let outDir = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
@@ -110,5 +115,15 @@ enum PredictionInputs {
             throw VolumeError.fileNotFound(path: f.path, role: "channel \(i) of case \(id) (the model takes \(channels) channels)")
         }
         return Case(id: id, files: files)
+    }
+}
+
+/// glibc's mallopt (malloc.h is not in the Glibc module; looked up once by name).
+enum MallocTuning {
+    enum Parameter: Int32 { case trimThreshold = -1, mmapThreshold = -3 }   // M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+    static func set(_ parameter: Parameter, _ value: Int32) {
+        guard let symbol = dlsym(nil, "mallopt") else { return }
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        _ = unsafeBitCast(symbol, to: Mallopt.self)(parameter.rawValue, value)
     }
 }

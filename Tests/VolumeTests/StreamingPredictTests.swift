@@ -69,6 +69,29 @@ struct StreamingPredictTests {
         for i in ref.indices { #expect(abs(out.data[i] - ref[i]) < 2e-6, "voxel \(i): \(out.data[i]) vs \(ref[i])") }
     }
 
+    @Test("windows run in batches give the same result as one at a time, mirrors included", arguments: [1, 3, 7])
+    func batches(batch: Int) throws {
+        let v = Self.volume(Shape3(19, 17, 21))
+        for mirror in [[], [0, 2]] {
+            let one = SlidingWindow(patchSize: Shape3(8, 8, 8), overlap: 0.5, mirrorAxes: mirror)
+            var many = one
+            many.batch = batch
+            var calls = 0
+            let batched: PatchBatchNetwork = { patches, count, channels, size in
+                calls += 1
+                #expect(count >= 1 && count <= batch && patches.count == count * channels * size.count)
+                return (0..<count).flatMap { w in
+                    Self.net(Array(patches[(w * size.count)..<((w + 1) * size.count)]), channels, size)
+                }
+            }
+            let a = try one.predict(v, classes: 3, network: Self.net)
+            let b = try many.predict(v, classes: 3, batchNetwork: batched)
+            #expect(a.data == b.data)
+            let windows = one.windowCount(v.shape), mirrors = 1 << mirror.count
+            #expect(calls >= windows * mirrors / batch && calls <= (windows / batch + 9) * mirrors)
+        }
+    }
+
     @Test("streamed restore + argmax gives exactly the labels of restore + argmax", arguments: [
         SIMD3(1.0, 1.0, 2.0), SIMD3(0.8, 0.8, 2.5), SIMD3(1.3, 0.7, 1.0),
     ])
