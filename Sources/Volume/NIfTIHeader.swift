@@ -114,6 +114,11 @@ public struct NIfTIHeader: Sendable, Equatable, Codable {
         let unit: Double = p.xyz_units == NIFTI_UNITS_METER ? 1000 : (p.xyz_units == NIFTI_UNITS_MICRON ? 0.001 : 1)
         var mmAffine = affine
         for r in 0..<3 { for c in 0..<4 { mmAffine[r, c] *= unit } }
+        // Again in millimetres: a metre header near Double's range overflows here (found by libFuzzer).
+        let mmNorms = mmAffine.columnNorms
+        guard mmAffine.m.allSatisfy({ $0.isFinite }), [mmNorms.x, mmNorms.y, mmNorms.z].allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw VolumeError.badSpacing(path: path, spacing: [mmNorms.x, mmNorms.y, mmNorms.z])
+        }
         self.fileAffine = mmAffine
         self.orientation = Orientation.canonical(for: mmAffine, fileShape: fileShape)
         self.grid = Grid(shape: orientation.canonicalShape,
