@@ -8,8 +8,10 @@ SWIFT ?= swift
 TESTFLAGS := -c release -Xswiftc -enable-testing
 # OpenBLAS reads its kernel choice when it loads; the AVX2 kernel is faster on Zen 4 (notes/perf-anchors.md).
 export OPENBLAS_CORETYPE ?= HASWELL
+# Seconds per libFuzzer target in `make test` (tests/fuzz/run.sh); 0 builds the targets only.
+FUZZ_SECONDS ?= 60
 
-.PHONY: run test deps build sample bench clean
+.PHONY: run test deps build sample bench fuzz clean
 
 deps:
 	@missing=""; for p in $(PKGS); do \
@@ -37,11 +39,18 @@ test: deps
 	start=$$SECONDS; \
 	tests/e2e/tui-smoke.sh .build/release/c2fnas-tui || rc=1; \
 	echo "workbench e2e wall time: $$((SECONDS-start)) s"; \
+	start=$$SECONDS; \
+	tests/fuzz/run.sh $(FUZZ_SECONDS) || rc=1; \
+	echo "fuzz wall time: $$((SECONDS-start)) s"; \
 	exit $$rc
 
 bench: deps
 	$(SWIFT) build -c release --product c2fnas
 	.build/release/c2fnas bench conv
+
+# Coverage-guided fuzzing of the NIfTI and JSON readers: make fuzz FUZZ_SECONDS=600
+fuzz: deps
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf .build

@@ -1,15 +1,42 @@
 import Foundation
 
-/// One training case of an MSD dataset: an image and its label map.
+/// One training case: its image file(s) and its label map.
 public struct MSDCase: Sendable, Hashable {
     public var id: String
+    /// The first (MSD: only) image file.
     public var image: URL
     public var label: URL
+    /// One file per channel in channel order (nnU-Net: CASE_0000, CASE_0001, ...); MSD: `[image]`
+    /// (a 4D file holds every channel).
+    public var images: [URL]
+
+    public init(id: String, image: URL, label: URL, images: [URL]? = nil) {
+        self.id = id; self.image = image; self.label = label; self.images = images ?? [image]
+    }
 }
 
-/// A Medical Segmentation Decathlon task folder: `dataset.json`, `imagesTr/`, `labelsTr/`, `imagesTs/`.
+/// A test image without a label: one file (MSD) or one file per channel (nnU-Net).
+public struct TestImage: Sendable, Hashable {
+    public var id: String
+    public var image: URL
+    public var images: [URL]
+    public init(id: String, image: URL, images: [URL]? = nil) { self.id = id; self.image = image; self.images = images ?? [image] }
+}
+
+/// How a dataset folder is laid out (both are read from `dataset.json`).
+public enum DatasetLayout: String, Sendable {
+    /// Medical Segmentation Decathlon: `modality`, `labels` id→name, a `training` list, 4D multi-channel files.
+    case msd
+    /// nnU-Net v2 raw: `channel_names`, `labels` name→id, `file_ending`, `numTraining`; images
+    /// `imagesTr/CASE_0000<ending>` (one file per channel), labels `labelsTr/CASE<ending>`, no list.
+    case nnUNetV2 = "nnU-Net v2"
+}
+
+/// A segmentation dataset folder (MSD task or nnU-Net v2 raw dataset): `dataset.json`, `imagesTr/`,
+/// `labelsTr/`, `imagesTs/`.
 public struct MSDDataset: Sendable {
     public var root: URL
+    public var layout: DatasetLayout = .msd
     public var name: String
     public var description: String
     /// Channel names in channel order ("CT", "T2", "ADC", ...).
@@ -17,8 +44,8 @@ public struct MSDDataset: Sendable {
     /// Label value → name, background included.
     public var labels: [Int: String]
     public var training: [MSDCase]
-    /// Test images: id and file.
-    public var test: [(id: String, image: URL)]
+    /// Test images (no labels).
+    public var test: [TestImage]
 
     public var jsonPath: String { root.appendingPathComponent("dataset.json").path }
     /// Number of classes the network predicts (max label value + 1).
@@ -39,16 +66,13 @@ public struct MSDDataset: Sendable {
         catch { throw malformed("not valid JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] ?? error.localizedDescription)") }
         guard let json = object as? [String: Any] else { throw malformed("the top level must be an object") }
 
+        if json["channel_names"] != nil || json["file_ending"] != nil {
+            return try loadNNUNet(json, root: root, path: path)
+        }
         let name = json["name"] as? String ?? root.lastPathComponent
         let description = json["description"] as? String ?? ""
-        guard let modality = json["modality"] as? [String: Any] else { throw malformed("missing \"modality\" object, e.g. {\"0\": \"CT\"}") }
-        let modalities = try (0..<modality.count).map { i -> String in
-            guard let m = modality[String(i)] as? String else {
-                throw malformed("\"modality\" must have keys \"0\"...\"\(modality.count - 1)\" with names")
-            }
-            return m
-        }
-        guard !modalities.isEmpty else { throw malformed("\"modality\" is empty") }
+        guard let modality = json["modality"] as? [String: Any] else { throw malformed("missing \"modality\" object, e.g. {\"0\": \"CT\"} (or, for an nnU-Net v2 dataset, \"channel_names\")") }
+        let modalities = try channelNames(modality, key: "modality", malformed: malformed)
         guard let labelObj = json["labels"] as? [String: Any] else { throw malformed("missing \"labels\" object, e.g. {\"0\": \"background\", \"1\": \"organ\"}") }
         var labels = [Int: String]()
         for (k, v) in labelObj {
@@ -57,8 +81,7 @@ public struct MSDDataset: Sendable {
             }
             labels[value] = n
         }
-        guard labels[0] != nil else { throw malformed("\"labels\" must include \"0\" (background)") }
-        guard labels.count >= 2 else { throw malformed("\"labels\" needs at least one foreground class") }
+        try checkLabels(labels, malformed: malformed)
 
         guard let trainingList = json["training"] as? [Any] else { throw malformed("missing \"training\" list of {\"image\", \"label\"} pairs") }
         var training = [MSDCase]()
@@ -72,14 +95,103 @@ public struct MSDDataset: Sendable {
             training.append(c)
         }
         guard !training.isEmpty else { throw malformed("\"training\" is empty") }
-        var test = [(id: String, image: URL)]()
+        var test = [TestImage]()
         for (i, entry) in (json["test"] as? [Any] ?? []).enumerated() {
             let s = (entry as? String) ?? ((entry as? [String: Any])?["image"] as? String)
             guard let s else { throw malformed("\"test\"[\(i)] must be a path like \"./imagesTs/case.nii.gz\"") }
-            test.append((caseID(s), try resolve(s, in: root)))
+            test.append(TestImage(id: caseID(s), image: try resolve(s, in: root)))
         }
         return MSDDataset(root: root, name: name, description: description, modalities: modalities,
                           labels: labels, training: training, test: test)
+    }
+
+    /// {"0": "CT", "1": "T2"} → ["CT", "T2"]: keys must be exactly "0"..."n-1".
+    static func channelNames(_ object: [String: Any], key: String, malformed: (String) -> VolumeError) throws -> [String] {
+        guard !object.isEmpty else { throw malformed("\"\(key)\" is empty") }
+        return try (0..<object.count).map { i -> String in
+            guard let m = object[String(i)] as? String else {
+                throw malformed("\"\(key)\" must have keys \"0\"...\"\(object.count - 1)\" with names")
+            }
+            return m
+        }
+    }
+
+    static func checkLabels(_ labels: [Int: String], malformed: (String) -> VolumeError) throws {
+        guard labels[0] != nil else { throw malformed("\"labels\" must include the background, value 0") }
+        guard labels.count >= 2 else { throw malformed("\"labels\" needs at least one foreground class") }
+    }
+
+    /// nnU-Net v2 raw dataset: the cases are the files in imagesTr/ (CASE_XXXX<file_ending>, one per
+    /// channel) with their labelsTr/CASE<file_ending>; numTraining must match (as nnU-Net checks).
+    static func loadNNUNet(_ json: [String: Any], root: URL, path: String) throws -> MSDDataset {
+        func malformed(_ d: String) -> VolumeError { .datasetJSONMalformed(path: path, detail: d) }
+        guard let channelObj = (json["channel_names"] ?? json["modality"]) as? [String: Any] else {
+            throw malformed("missing \"channel_names\" object, e.g. {\"0\": \"CT\"}")
+        }
+        let channels = try channelNames(channelObj, key: "channel_names", malformed: malformed)
+        guard let labelObj = json["labels"] as? [String: Any] else {
+            throw malformed("missing \"labels\" object, e.g. {\"background\": 0, \"organ\": 1}")
+        }
+        var labels = [Int: String]()
+        for (name, v) in labelObj {
+            if v is [Any] {
+                throw malformed("\"labels\" entry \"\(name)\" is a list (an nnU-Net region); c2fnas trains one label per class, map regions to single values")
+            }
+            guard let value = v as? Int, (0...255).contains(value) else {
+                throw malformed("\"labels\" entry \"\(name)\" must map a name to an integer 0...255, e.g. {\"background\": 0, \"organ\": 1}")
+            }
+            guard labels[value] == nil else { throw malformed("\"labels\" gives value \(value) to both \"\(labels[value]!)\" and \"\(name)\"") }
+            labels[value] = name
+        }
+        try checkLabels(labels, malformed: malformed)
+        let ending = json["file_ending"] as? String ?? ".nii.gz"
+        guard ending == ".nii.gz" || ending == ".nii" else {
+            throw malformed("\"file_ending\" is \"\(ending)\"; c2fnas reads NIfTI only (\".nii.gz\" or \".nii\"); convert the images to NIfTI")
+        }
+        let training = try nnUNetCases(in: root.appendingPathComponent("imagesTr"), ending: ending, channels: channels.count,
+                                       required: true, dataset: root).map { id, files in
+            MSDCase(id: id, image: files[0], label: root.appendingPathComponent("labelsTr/\(id)\(ending)"), images: files)
+        }
+        guard !training.isEmpty else { throw malformed("imagesTr/ holds no CASE_0000\(ending) files") }
+        if let n = json["numTraining"] as? Int, n != training.count {
+            throw malformed("\"numTraining\" is \(n) but imagesTr/ holds \(training.count) cases; fix the count or add the missing cases")
+        }
+        let test = try nnUNetCases(in: root.appendingPathComponent("imagesTs"), ending: ending, channels: channels.count,
+                                   required: false, dataset: root).map { TestImage(id: $0.id, image: $0.files[0], images: $0.files) }
+        var ds = MSDDataset(root: root, name: json["name"] as? String ?? root.lastPathComponent,
+                            description: json["description"] as? String ?? "", modalities: channels,
+                            labels: labels, training: training, test: test)
+        ds.layout = .nnUNetV2
+        return ds
+    }
+
+    /// Groups `folder`'s CASE_XXXX<ending> files by case; every case needs channels 0000...C-1.
+    static func nnUNetCases(in folder: URL, ending: String, channels: Int, required: Bool, dataset: URL) throws -> [(id: String, files: [URL])] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {
+            if required { throw VolumeError.fileNotFound(path: folder.path, role: "nnU-Net imagesTr folder") }
+            return []
+        }
+        var byCase = [String: Set<Int>]()
+        for name in names where name.hasSuffix(ending) && !name.hasPrefix(".") {
+            let stem = String(name.dropLast(ending.count))
+            guard stem.count > 5, stem.dropLast(4).hasSuffix("_"), let ch = Int(stem.suffix(4)) else {
+                throw VolumeError.datasetJSONMalformed(path: folder.appendingPathComponent(name).path,
+                    detail: "nnU-Net image files are named CASE_XXXX\(ending) with a 4-digit channel number, e.g. \(stem)_0000\(ending)")
+            }
+            byCase[String(stem.dropLast(5)), default: []].insert(ch)
+        }
+        return try byCase.keys.sorted().map { id in
+            let have = byCase[id]!
+            if let missing = (0..<channels).first(where: { !have.contains($0) }) {
+                throw VolumeError.fileNotFound(path: folder.appendingPathComponent(String(format: "%@_%04d%@", id, missing, ending)).path,
+                                               role: "channel \(missing) of case \(id) (dataset.json names \(channels) channels)")
+            }
+            if let extra = have.first(where: { $0 >= channels }) {
+                throw VolumeError.datasetJSONMalformed(path: folder.appendingPathComponent(String(format: "%@_%04d%@", id, extra, ending)).path,
+                    detail: "channel \(extra) of case \(id), but dataset.json \"channel_names\" names \(channels) channel(s)")
+            }
+            return (id, (0..<channels).map { folder.appendingPathComponent(String(format: "%@_%04d%@", id, $0, ending)) })
+        }
     }
 
     /// "./imagesTr/la_003.nii.gz" → "la_003".
@@ -102,25 +214,25 @@ public struct MSDDataset: Sendable {
     public func checkFiles() throws {
         let fm = FileManager.default
         for c in training {
-            guard fm.fileExists(atPath: c.image.path) else { throw VolumeError.fileNotFound(path: c.image.path, role: "image of case \(c.id)") }
+            for f in c.images where !fm.fileExists(atPath: f.path) { throw VolumeError.fileNotFound(path: f.path, role: "image of case \(c.id)") }
             guard fm.fileExists(atPath: c.label.path) else { throw VolumeError.fileNotFound(path: c.label.path, role: "label of case \(c.id)") }
         }
-        for t in test where !fm.fileExists(atPath: t.image.path) {
-            throw VolumeError.fileNotFound(path: t.image.path, role: "test image \(t.id)")
-        }
+        for t in test { for f in t.images where !fm.fileExists(atPath: f.path) {
+            throw VolumeError.fileNotFound(path: f.path, role: "test image \(t.id)")
+        } }
     }
 
     /// Headers-only check of the whole dataset: files exist, channel counts, image/label grids.
     public func validate() throws {
         try checkFiles()
         for c in training { try checkCase(c) }
-        for t in test { try checkChannels(try NIfTI.readHeader(t.image), caseID: t.id, path: t.image.path) }
+        for t in test { try checkChannels(try NIfTI.readChannelHeaders(t.images), caseID: t.id, path: t.image.path) }
     }
 
     /// Reads both headers of a case and checks channels and that the grids match.
     @discardableResult
     public func checkCase(_ c: MSDCase) throws -> (image: NIfTIHeader, label: NIfTIHeader) {
-        let ih = try NIfTI.readHeader(c.image)
+        let ih = try NIfTI.readChannelHeaders(c.images)
         let lh = try NIfTI.readHeader(c.label)
         try checkChannels(ih, caseID: c.id, path: c.image.path)
         try checkGrids(ih.grid, lh.grid, c)
@@ -146,7 +258,7 @@ public struct MSDDataset: Sendable {
 
     /// Reads a training case (canonical orientation), checking channels, grids and label values.
     public func loadCase(_ c: MSDCase) throws -> (image: NIfTIImage, labels: LabelVolume) {
-        let image = try NIfTI.readImage(c.image)
+        let image = try NIfTI.readChannels(c.images)
         try checkChannels(image.header, caseID: c.id, path: c.image.path)
         try image.requireFinite(path: c.image.path)
         let (labelMap, _) = try NIfTI.readLabels(c.label)
@@ -160,10 +272,10 @@ public struct MSDDataset: Sendable {
     }
 
     /// Reads a test image (no label), checking its channels.
-    public func loadTestImage(id: String, url: URL) throws -> NIfTIImage {
-        let image = try NIfTI.readImage(url)
-        try checkChannels(image.header, caseID: id, path: url.path)
-        try image.requireFinite(path: url.path)
+    public func loadTestImage(_ t: TestImage) throws -> NIfTIImage {
+        let image = try NIfTI.readChannels(t.images)
+        try checkChannels(image.header, caseID: t.id, path: t.image.path)
+        try image.requireFinite(path: t.image.path)
         return image
     }
 }

@@ -9,7 +9,8 @@ public struct NIfTIHeader: Sendable, Equatable, Codable {
     public var fileShape: Shape3
     public var channels: Int
     public var datatype: Int32
-    public var pixdim: SIMD3<Double>        // pixdim[1...3] as stored
+    /// |pixdim[1...3]|: a negative stored value is read as its magnitude (see `warnings`).
+    public var pixdim: SIMD3<Double>
     public var xyztUnits: Int32
     public var qformCode: Int32
     /// quatern_b, quatern_c, quatern_d, qoffset_x, qoffset_y, qoffset_z, qfac.
@@ -24,6 +25,12 @@ public struct NIfTIHeader: Sendable, Equatable, Codable {
     public var orientation: Orientation
     /// The canonical processing grid.
     public var grid: Grid
+    /// The file was written in the other byte order (big-endian on this host); fields were swapped.
+    public var byteSwapped = false
+    /// Which header fields gave `fileAffine`: "sform", "qform" or "pixdim" (NIfTI method 1).
+    public var affineSource = "sform"
+    /// Things a reader should know but that do not stop the read (each names the file).
+    public var warnings: [String] = []
 
     /// A fresh header for writing a new image: `fileAffine` (mm) defines orientation and spacing;
     /// both sform and qform are set (codes 1 = scanner anatomical).
@@ -44,8 +51,9 @@ public struct NIfTIHeader: Sendable, Equatable, Codable {
                          affine: orientation.canonicalAffine(fromFile: fileAffine))
     }
 
-    /// Builds the header from a libnifti image (header fields only; data untouched).
-    init(nim p: nifti_image, rawPixdim pd: [Double], version: Int, path: String) throws {
+    /// Builds the header from a libnifti image (header fields only; data untouched) and the fields
+    /// parsed from the raw bytes (`raw.pixdim` as stored, byte order already undone).
+    init(nim p: nifti_image, raw: RawNIfTIFields, path: String) throws {
         let dims = withUnsafeBytes(of: p.dim) { Array($0.bindMemory(to: Int64.self)) }.map { Int($0) }
         let ndim = dims[0]
         guard (1...7).contains(ndim), dims[1...ndim].allSatisfy({ $0 >= 1 }) else {
@@ -55,7 +63,8 @@ public struct NIfTIHeader: Sendable, Equatable, Codable {
         if ndim < 3 || dims[1...3].contains(1) {
             throw VolumeError.twoDimensional(path: path, dims: used)
         }
-        self.version = version
+        self.version = raw.version
+        self.byteSwapped = raw.swapped
         self.fileShape = Shape3(dims[1], dims[2], dims[3])
         var channels = 1
         for d in ndim > 3 ? Array(dims[4...ndim]) : [] {
@@ -65,7 +74,17 @@ public struct NIfTIHeader: Sendable, Equatable, Codable {
         }
         self.channels = channels
         self.datatype = p.datatype
-        self.pixdim = SIMD3(pd[1], pd[2], pd[3])
+        let pd = raw.pixdim
+        guard [pd[1], pd[2], pd[3]].allSatisfy({ $0.isFinite && $0 != 0 }) else {
+            throw VolumeError.badSpacing(path: path, spacing: [pd[1], pd[2], pd[3]])
+        }
+        // nibabel, ITK and MONAI read a negative pixdim as its magnitude; the direction belongs to
+        // the qform (qfac, quaternion) or the sform, which keep their signs.
+        let spacing = SIMD3(abs(pd[1]), abs(pd[2]), abs(pd[3]))
+        if pd[1] < 0 || pd[2] < 0 || pd[3] < 0 {
+            warnings.append("\(path): negative voxel spacing pixdim[1...3] = \([pd[1], pd[2], pd[3]]) read as \([spacing.x, spacing.y, spacing.z]) (as nibabel does); the orientation comes from the \(p.sform_code > 0 ? "sform" : (p.qform_code > 0 ? "qform" : "pixdim")). Fix the header with nibabel `img.header.set_zooms(...)`.")
+        }
+        self.pixdim = spacing
         self.xyztUnits = Int32(p.xyz_units) | Int32(p.time_units)
         self.qformCode = p.qform_code
         self.quaternion = [p.quatern_b, p.quatern_c, p.quatern_d, p.qoffset_x, p.qoffset_y, p.qoffset_z, p.qfac]
@@ -77,17 +96,16 @@ public struct NIfTIHeader: Sendable, Equatable, Codable {
         self.descrip = withUnsafeBytes(of: p.descrip) { raw in
             String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
         }
-        let spacing = SIMD3(pd[1], pd[2], pd[3])
-        guard [spacing.x, spacing.y, spacing.z].allSatisfy({ $0.isFinite && $0 > 0 }) else {
-            throw VolumeError.badSpacing(path: path, spacing: [pd[1], pd[2], pd[3]])
-        }
         let affine: Affine
         if p.sform_code > 0 {
-            affine = sform
+            affine = sform; affineSource = "sform"
         } else if p.qform_code > 0 {
-            cnifti_mat_get(p.qto_xyz, &m); affine = Affine(rowMajor: m)
+            // Built here from |pixdim|: libnifti's qto_xyz uses 1 for a non-positive pixdim.
+            let q = nifti_quatern_to_dmat44(p.quatern_b, p.quatern_c, p.quatern_d, p.qoffset_x, p.qoffset_y, p.qoffset_z,
+                                            spacing.x, spacing.y, spacing.z, p.qfac)
+            cnifti_mat_get(q, &m); affine = Affine(rowMajor: m); affineSource = "qform"
         } else {
-            affine = .scaling(spacing)
+            affine = .scaling(spacing); affineSource = "pixdim"
         }
         guard affine.m.allSatisfy({ $0.isFinite }), affine.columnNorms.min() > 0 else {
             throw VolumeError.badSpacing(path: path, spacing: Array([affine.columnNorms.x, affine.columnNorms.y, affine.columnNorms.z]))
@@ -96,6 +114,11 @@ public struct NIfTIHeader: Sendable, Equatable, Codable {
         let unit: Double = p.xyz_units == NIFTI_UNITS_METER ? 1000 : (p.xyz_units == NIFTI_UNITS_MICRON ? 0.001 : 1)
         var mmAffine = affine
         for r in 0..<3 { for c in 0..<4 { mmAffine[r, c] *= unit } }
+        // Again in millimetres: a metre header near Double's range overflows here (found by libFuzzer).
+        let mmNorms = mmAffine.columnNorms
+        guard mmAffine.m.allSatisfy({ $0.isFinite }), [mmNorms.x, mmNorms.y, mmNorms.z].allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw VolumeError.badSpacing(path: path, spacing: [mmNorms.x, mmNorms.y, mmNorms.z])
+        }
         self.fileAffine = mmAffine
         self.orientation = Orientation.canonical(for: mmAffine, fileShape: fileShape)
         self.grid = Grid(shape: orientation.canonicalShape,

@@ -32,11 +32,44 @@ public enum NIfTI {
 
     /// Reads an image as Float32 (scl_slope/scl_inter applied), reoriented to canonical RAS.
     public static func readImage(_ url: URL, options: NIfTIReadOptions = .init()) throws -> NIfTIImage {
-        let (raw, header) = try niftiLock.withLock { _ in
-            try withImage(url.path, loadData: true, options: options) { nim, h in (try floatData(nim, path: url.path), h) }
+        // Scaled and reoriented in one pass from libnifti's buffer: no file-order Float copy.
+        let (data, header) = try niftiLock.withLock { _ in
+            try withImage(url.path, loadData: true, options: options) { nim, h in
+                (try scaledData(nim, path: url.path, as: Float.self, orientation: h.orientation, channels: h.channels) { Float($0) }, h)
+            }
         }
-        let data = header.orientation.toCanonical(raw, channels: header.channels)
         return NIfTIImage(volume: Volume(grid: header.grid, channels: header.channels, data: data), header: header)
+    }
+
+    /// Reads one image from one file per channel (nnU-Net's CASE_0000, CASE_0001, ...): every file
+    /// must hold one channel on the same grid. One file: `readImage` (which may hold several channels).
+    public static func readChannels(_ urls: [URL], options: NIfTIReadOptions = .init()) throws -> NIfTIImage {
+        guard urls.count > 1 else { return try readImage(urls[0], options: options) }
+        let header = try readChannelHeaders(urls, options: options)
+        var data = [Float]()
+        data.reserveCapacity(header.grid.shape.count * urls.count)
+        for url in urls { data.append(contentsOf: try readImage(url, options: options).volume.data) }
+        return NIfTIImage(volume: Volume(grid: header.grid, channels: urls.count, data: data), header: header)
+    }
+
+    /// The header of `readChannels(urls)`: the first file's, with one channel per file, after checking
+    /// that each file holds one channel on the first file's grid.
+    public static func readChannelHeaders(_ urls: [URL], options: NIfTIReadOptions = .init()) throws -> NIfTIHeader {
+        var first = try readHeader(urls[0], options: options)
+        guard urls.count > 1 else { return first }
+        for url in urls {
+            let h = url == urls[0] ? first : try readHeader(url, options: options)
+            guard h.channels == 1 else {
+                throw VolumeError.channelMismatch(caseID: url.lastPathComponent, path: url.path, channels: h.channels, modalities: 1)
+            }
+            guard h.grid.matches(first.grid) else {
+                throw VolumeError.gridMismatch(caseID: url.lastPathComponent, image: urls[0].path, label: url.path,
+                                               detail: "channel files must share one grid: shape \(first.grid.shape) spacing \(first.grid.spacing) vs shape \(h.grid.shape) spacing \(h.grid.spacing)")
+            }
+            if url != urls[0] { first.warnings += h.warnings }
+        }
+        first.channels = urls.count
+        return first
     }
 
     /// Reads a label map: every voxel must be a whole number in 0...255 (after scaling).
@@ -61,21 +94,14 @@ public enum NIfTI {
                              _ body: (UnsafeMutablePointer<nifti_image>, NIfTIHeader) throws -> R) throws -> R {
         nifti_set_debug_level(0)   // our errors say more than libnifti's stderr lines
         guard FileManager.default.fileExists(atPath: path) else { throw VolumeError.fileNotFound(path: path, role: "NIfTI file") }
-        let version = try probe(path)
-        // The raw header first: libnifti's image struct silently replaces bad pixdim values with 1.
-        var nver: Int32 = 0
-        guard let rawHeader = nifti_read_header(path, &nver, 0) else {
-            throw VolumeError.niftiFailure(path: path, detail: "header rejected")
-        }
-        let rawPixdim: [Double] = nver == 2
-            ? withUnsafeBytes(of: rawHeader.assumingMemoryBound(to: nifti_2_header.self).pointee.pixdim) { Array($0.bindMemory(to: Double.self)) }
-            : withUnsafeBytes(of: rawHeader.assumingMemoryBound(to: nifti_1_header.self).pointee.pixdim) { $0.bindMemory(to: Float.self).map { Double($0) } }
-        free(rawHeader)
+        // Our own parse of the raw header (byte order handled): libnifti's image struct silently
+        // replaces bad pixdim values with 1, so the spacing checks need the values as stored.
+        let raw = try probe(path)
         guard let nim = nifti_image_read(path, 0) else {
             throw VolumeError.niftiFailure(path: path, detail: "header rejected")
         }
         defer { nifti_image_free(nim) }
-        let header = try NIfTIHeader(nim: nim.pointee, rawPixdim: rawPixdim, version: version, path: path)
+        let header = try NIfTIHeader(nim: nim.pointee, raw: raw, path: path)
         let voxels = header.fileShape.x.multipliedReportingOverflow(by: header.fileShape.y)
         let total = voxels.partialValue.multipliedReportingOverflow(by: header.fileShape.z)
         let all = total.partialValue.multipliedReportingOverflow(by: header.channels)
@@ -112,57 +138,54 @@ public enum NIfTI {
                                          DT_INT64, DT_UINT64, DT_FLOAT32, DT_FLOAT64].map { Int32($0) })
 
     /// Checks the first bytes ourselves so truncation and foreign files get precise messages
-    /// (libnifti would read a wrong-magic file as ANALYZE 7.5). Returns the NIfTI version.
-    static func probe(_ path: String) throws -> Int {
+    /// (libnifti would read a wrong-magic file as ANALYZE 7.5), and returns the fields we read from
+    /// the raw header, byte-swapped when the file's byte order is not ours.
+    static func probe(_ path: String) throws -> RawNIfTIFields {
         guard let opened = znzopen(path, "rb", 1) else { throw VolumeError.niftiFailure(path: path, detail: "cannot open") }
         var fp: znzFile? = opened
         defer { _ = Xznzclose(&fp) }
         var bytes = [UInt8](repeating: 0, count: 548)
         let n = bytes.withUnsafeMutableBytes { znzread($0.baseAddress, 1, 548, fp) }
         guard n >= 4 else { throw VolumeError.truncated(path: path, detail: "only \(n) bytes, no header") }
-        let size = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: Int32.self) }
-        let version: Int, need: Int, magicAt: Int
-        switch size {
-        case 348, Int32(348).byteSwapped: (version, need, magicAt) = (1, 348, 344)
-        case 540, Int32(540).byteSwapped: (version, need, magicAt) = (2, 540, 4)
-        default:
-            throw VolumeError.badMagic(path: path, found: "sizeof_hdr = \(size), expected 348 or 540")
+        return try RawNIfTIFields.parse(bytes, count: n, path: path)
+    }
+
+    /// The header and every voxel as Float64 with scl_slope/scl_inter applied, in file order
+    /// (channels last, as stored): what `c2fnas inspect FILE` reports, comparable with nibabel's
+    /// `img.get_fdata()` without a Float32 rounding in between.
+    public static func readScaledFileOrder(_ url: URL, options: NIfTIReadOptions = .init()) throws -> (header: NIfTIHeader, values: [Double]) {
+        try niftiLock.withLock { _ in
+            try withImage(url.path, loadData: true, options: options) { nim, h in
+                (h, try scaledData(nim, path: url.path, as: Double.self) { $0 })
+            }
         }
-        guard n >= need else { throw VolumeError.truncated(path: path, detail: "header has \(n) of \(need) bytes") }
-        let magic = Array(bytes[magicAt..<(magicAt + 4)])
-        let ok: [[UInt8]] = version == 1 ? [Array("n+1\0".utf8), Array("ni1\0".utf8)] : [Array("n+2\0".utf8), Array("ni2\0".utf8)]
-        guard ok.contains(magic) else {
-            let shown = magic.map { (32...126).contains($0) ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }.joined()
-            throw VolumeError.badMagic(path: path, found: "\"\(shown)\"")
-        }
-        // dim[0] must be 1...7 and the used sides ≥ 1 before libnifti sees the header: it trusts
-        // dim[0] as a loop bound (the fuzzer crashed it with a NIfTI-2 dim[0] of 2^42).
-        let swapped = size != 348 && size != 540
-        func field(_ offset: Int, _ width: Int) -> Int {
-            var v: Int64 = 0
-            for i in 0..<width { v |= Int64(bytes[offset + (swapped ? width - 1 - i : i)]) << (8 * Int64(i)) }
-            return width == 2 ? Int(Int16(truncatingIfNeeded: v)) : Int(v)
-        }
-        let dims = (0...7).map { version == 1 ? field(40 + 2 * $0, 2) : field(16 + 8 * $0, 8) }
-        guard (1...7).contains(dims[0]), dims[1...dims[0]].allSatisfy({ $0 >= 1 }) else {
-            throw VolumeError.badDimensions(path: path, dims: dims[0] >= 0 && dims[0] <= 7 ? Array(dims[0...dims[0]]) : [dims[0]])
-        }
-        return version
     }
 
     /// Converts the loaded data to Float32 with scl_slope/scl_inter applied (file order).
     static func floatData(_ nim: UnsafeMutablePointer<nifti_image>, path: String) throws -> [Float] {
+        try scaledData(nim, path: path, as: Float.self) { Float($0) }
+    }
+
+    /// Converts the loaded data to `Out` with scl_slope/scl_inter applied (file order).
+    /// With `orientation`, the result is in canonical order (see `Orientation.gather`), else file order.
+    static func scaledData<Out>(_ nim: UnsafeMutablePointer<nifti_image>, path: String, as: Out.Type,
+                                orientation: Orientation? = nil, channels: Int = 1,
+                                _ fromDouble: (Double) -> Out) throws -> [Out] {
         let p = nim.pointee
         let n = Int(p.nvox)
         let slope = p.scl_slope, inter = p.scl_inter
         let scaled = slope != 0 && slope.isFinite && inter.isFinite && !(slope == 1 && inter == 0)
-        func convert<T>(_ type: T.Type, _ toDouble: (T) -> Double) -> [Float] {
+        func convert<T>(_ type: T.Type, _ toDouble: (T) -> Double) -> [Out] {
             let src = UnsafeRawPointer(p.data!).assumingMemoryBound(to: T.self)
-            return [Float](unsafeUninitializedCapacity: n) { buf, count in
+            if let orientation, !orientation.isIdentity, orientation.fileShape.count * channels == n {
+                return scaled ? orientation.gather(src, channels: channels) { fromDouble(toDouble($0) * slope + inter) }
+                              : orientation.gather(src, channels: channels) { fromDouble(toDouble($0)) }
+            }
+            return [Out](unsafeUninitializedCapacity: n) { buf, count in
                 if scaled {
-                    for i in 0..<n { buf[i] = Float(toDouble(src[i]) * slope + inter) }
+                    for i in 0..<n { buf[i] = fromDouble(toDouble(src[i]) * slope + inter) }
                 } else {
-                    for i in 0..<n { buf[i] = Float(toDouble(src[i])) }
+                    for i in 0..<n { buf[i] = fromDouble(toDouble(src[i])) }
                 }
                 count = n
             }

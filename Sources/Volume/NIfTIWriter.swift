@@ -19,14 +19,18 @@ extension NIfTI {
     public static func write(_ labels: LabelVolume, like header: NIfTIHeader, to url: URL) throws {
         try checkShape(labels.shape, channels: 1, header: header, url: url)
         let fileOrder = header.orientation.toFile(labels.data, channels: 1)
-        try writeRaw(fileOrder.map { Float($0) }, channels: 1, storage: .uint8, header: header, url: url)
+        try writeRaw(channels: 1, storage: .uint8, header: header, url: url) { nim in
+            // Bytes straight in: no Float copy of a full-size label map.
+            let d = nim.pointee.data.assumingMemoryBound(to: UInt8.self)
+            fileOrder.withUnsafeBufferPointer { for i in 0..<min($0.count, Int(nim.pointee.nvox)) { d[i] = $0[i] } }
+        }
     }
 
     /// Writes an image or class probabilities (channels become the 4th dimension).
     public static func write(_ volume: Volume, storage: NIfTIStorage = .float32, like header: NIfTIHeader, to url: URL) throws {
         try checkShape(volume.shape, channels: volume.channels, header: header, url: url)
         let fileOrder = header.orientation.toFile(volume.data, channels: volume.channels)
-        try writeRaw(fileOrder, channels: volume.channels, storage: storage, header: header, url: url)
+        try writeRaw(channels: volume.channels, storage: storage, header: header, url: url) { fill($0, with: fileOrder, storage: storage) }
     }
 
     private static func checkShape(_ s: Shape3, channels: Int, header: NIfTIHeader, url: URL) throws {
@@ -35,7 +39,8 @@ extension NIfTI {
         }
     }
 
-    private static func writeRaw(_ data: [Float], channels: Int, storage: NIfTIStorage, header: NIfTIHeader, url: URL) throws {
+    private static func writeRaw(channels: Int, storage: NIfTIStorage, header: NIfTIHeader, url: URL,
+                                 fillData: (UnsafeMutablePointer<nifti_image>) -> Void) throws {
         let path = url.path
         let dir = url.deletingLastPathComponent()
         guard FileManager.default.fileExists(atPath: dir.path) else {
@@ -55,7 +60,7 @@ extension NIfTI {
                     throw VolumeError.writeFailed(path: path, detail: "libnifti could not allocate the image")
                 }
                 defer { nifti_image_free(nim) }
-                fill(nim, with: data, storage: storage)
+                fillData(nim)
                 apply(header, to: nim)
                 if header.version == 2 {
                     try writeNIfTI2(nim, path: tmp)

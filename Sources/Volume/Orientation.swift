@@ -18,7 +18,10 @@ public struct Orientation: Sendable, Equatable, Codable {
     public static func canonical(for affine: Affine, fileShape: Shape3) -> Orientation {
         let norms = affine.columnNorms
         var cos = [[Double]](repeating: [0, 0, 0], count: 3)   // cos[world][fileAxis]
-        for w in 0..<3 { for a in 0..<3 { cos[w][a] = norms[a] > 0 ? affine[w, a] / norms[a] : (w == a ? 1 : 0) } }
+        for w in 0..<3 { for a in 0..<3 {
+            let c = norms[a] > 0 ? affine[w, a] / norms[a] : (w == a ? 1 : 0)
+            cos[w][a] = c.isFinite ? c : 0   // never NaN: every world axis must get a file axis below
+        } }
         var source = [-1, -1, -1], flips = [false, false, false]
         var usedWorld = Set<Int>(), usedAxis = Set<Int>()
         for _ in 0..<3 {
@@ -59,6 +62,36 @@ public struct Orientation: Sendable, Equatable, Codable {
     public func toCanonical<T>(_ data: [T], channels: Int = 1) -> [T] { reorder(data, channels: channels, toFile: false) }
     /// The exact inverse of `toCanonical`.
     public func toFile<T>(_ data: [T], channels: Int = 1) -> [T] { reorder(data, channels: channels, toFile: true) }
+
+    /// Canonical-order values converted from file-order storage in one pass (the reader uses it
+    /// on libnifti's buffer, so no file-order copy of the volume is made). Same walk as `toCanonical`.
+    func gather<T, Out>(_ src: UnsafePointer<T>, channels: Int, _ convert: (T) -> Out) -> [Out] {
+        let n = fileShape.count
+        let fileStride = [1, fileShape.x, fileShape.x * fileShape.y]
+        let c = canonicalShape
+        var step = [0, 0, 0], start = 0
+        for w in 0..<3 {
+            let s = fileStride[sourceAxis[w]]
+            step[w] = flipped[w] ? -s : s
+            if flipped[w] { start += (c[w] - 1) * s }
+        }
+        return [Out](unsafeUninitializedCapacity: n * channels) { dst, count in
+            var canonicalIndex = 0
+            for ch in 0..<channels {
+                let base = ch * n
+                for k in 0..<c.z {
+                    for j in 0..<c.y {
+                        var f = base + start + k * step[2] + j * step[1]
+                        for _ in 0..<c.x {
+                            (dst.baseAddress! + canonicalIndex).initialize(to: convert(src[f]))
+                            canonicalIndex += 1; f += step[0]
+                        }
+                    }
+                }
+            }
+            count = n * channels
+        }
+    }
 
     private func reorder<T>(_ data: [T], channels: Int, toFile: Bool) -> [T] {
         if isIdentity { return data }

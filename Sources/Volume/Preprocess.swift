@@ -20,7 +20,9 @@ public struct Preprocessor: Sendable {
     public var plan: Plan
     public init(plan: Plan) { self.plan = plan }
 
-    public func run(id: String, image: Volume, labels: LabelVolume? = nil) throws -> PreprocessedCase {
+    /// `image` is consumed: when the caller passes its last reference (`consume`), cropping to the
+    /// whole volume and normalising reuse its buffer instead of copying it.
+    public func run(id: String, image: consuming Volume, labels: LabelVolume? = nil) throws -> PreprocessedCase {
         guard image.channels == plan.normalization.count else {
             throw VolumeError.channelMismatch(caseID: id, path: id, channels: image.channels, modalities: plan.normalization.count)
         }
@@ -28,13 +30,15 @@ public struct Preprocessor: Sendable {
             throw VolumeError.gridMismatch(caseID: id, image: "image", label: "label", detail: "shape \(image.shape) vs \(labels.shape)")
         }
         let box = Crop.nonzeroBox(image)
+        let originalGrid = image.grid
         var cropped = Crop.crop(image, to: box)
+        _ = consume image
         normalize(&cropped)
         let target = Resample.shape(cropped.shape, from: cropped.spacing, to: plan.targetSpacingVector)
-        let resampled = Resample.trilinear(cropped, to: target)
+        let resampled = Resample.trilinear(consume cropped, to: target)
         let lab = labels.map { Resample.nearest(Crop.crop($0, to: box), to: target) }
         return PreprocessedCase(id: id, image: resampled, labels: lab,
-                                record: PreprocessRecord(originalGrid: image.grid, crop: box))
+                                record: PreprocessRecord(originalGrid: originalGrid, crop: box))
     }
 
     /// Applies the plan's per-channel normalisation in place.

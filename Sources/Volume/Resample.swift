@@ -23,12 +23,12 @@ public enum Resample {
     }
 
     /// Trilinear resampling of every channel (separable: three 1D linear passes).
-    public static func trilinear(_ v: Volume, to shape: Shape3) -> Volume {
+    public static func trilinear(_ v: consuming Volume, to shape: Shape3) -> Volume {
         if shape == v.shape { return v }
         var out = [Float]()
         out.reserveCapacity(shape.count * v.channels)
         for c in 0..<v.channels {
-            var data = v.channel(c)
+            var data = v.channels == 1 ? v.data : v.channel(c)   // one channel: no copy
             var cur = v.shape
             for axis in 0..<3 where cur[axis] != shape[axis] {
                 var next = cur; next[axis] = shape[axis]

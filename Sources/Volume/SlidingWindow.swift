@@ -3,6 +3,8 @@ import Foundation
 /// A segmentation network seen as a function: a patch (channel-major, x fastest) with `channels`
 /// channels and spatial size `size` in, K values per voxel out (K-major, same spatial size).
 public typealias PatchNetwork = (_ patch: [Float], _ channels: Int, _ size: Shape3) throws -> [Float]
+/// The same for `count` patches at once (batch-major): larger jobs per op for the thread pool.
+public typealias PatchBatchNetwork = (_ patches: [Float], _ count: Int, _ channels: Int, _ size: Shape3) throws -> [Float]
 
 /// Sliding-window inference with Gaussian importance weighting and optional mirroring.
 public struct SlidingWindow: Sendable {
@@ -20,11 +22,13 @@ public struct SlidingWindow: Sendable {
     /// Axes (0 = x, 1 = y, 2 = z) to mirror for test-time augmentation; every subset is run.
     public var mirrorAxes: [Int]
     public var output: Output
+    /// Windows per network call (with a `PatchBatchNetwork`); results do not depend on it.
+    public var batch: Int
 
     public init(patchSize: Shape3, overlap: Double = 0.5, sigmaScale: Double = 1.0 / 8.0,
-                mirrorAxes: [Int] = [], output: Output = .logits) {
+                mirrorAxes: [Int] = [], output: Output = .logits, batch: Int = 1) {
         self.patchSize = patchSize; self.overlap = overlap; self.sigmaScale = sigmaScale
-        self.mirrorAxes = mirrorAxes; self.output = output
+        self.mirrorAxes = mirrorAxes; self.output = output; self.batch = max(1, batch)
     }
 
     /// Window start positions along one axis: evenly spaced from 0 to n − p, step ≤ p·(1 − overlap).
@@ -36,73 +40,216 @@ public struct SlidingWindow: Sendable {
         return (0..<count).map { Int((Double($0) * actual).rounded()) }
     }
 
+    /// The importance map's factor along one axis: a Gaussian centred on the patch side, max 1,
+    /// clamped above 0. The map is the product of the three, so the summed weight of all windows at a
+    /// voxel is the product of three per-axis sums and needs no volume of its own.
+    func axisImportance(_ n: Int) -> [Double] {
+        let c = Double(n - 1) / 2, s = max(Double(n) * sigmaScale, 1e-6)
+        let g = (0..<n).map { exp(-(Double($0) - c) * (Double($0) - c) / (2 * s * s)) }
+        let m = g.max() ?? 1
+        return g.map { max($0 / m, 1e-10) }
+    }
+
     /// Importance map: a Gaussian centred on the patch, max 1, smallest value clamped above 0.
     public func importance() -> [Float] {
         let p = patchSize
-        func axis(_ n: Int) -> [Double] {
-            let c = Double(n - 1) / 2, s = max(Double(n) * sigmaScale, 1e-6)
-            return (0..<n).map { exp(-(Double($0) - c) * (Double($0) - c) / (2 * s * s)) }
-        }
-        let gx = axis(p.x), gy = axis(p.y), gz = axis(p.z)
+        let gx = axisImportance(p.x), gy = axisImportance(p.y), gz = axisImportance(p.z)
         var w = [Float](repeating: 0, count: p.count)
         var o = 0
         for k in 0..<p.z { for j in 0..<p.y { for i in 0..<p.x { w[o] = Float(gx[i] * gy[j] * gz[k]); o += 1 } } }
-        let m = w.max() ?? 1
-        let floor = Float.leastNormalMagnitude * 1e6
-        return w.map { max($0 / m, floor) }
+        return w
+    }
+
+    /// The number of windows `predict`/`stream` run over an image of shape `s` (mirrors not counted).
+    public func windowCount(_ s: Shape3) -> Int {
+        (0..<3).reduce(1) { $0 * SlidingWindow.starts(length: max(s[$1], patchSize[$1]), patch: patchSize[$1], overlap: overlap).count }
     }
 
     /// Runs the network over the whole image and returns K per-voxel class probabilities (or, when
     /// `output == .probabilities` and the net is not a classifier, its weighted average) on the image grid.
-    public func predict(_ image: Volume, classes: Int, network: PatchNetwork) throws -> Volume {
-        let s = image.shape, p = patchSize
-        // Pad (zeros) up to the patch size where the image is smaller; cropped off at the end.
-        let padded = Shape3(max(s.x, p.x), max(s.y, p.y), max(s.z, p.z))
-        let sampler = PatchSampler(patchSize: p)
-        let paddedImage: Volume = padded == s ? image : {
-            var v = Volume(grid: Grid(shape: padded, spacing: image.spacing, affine: image.affine), channels: image.channels, repeating: 0)
-            Crop.paste(image.data, channels: image.channels, into: &v.data, shape: padded, box: Box3(lower: Shape3(0, 0, 0), upper: s))
-            return v
-        }()
-        let n = padded.count, pn = p.count
-        var sum = [Float](repeating: 0, count: n * classes)
-        var weight = [Float](repeating: 0, count: n)
-        let gauss = importance()
-        let mirrors = mirrorSets()
-        for z0 in SlidingWindow.starts(length: padded.z, patch: p.z, overlap: overlap) {
-            for y0 in SlidingWindow.starts(length: padded.y, patch: p.y, overlap: overlap) {
-                for x0 in SlidingWindow.starts(length: padded.x, patch: p.x, overlap: overlap) {
-                    let patch = sampler.extract(image: paddedImage, labels: nil, origin: [x0, y0, z0])
-                    var out = [Float](repeating: 0, count: pn * classes)
-                    for axes in mirrors {
-                        let input = SlidingWindow.mirrored(patch.image, channels: image.channels, size: p, axes: axes)
-                        let y = try network(input, image.channels, p)
-                        guard y.count == pn * classes else {
-                            throw VolumeError.invalidArgument("network returned \(y.count) values for a \(p) patch with \(classes) classes (expected \(pn * classes))")
-                        }
-                        let back = SlidingWindow.mirrored(y, channels: classes, size: p, axes: axes)
-                        for i in 0..<out.count { out[i] += back[i] }
-                    }
-                    let scale = 1 / Float(mirrors.count)
-                    for k in 0..<p.z { for j in 0..<p.y {
-                        let dst = padded.index(x0, y0 + j, z0 + k), src = p.index(0, j, k)
-                        for i in 0..<p.x {
-                            let w = gauss[src + i]
-                            weight[dst + i] += w
-                            for c in 0..<classes { sum[c * n + dst + i] += out[c * pn + src + i] * scale * w }
-                        }
-                    } }
+    public func predict(_ image: Volume, classes: Int, network: PatchNetwork,
+                        progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> Volume {
+        var one = self
+        one.batch = 1
+        return try withoutActuallyEscaping(network) { net in
+            try one.predict(image, classes: classes, batchNetwork: SlidingWindow.batched(net), progress: progress)
+        }
+    }
+
+    /// A single-patch network called once per patch of a batch.
+    static func batched(_ network: @escaping PatchNetwork) -> PatchBatchNetwork {
+        { patches, count, channels, size in
+            if count == 1 { return try network(patches, channels, size) }
+            let n = channels * size.count
+            var out = [Float]()
+            for w in 0..<count { out += try network(Array(patches[(w * n)..<((w + 1) * n)]), channels, size) }
+            return out
+        }
+    }
+
+    public func stream(_ image: Volume, classes: Int, network: PatchNetwork,
+                       progress: ((_ done: Int, _ total: Int) -> Void)? = nil,
+                       slice: (_ z: Int, _ probs: UnsafeBufferPointer<Float>) throws -> Void) throws {
+        var one = self
+        one.batch = 1
+        try withoutActuallyEscaping(network) { net in
+            try one.stream(image, classes: classes, batchNetwork: SlidingWindow.batched(net), progress: progress, slice: slice)
+        }
+    }
+
+    public func predict(_ image: Volume, classes: Int, batchNetwork network: PatchBatchNetwork,
+                        progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> Volume {
+        let s = image.shape, plane = s.x * s.y, n = s.count
+        var result = [Float](repeating: 0, count: n * classes)
+        try result.withUnsafeMutableBufferPointer { out in
+            try stream(image, classes: classes, batchNetwork: network, progress: progress) { z, probs in
+                for c in 0..<classes {
+                    (out.baseAddress! + c * n + z * plane).update(from: probs.baseAddress! + c * plane, count: plane)
                 }
             }
         }
-        for c in 0..<classes { for i in 0..<n { sum[c * n + i] /= weight[i] } }
-        if output == .logits { SlidingWindow.softmax(&sum, classes: classes, voxels: n) }
-        var result = Volume(grid: Grid(shape: padded, spacing: image.spacing, affine: image.affine), channels: classes, data: sum)
-        if padded != s {
-            result = Crop.crop(result, to: Box3(lower: Shape3(0, 0, 0), upper: s))
-            result.grid = image.grid
+        return Volume(grid: image.grid, channels: classes, data: result)
+    }
+
+    /// Sliding-window inference that hands the finished result over one z slice at a time
+    /// (ascending z; `slice` gets K planes of s.x × s.y, channel-major, valid only during the call).
+    /// Memory: the windows' sums are kept for a slab of patch depth + one window step, not the whole
+    /// volume; the weights are products of per-axis sums; patch and output buffers are reused.
+    public func stream(_ image: Volume, classes: Int, batchNetwork network: PatchBatchNetwork,
+                       progress: ((_ done: Int, _ total: Int) -> Void)? = nil,
+                       slice: (_ z: Int, _ probs: UnsafeBufferPointer<Float>) throws -> Void) throws {
+        let s = image.shape, p = patchSize, channels = image.channels
+        // Pad (zeros) up to the patch size where the image is smaller; the padding is never emitted.
+        let padded = Shape3(max(s.x, p.x), max(s.y, p.y), max(s.z, p.z))
+        let paddedImage: Volume = padded == s ? image : {
+            var v = Volume(grid: Grid(shape: padded, spacing: image.spacing, affine: image.affine), channels: channels, repeating: 0)
+            Crop.paste(image.data, channels: channels, into: &v.data, shape: padded, box: Box3(lower: Shape3(0, 0, 0), upper: s))
+            return v
+        }()
+        let xs = SlidingWindow.starts(length: padded.x, patch: p.x, overlap: overlap)
+        let ys = SlidingWindow.starts(length: padded.y, patch: p.y, overlap: overlap)
+        let zs = SlidingWindow.starts(length: padded.z, patch: p.z, overlap: overlap)
+        let gauss = importance()
+        // Σ over windows of the importance at each voxel, per axis (the map is a product).
+        func weightSums(_ starts: [Int], _ n: Int, _ g: [Double]) -> [Double] {
+            var w = [Double](repeating: 0, count: n)
+            for s0 in starts { for i in g.indices { w[s0 + i] += g[i] } }
+            return w
         }
-        return result
+        let wx = weightSums(xs, padded.x, axisImportance(p.x)), wy = weightSums(ys, padded.y, axisImportance(p.y))
+        let wz = weightSums(zs, padded.z, axisImportance(p.z))
+        let maxStep = zip(zs, zs.dropFirst()).map { $1 - $0 }.max() ?? 0
+        let depth = min(padded.z, p.z + maxStep)
+        let plane = padded.x * padded.y, slab = depth * plane, pn = p.count
+        let mirrors = mirrorSets()
+        let total = xs.count * ys.count * zs.count
+        var acc = [Float](repeating: 0, count: classes * slab)        // [class][z - base][y][x]
+        let pc = pn * channels, pk = pn * classes
+        var patches = [Float](repeating: 0, count: batch * pc)
+        var out = [Float](repeating: 0, count: batch * pk)
+        var origins = [(x: Int, y: Int)]()
+        origins.reserveCapacity(batch)
+        let emitPlane = s.x * s.y
+        var emitted = [Float](repeating: 0, count: classes * emitPlane)
+        var base = 0, done = 0
+
+        /// Emits the finished slices base..<end and slides the slab down to start at `end`.
+        func flush(upTo end: Int) throws {
+            for z in base..<end where z < s.z {
+                let zl = z - base
+                acc.withUnsafeBufferPointer { a in
+                    emitted.withUnsafeMutableBufferPointer { e in
+                        for j in 0..<s.y {
+                            let wyz = wy[j] * wz[z]
+                            for i in 0..<s.x {
+                                let inv = Float(1 / (wx[i] * wyz))
+                                for c in 0..<classes { e[c * emitPlane + j * s.x + i] = a[c * slab + zl * plane + j * padded.x + i] * inv }
+                            }
+                        }
+                    }
+                }
+                if output == .logits { SlidingWindow.softmax(&emitted, classes: classes, voxels: emitPlane) }
+                try emitted.withUnsafeBufferPointer { try slice(z, $0) }
+            }
+            let shift = end - base, keep = depth - shift
+            acc.withUnsafeMutableBufferPointer { a in
+                for c in 0..<classes {
+                    let row = a.baseAddress! + c * slab
+                    if keep > 0 { memmove(row, row + shift * plane, keep * plane * MemoryLayout<Float>.stride) }
+                    (row + max(0, keep) * plane).update(repeating: 0, count: min(depth, shift) * plane)
+                }
+            }
+            base = end
+        }
+
+        /// Runs the network on the collected windows of row z0 and adds their weighted outputs.
+        func runBatch(z0: Int) throws {
+            let b = origins.count
+            guard b > 0 else { return }
+            for axes in mirrors {
+                var input = b == batch ? patches : Array(patches[0..<(b * pc)])
+                if !axes.isEmpty {
+                    for w in 0..<b {
+                        let m = SlidingWindow.mirrored(Array(patches[(w * pc)..<((w + 1) * pc)]), channels: channels, size: p, axes: axes)
+                        input.replaceSubrange((w * pc)..<((w + 1) * pc), with: m)
+                    }
+                }
+                let y = try network(input, b, channels, p)
+                guard y.count == b * pk else {
+                    throw VolumeError.invalidArgument("network returned \(y.count) values for \(b) \(p) patch(es) with \(classes) classes (expected \(b * pk))")
+                }
+                out.withUnsafeMutableBufferPointer { o in
+                    for w in 0..<b {
+                        let back = axes.isEmpty ? [] : SlidingWindow.mirrored(Array(y[(w * pk)..<((w + 1) * pk)]), channels: classes, size: p, axes: axes)
+                        (axes.isEmpty ? y : back).withUnsafeBufferPointer { yb in
+                            let from = axes.isEmpty ? w * pk : 0, to = w * pk
+                            if axes.isEmpty { for i in 0..<pk { o[to + i] = yb[from + i] } }
+                            else { for i in 0..<pk { o[to + i] += yb[from + i] } }
+                        }
+                    }
+                }
+            }
+            let scale = 1 / Float(mirrors.count)
+            acc.withUnsafeMutableBufferPointer { a in
+                out.withUnsafeBufferPointer { o in
+                    gauss.withUnsafeBufferPointer { g in
+                        for (w, origin) in origins.enumerated() {
+                            for c in 0..<classes { for k in 0..<p.z { for j in 0..<p.y {
+                                let dst = c * slab + (z0 + k - base) * plane + (origin.y + j) * padded.x + origin.x
+                                let src = p.index(0, j, k)
+                                let oc = w * pk + c * pn + src
+                                for i in 0..<p.x { a[dst + i] += o[oc + i] * scale * g[src + i] }
+                            } } }
+                        }
+                    }
+                }
+            }
+            done += b
+            progress?(done, total)
+            origins.removeAll(keepingCapacity: true)
+        }
+
+        for z0 in zs {
+            // Every later window starts at or after z0: the slices before it are finished.
+            if z0 + p.z > base + depth { try flush(upTo: z0) }
+            for y0 in ys {
+                for x0 in xs {
+                    let w = origins.count
+                    paddedImage.data.withUnsafeBufferPointer { src in
+                        patches.withUnsafeMutableBufferPointer { dst in
+                            for c in 0..<channels { for k in 0..<p.z { for j in 0..<p.y {
+                                (dst.baseAddress! + w * pc + c * pn + p.index(0, j, k))
+                                    .update(from: src.baseAddress! + c * padded.count + padded.index(x0, y0 + j, z0 + k), count: p.x)
+                            } } }
+                        }
+                    }
+                    origins.append((x0, y0))
+                    if origins.count == batch { try runBatch(z0: z0) }
+                }
+            }
+            try runBatch(z0: z0)
+        }
+        try flush(upTo: padded.z)
     }
 
     /// Identity first, then every non-empty subset of `mirrorAxes`.
@@ -142,4 +289,106 @@ public func predictCase(image: Volume, preprocessor: Preprocessor, window: Slidi
     let probs = try window.predict(pre.image, classes: preprocessor.plan.classCount, network: network)
     let full = preprocessor.restore(probabilities: probs, record: pre.record)
     return (full, argmax(full))
+}
+
+/// `predictCase(...).labels` with bounded memory: the source volume is consumed by preprocessing,
+/// the probabilities stream out of the sliding window one slice at a time and are resampled back
+/// and arg-maxed as they come (same arithmetic as `restore` + `argmax`). Peak: the preprocessed
+/// volume plus slabs, instead of (2 + 3K) volumes.
+public func predictCaseLabels(image: consuming Volume, preprocessor: Preprocessor, window: SlidingWindow, network: @escaping PatchNetwork,
+                              progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> LabelVolume {
+    var one = window
+    one.batch = 1
+    return try predictCaseLabels(image: consume image, preprocessor: preprocessor, window: one,
+                                 batchNetwork: SlidingWindow.batched(network), progress: progress)
+}
+
+public func predictCaseLabels(image: consuming Volume, preprocessor: Preprocessor, window: SlidingWindow, batchNetwork network: PatchBatchNetwork,
+                              progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> LabelVolume {
+    let pre = try preprocessor.run(id: "inference", image: consume image)
+    let classes = preprocessor.plan.classCount
+    var restorer = LabelRestorer(source: pre.image.shape, record: pre.record, classes: classes)
+    try window.stream(pre.image, classes: classes, batchNetwork: network, progress: progress) { z, probs in restorer.push(z: z, probs: probs) }
+    return LabelVolume(grid: pre.record.originalGrid, data: restorer.labels)
+}
+
+/// Trilinear resampling of K probability slices from the preprocessed grid to the crop box of the
+/// original grid, then the argmax, one slice at a time. The passes run x, then y, then z like
+/// `Resample.trilinear`, so the result is bit-identical to `argmax(restore(...))`.
+struct LabelRestorer {
+    let source: Shape3, box: Box3, full: Shape3, classes: Int
+    let crop: Shape3
+    let x0: [Int], x1: [Int], xw: [Float], y0: [Int], y1: [Int], yw: [Float], z0: [Int], z1: [Int], zw: [Float]
+    /// Background outside the crop box (probability 1 for class 0 there).
+    var labels: [UInt8]
+    /// The last two source slices after the x and y passes (slot z % 2), K × crop.x × crop.y each.
+    var planes: [[Float]]
+    var rows: [Float]
+    var blended: [Float]
+    var next = 0
+
+    init(source: Shape3, record: PreprocessRecord, classes: Int) {
+        self.source = source; self.box = record.crop; self.full = record.originalGrid.shape; self.classes = classes
+        crop = record.crop.size
+        func axis(_ nIn: Int, _ nOut: Int) -> ([Int], [Int], [Float]) {
+            let c = Resample.coordinates(nIn, nOut)
+            let i0 = c.map { Int($0.rounded(.down)) }
+            return (i0, i0.map { min($0 + 1, nIn - 1) }, zip(c, i0).map { Float($0 - Double($1)) })
+        }
+        (x0, x1, xw) = axis(source.x, crop.x); (y0, y1, yw) = axis(source.y, crop.y); (z0, z1, zw) = axis(source.z, crop.z)
+        labels = [UInt8](repeating: 0, count: full.count)
+        planes = [[Float]](repeating: [Float](repeating: 0, count: classes * crop.x * crop.y), count: 2)
+        rows = [Float](repeating: 0, count: classes * crop.x * source.y)
+        blended = [Float](repeating: 0, count: classes * crop.x * crop.y)
+    }
+
+    mutating func push(z: Int, probs: UnsafeBufferPointer<Float>) {
+        let sp = source.x * source.y, cx = crop.x, cp = crop.x * crop.y
+        let sameX = source.x == crop.x, sameY = source.y == crop.y
+        // x pass: K × source.y rows of source.x → crop.x.
+        rows.withUnsafeMutableBufferPointer { r in
+            for c in 0..<classes { for j in 0..<source.y {
+                let src = probs.baseAddress! + c * sp + j * source.x
+                let dst = r.baseAddress! + (c * source.y + j) * cx
+                if sameX { dst.update(from: src, count: cx); continue }
+                for i in 0..<cx { let w = xw[i]; dst[i] = src[x0[i]] * (1 - w) + src[x1[i]] * w }
+            } }
+        }
+        // y pass: rows → crop.y, into slot z % 2.
+        let slot = z % 2
+        planes[slot].withUnsafeMutableBufferPointer { pl in
+            rows.withUnsafeBufferPointer { r in
+                for c in 0..<classes { for j in 0..<crop.y {
+                    let dst = pl.baseAddress! + c * cp + j * cx
+                    if sameY { dst.update(from: r.baseAddress! + (c * source.y + j) * cx, count: cx); continue }
+                    let a = r.baseAddress! + (c * source.y + y0[j]) * cx, b = r.baseAddress! + (c * source.y + y1[j]) * cx
+                    let w = yw[j], wa = 1 - w
+                    for t in 0..<cx { dst[t] = a[t] * wa + b[t] * w }
+                } }
+            }
+        }
+        // z pass for every output slice whose two source slices have arrived (they are z - 1 and z).
+        while next < crop.z && z1[next] <= z {
+            let k = next
+            let w = zw[k], wa = 1 - w
+            let a = planes[z0[k] % 2], b = planes[z1[k] % 2]
+            let same = source.z == crop.z
+            blended.withUnsafeMutableBufferPointer { d in
+                for t in 0..<(classes * cp) { d[t] = same ? a[t] : a[t] * wa + b[t] * w }
+            }
+            blended.withUnsafeBufferPointer { d in
+                labels.withUnsafeMutableBufferPointer { out in
+                    for j in 0..<crop.y {
+                        let row = full.index(box.lower.x, box.lower.y + j, box.lower.z + k)
+                        for i in 0..<cx {
+                            var best = d[j * cx + i], label = 0
+                            for c in 1..<max(1, classes) where d[c * cp + j * cx + i] > best { best = d[c * cp + j * cx + i]; label = c }
+                            out[row + i] = UInt8(label)
+                        }
+                    }
+                }
+            }
+            next += 1
+        }
+    }
 }

@@ -40,7 +40,7 @@ public enum VolumeError: Error, Equatable, CustomStringConvertible, LocalizedErr
         case let .twoDimensional(p, dims):
             return "\(p): image is 2D (dims \(dims)); c2fnas segments 3D volumes. Stack the slices into one 3D NIfTI file."
         case let .badSpacing(p, s):
-            return "\(p): voxel spacing \(s) must be finite and > 0 (pixdim[1...3]). Fix the header, e.g. nibabel `img.header.set_zooms(...)`."
+            return "\(p): voxel spacing \(s) must be finite and non-zero (pixdim[1...3]). Fix the header, e.g. nibabel `img.header.set_zooms(...)`."
         case let .notLabels(p, d):
             return "\(p): not a label map (\(d)). Labels must be integers 0...255 stored in an integer datatype or as whole floats."
         case let .niftiFailure(p, d):

@@ -8,7 +8,7 @@ import NN
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Micro-benchmarks of the compute engine.",
-        subcommands: [BenchConvCommand.self, BenchForwardCommand.self, BenchStepCommand.self, BenchInferCommand.self])
+        subcommands: [BenchConvCommand.self, BenchForwardCommand.self, BenchStepCommand.self, BenchInferCommand.self, BenchPredictCommand.self])
 }
 
 struct BenchConvCommand: ParsableCommand {

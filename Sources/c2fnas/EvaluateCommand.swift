@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import Volume
 
@@ -19,6 +20,8 @@ struct EvaluateCommand: ParsableCommand {
     var tolerance: Double = 1.0
     @Option(help: "Save per-case metrics as JSON here.")
     var output: String?
+    @Flag(help: "No progress line on stderr.")
+    var quiet = false
 
     struct CaseResult: Encodable { var id: String; var metrics: [ClassMetrics] }
 
@@ -32,7 +35,10 @@ struct EvaluateCommand: ParsableCommand {
         var labelNames = [Int: String]()
         if let dataset { labelNames = try MSDDataset.load(URL(fileURLWithPath: dataset)).labels }
         var results = [CaseResult]()
-        for name in names {
+        let progress = quiet ? nil : ProgressReporter()
+        progress?.restart("evaluate")
+        for (n, name) in names.enumerated() {
+            progress?.update(done: n, total: names.count, label: "evaluate", extra: name)
             let refURL = refDir.appendingPathComponent(name)
             guard fm.fileExists(atPath: refURL.path) else { throw VolumeError.fileNotFound(path: refURL.path, role: "reference for prediction \(name)") }
             let (pred, _) = try NIfTI.readLabels(predDir.appendingPathComponent(name))
@@ -46,6 +52,7 @@ struct EvaluateCommand: ParsableCommand {
                 : labelNames.keys.filter { $0 > 0 }.sorted()
             let m = try Metrics.evaluate(prediction: pred, reference: ref, labels: classes, defaultTolerance: tolerance)
             results.append(CaseResult(id: name, metrics: m))
+            progress?.update(done: n + 1, total: names.count, label: "evaluate", extra: name)
             print(pad(name, 28) + m.map { "c\($0.label) Dice \(f3($0.dice)) NSD \(f3($0.nsd)) HD95 \(f2($0.hd95))" }.joined(separator: " │ "))
         }
         let labels = Set(results.flatMap { $0.metrics.map(\.label) }).sorted()

@@ -2,14 +2,25 @@ import ArgumentParser
 import Foundation
 import Volume
 
-/// `c2fnas inspect DATASET`: fingerprint and plan of an MSD dataset.
+/// `c2fnas inspect DATASET`: fingerprint and plan of a dataset (MSD or nnU-Net v2 layout).
+/// `c2fnas inspect FILE.nii[.gz]`: one file's header, geometry and values (see NIfTIFileReport).
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Check an MSD dataset, print its fingerprint and preprocessing plan, save both as JSON.")
+        abstract: "Check a dataset (MSD or nnU-Net v2), print its fingerprint and preprocessing plan, save both as JSON; or describe one NIfTI file.",
+        discussion: """
+        With a .nii/.nii.gz file: shape, datatype, byte order, spacing, qform/sform codes, the file affine \
+        (voxel indices → world, what nibabel's img.affine gives) and the RAS affine c2fnas processes on, \
+        scaling and the value range. --voxels "i,j,k;i,j,k" prints the scaled values at those file-order \
+        indices (a 4th index picks the channel); --json prints one JSON object instead.
+        """)
 
-    @Argument(help: "Dataset folder holding dataset.json, imagesTr/, labelsTr/.")
+    @Argument(help: "Dataset folder holding dataset.json, imagesTr/, labelsTr/ — or one .nii/.nii.gz file.")
     var dataset: String
+    @Flag(help: "FILE only: print one JSON object (shape, datatype, spacing, affine, values, sum, ...).")
+    var json = false
+    @Option(help: "FILE only: file-order voxel indices \"i,j,k[,c];...\" whose scaled values to print.")
+    var voxels: String?
     @Option(help: "Preset whose patch size the plan uses: tiny (32³), cpu (48³) or paper (96³).")
     var preset: String = "tiny"
     @Option(help: "Patch size x,y,z overriding the preset, e.g. 64,64,32.")
@@ -17,12 +28,24 @@ struct InspectCommand: ParsableCommand {
     @Option(help: "Where to save the JSON (default: <dataset name>_plan.json in the current folder).")
     var output: String?
 
-    func validate() throws { _ = try presetPatch() }
+    var isFile: Bool { dataset.hasSuffix(".nii") || dataset.hasSuffix(".nii.gz") }
+
+    func validate() throws {
+        _ = try presetPatch()
+        if !isFile && (json || voxels != nil) { throw ValidationError("--json and --voxels describe one NIfTI file; pass FILE.nii or FILE.nii.gz") }
+        if let voxels { _ = try NIfTIFileReport.parseVoxels(voxels) }
+    }
 
     func run() throws {
+        if isFile {
+            let report = try NIfTIFileReport(url: URL(fileURLWithPath: dataset), voxels: try NIfTIFileReport.parseVoxels(voxels ?? ""))
+            for w in report.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+            print(json ? try report.json() : report.text)
+            return
+        }
         let (patchSize, divisor) = try presetPatch()
         let ds = try MSDDataset.load(URL(fileURLWithPath: dataset))
-        print("\(ds.name): \(ds.training.count) training cases, \(ds.test.count) test; modalities \(ds.modalities); labels \(ds.sortedLabelValues.map { "\($0) \(ds.labels[$0]!)" }.joined(separator: ", "))")
+        print("\(ds.name) (\(ds.layout.rawValue) layout): \(ds.training.count) training cases, \(ds.test.count) test; modalities \(ds.modalities); labels \(ds.sortedLabelValues.map { "\($0) \(ds.labels[$0]!)" }.joined(separator: ", "))")
         let f = try Fingerprint.compute(dataset: ds) { n, total, id in
             if !id.isEmpty { FileHandle.standardError.write(Data("\r  reading \(n + 1)/\(total) \(id)    ".utf8)) }
         }

@@ -60,7 +60,7 @@ struct BadInputMatrixTests {
         expectVolumeError([c.image.path, "NaN or infinite"]) { _ = try Fingerprint.compute(dataset: ds) }
         let test = ds.test[0]
         #expect(try overflow(test.image) > 0)
-        expectVolumeError([test.image.path, "NaN or infinite"]) { _ = try ds.loadTestImage(id: test.id, url: test.image) }
+        expectVolumeError([test.image.path, "NaN or infinite"]) { _ = try ds.loadTestImage(test) }
     }
 
     @Test("all-background labels: one such case is accepted, a dataset with no foreground at all is refused")

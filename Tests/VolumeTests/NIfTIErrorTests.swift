@@ -15,7 +15,6 @@ struct NIfTIErrorTests {
         ("bad_2d.nii.gz", "2D"),
         ("bad_zero_spacing.nii", "spacing"),
         ("bad_nan_spacing.nii", "spacing"),
-        ("bad_negative_spacing.nii", "must be finite and > 0"),
         ("does_not_exist.nii.gz", "not found"),
     ])
     func refused(name: String, fragment: String) {

@@ -14,6 +14,14 @@ public enum Inference {
         }
     }
 
+    /// The same for a batch of patches: one forward pass of shape [count, C, D, H, W].
+    public static func patchBatchNetwork(_ net: GraphNetwork) -> PatchBatchNetwork {
+        { patches, count, channels, size in
+            let x = Variable(Tensor(shape: [count, channels, size.z, size.y, size.x], scalars: patches))
+            return noGrad { net(x) }.value.scalars
+        }
+    }
+
     /// Mean Dice per foreground class over `cases` (preprocessed grid, labels present).
     public static func validationDice(_ net: GraphNetwork, cases: [PreprocessedCase], classes: Int,
                                       patch: Shape3, overlap: Double) throws -> (mean: Double, perClass: [Double]) {

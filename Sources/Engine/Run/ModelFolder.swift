@@ -10,6 +10,9 @@ public struct ModelFolder {
     public let plan: Plan
     public let network: GraphNetwork
 
+    /// Windows per forward pass in `predictLabels` (see docs/DECISIONS.md, bench predict).
+    public static let windowBatch = 4
+
     public init(_ folder: URL) throws {
         let archURL = folder.appendingPathComponent("architecture.json")
         let planURL = folder.appendingPathComponent("plan.json")
@@ -35,8 +38,15 @@ public struct ModelFolder {
 
     /// Sliding-window prediction of one image on its own grid.
     public func predict(_ image: NIfTIImage, overlap: Double = 0.5, mirror: Bool = false) throws -> LabelVolume {
-        let window = SlidingWindow(patchSize: plan.patch, overlap: overlap, mirrorAxes: mirror ? [0, 1, 2] : [], output: .logits)
-        return try predictCase(image: image.volume, preprocessor: Preprocessor(plan: plan), window: window,
-                               network: Inference.patchNetwork(network)).labels
+        try predictLabels(image.volume, overlap: overlap, mirror: mirror)
+    }
+
+    /// The same with bounded memory: pass the volume's last reference (`consume`) and it is not
+    /// copied; `progress` gets (windows done, windows in this case).
+    public func predictLabels(_ volume: consuming Volume, overlap: Double = 0.5, mirror: Bool = false, batch: Int = ModelFolder.windowBatch,
+                              progress: ((Int, Int) -> Void)? = nil) throws -> LabelVolume {
+        let window = SlidingWindow(patchSize: plan.patch, overlap: overlap, mirrorAxes: mirror ? [0, 1, 2] : [], output: .logits, batch: batch)
+        return try predictCaseLabels(image: consume volume, preprocessor: Preprocessor(plan: plan), window: window,
+                                     batchNetwork: Inference.patchBatchNetwork(network), progress: progress)
     }
 }

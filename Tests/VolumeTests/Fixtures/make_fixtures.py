@@ -121,3 +121,11 @@ open(os.path.join(HERE, "bad_text.nii"), "w").write("this is not a NIfTI file\n"
 with open(os.path.join(HERE, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1, sort_keys=True)
 print("wrote", len(expected), "fixtures")
+
+# Oblique (rotated about z by 20° and about x by 10°), int16 with scaling: for `c2fnas inspect FILE`.
+cz, sz, cx, sx = np.cos(np.radians(20)), np.sin(np.radians(20)), np.cos(np.radians(10)), np.sin(np.radians(10))
+rot = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]]) @ np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
+aff = np.eye(4); aff[:3, :3] = rot @ np.diag([0.9, 1.1, 2.2]); aff[:3, 3] = [-12.5, 30.25, 7]
+img = nib.Nifti1Image(ramp((6, 5, 4), np.int16) - 200, aff)
+img.header.set_data_dtype(np.int16); img.header.set_slope_inter(0.25, 3)
+save(img, "oblique_int16.nii.gz", [(0, 0, 0, 0), (5, 4, 3, 0), (2, 1, 3, 0)])
