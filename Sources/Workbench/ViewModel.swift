@@ -182,13 +182,15 @@ public struct SliceVolume: Sendable, Equatable {
     public var label: [UInt8]?
     public var prediction: [UInt8]?
     public var classCount: Int
+    /// Class names by label value (from dataset.json), for the legend.
+    public var classNames: [Int: String]
     /// Voxel spacing in mm (x, y, z), for the displayed aspect ratio.
     public var spacing: [Double]
     /// Default display window: roughly the 1st and 99th intensity percentiles.
     public var autoWindow: ClosedRange<Float>
 
     public init(name: String = "", size: VolumeSize, image: [Float], label: [UInt8]? = nil, prediction: [UInt8]? = nil,
-                classCount: Int = 2, spacing: [Double] = [1, 1, 1]) {
+                classCount: Int = 2, spacing: [Double] = [1, 1, 1], classNames: [Int: String] = [:]) {
         precondition(image.count == size.count, "SliceVolume: image has \(image.count) voxels, size says \(size.count)")
         precondition(label.map { $0.count == size.count } ?? true, "SliceVolume: label size differs from the image")
         precondition(prediction.map { $0.count == size.count } ?? true, "SliceVolume: prediction size differs from the image")
@@ -198,6 +200,7 @@ public struct SliceVolume: Sendable, Equatable {
         self.label = label
         self.prediction = prediction
         self.classCount = classCount
+        self.classNames = classNames
         self.spacing = spacing.count == 3 ? spacing : [1, 1, 1]
         autoWindow = SliceVolume.percentileWindow(image)
     }
