@@ -35,6 +35,8 @@ let package = Package(
         // Pictures: RGB images, PNG, slice rendering with class colours, kitty / sixel / iTerm2 encoders.
         .target(name: "Pictures", dependencies: ["CZlib"]),
         .target(name: "Workbench", dependencies: ["Engine", "Search", "Volume", "Pictures", "CNCurses"]),
+        // Figures and the HTML run report (`c2fnas overlay`, `c2fnas report`).
+        .target(name: "Report", dependencies: ["Engine", "Search", "Volume", "Pictures"]),
 
         // Executables: argument parsing and wiring only.
         .executableTarget(name: "c2fnas-tui", dependencies: [
@@ -42,7 +44,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "c2fnas", dependencies: [
-            "Engine", "Volume", "Search", "NN", "Tensor", "Pictures",
+            "Engine", "Volume", "Search", "NN", "Tensor", "Pictures", "Report",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -55,5 +57,6 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Volume", "Search"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Pictures", "Volume", "CNCurses"]),
         .testTarget(name: "PicturesTests", dependencies: ["Pictures"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Pictures", "Engine", "Volume"]),
     ]
 )

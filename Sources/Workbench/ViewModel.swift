@@ -1,4 +1,5 @@
 import Foundation
+import Pictures
 
 // The workbench's view model: plain values the engine side fills from its events.
 // The workbench never reads engine types; it draws only what is here.
@@ -205,23 +206,8 @@ public struct SliceVolume: Sendable, Equatable {
         autoWindow = SliceVolume.percentileWindow(image)
     }
 
-    /// 1st–99th percentile of a strided sample (at most ~65k values, so it stays cheap).
-    static func percentileWindow(_ values: [Float]) -> ClosedRange<Float> {
-        guard !values.isEmpty else { return 0...1 }
-        let stride = max(1, values.count / 65_536)
-        var sample = [Float]()
-        sample.reserveCapacity(values.count / stride + 1)
-        var i = 0
-        while i < values.count {
-            if values[i].isFinite { sample.append(values[i]) }
-            i += stride
-        }
-        guard !sample.isEmpty else { return 0...1 }
-        sample.sort()
-        let lo = sample[Int(Double(sample.count - 1) * 0.01)]
-        let hi = sample[Int(Double(sample.count - 1) * 0.99)]
-        return hi > lo ? lo...hi : lo...(lo + 1)
-    }
+    /// 1st–99th percentile of the intensities (the same window `c2fnas overlay` and the report use).
+    static func percentileWindow(_ values: [Float]) -> ClosedRange<Float> { Windowing.percentile(values) }
 }
 
 /// The slice panel: which case of how many, and its data once loaded.
