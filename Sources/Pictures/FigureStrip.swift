@@ -21,7 +21,8 @@ public enum Windowing {
 }
 
 /// Tiles of one slice side by side (e.g. image | label | prediction | errors), each scaled
-/// nearest-neighbour to the same physical size, `gap` black pixels apart.
+/// nearest-neighbour to the same physical size, `gap` white pixels apart (black would merge
+/// with the air around the body).
 public enum FigureStrip {
     /// The display size of one tile: the longest side reaches at least `minSide` pixels with an
     /// integer zoom of the finest voxel spacing, and the physical aspect ratio is kept.
@@ -35,7 +36,7 @@ public enum FigureStrip {
     public static func render(_ plane: SlicePlane, kinds: [TileKind], window: ClosedRange<Float>,
                               palette: OverlayPalette = OverlayPalette(), minSide: Int = 384, gap: Int = 4) -> RGBImage {
         let (w, h) = tileSize(plane, minSide: minSide)
-        var strip = RGBImage(width: kinds.count * w + max(0, kinds.count - 1) * gap, height: h)
+        var strip = RGBImage(width: kinds.count * w + max(0, kinds.count - 1) * gap, height: h, fill: RGB(255, 255, 255))
         for (i, kind) in kinds.enumerated() {
             let tile = SliceRenderer.render(plane, kind: kind, window: window, palette: palette).image.scaledNearest(width: w, height: h)
             strip.paste(tile, x: i * (w + gap), y: 0)

@@ -70,8 +70,12 @@ enum SVG {
             guard !pts.isEmpty else { continue }
             let d = pts.enumerated().map { j, p in (j == 0 ? "M" : "L") + f(px(p.x)) + " " + f(py(p.y)) }.joined(separator: " ")
             s += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(se.colour)\" stroke-width=\"1.5\"\(se.dashed ? " stroke-dasharray=\"5,3\"" : "")/>"
-            if pts.count == 1 { s += "<circle cx=\"\(f(px(pts[0].x)))\" cy=\"\(f(py(pts[0].y)))\" r=\"3\" fill=\"\(se.colour)\"/>" }
-            s += "<text x=\"\(f(m.l + 8 + Double(i) * 130))\" y=\"14\" fill=\"\(se.colour)\">■ \(escape(se.name))</text>"
+            // A series at one step (one point, or snapshots taken at the same step) gets markers.
+            if Set(pts.map(\.x)).count == 1 {
+                for p in pts { s += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"3\" fill=\"\(se.colour)\"/>" }
+            }
+            let spacing = min(130, (pw - 8) / Double(max(1, series.count)))
+            s += "<text x=\"\(f(m.l + 8 + Double(i) * spacing))\" y=\"14\" fill=\"\(se.colour)\">■ \(escape(se.name))</text>"
         }
         s += "<text x=\"\(f(m.l + pw / 2))\" y=\"\(f(height - 4))\" text-anchor=\"middle\">\(escape(xLabel))</text>"
         s += "<text transform=\"translate(12 \(f(m.t + ph / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel + (logY ? " (log)" : "")))</text>"

@@ -74,8 +74,8 @@ struct ReportTests {
             #expect(tileWidth % shape.x == 0 && img.height % shape.y == 0 && tileWidth / shape.x == img.height / shape.y,
                     "\(img.width)×\(img.height) for a \(shape) case")
             #expect(max(tileWidth, img.height) >= 384)
-            // The gap between tiles is black, and the strip is what `c2fnas overlay --auto` draws.
-            #expect(img[tileWidth + 1, img.height / 2] == RGB(0, 0, 0))
+            // The gap between tiles is white, and the strip is what `c2fnas overlay --auto` draws.
+            #expect(img[tileWidth + 1, img.height / 2] == RGB(255, 255, 255))
             let fig = try CaseFigure.read(image: c.image, label: c.label, prediction: run.predictions.appendingPathComponent(name))
             #expect(img == FigureStrip.render(try fig.plane(.axial, index: fig.autoSlice(.axial)), kinds: fig.kinds, window: fig.window))
         }
