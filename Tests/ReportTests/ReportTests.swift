@@ -114,3 +114,31 @@ struct ReportTests {
         #expect(front.map(\.id) == ["a", "b", "d"])
     }
 }
+
+/// The files behind `c2fnas overlay`.
+@Suite("case figure")
+struct CaseFigureTests {
+    @Test("label of another grid is refused with both shapes; --auto takes the slice with most label; out-of-range slices are named")
+    func figure() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("c2fnas-figure-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        _ = try Phantom.writeTask(to: root, trainingCases: 3, testCases: 0, seed: 5)
+        let ds = try MSDDataset.load(root)
+        let a = ds.training[0], b = ds.training[1]
+        let shapeA = try NIfTI.readHeader(a.image).grid.shape, shapeB = try NIfTI.readHeader(b.label).grid.shape
+        try #require(shapeA != shapeB)
+        #expect(throws: FigureError.shapeMismatch(image: a.image.path, other: b.label.path, imageShape: shapeA.description, otherShape: shapeB.description)) {
+            try CaseFigure.read(image: a.image, label: b.label, prediction: nil)
+        }
+        let fig = try CaseFigure.read(image: a.image, label: a.label, prediction: nil)
+        #expect(fig.kinds == [.image, .label])
+        // Count labelled voxels per axial slice independently of SlicePlane.
+        let label = try NIfTI.readLabels(a.label).labels
+        let s = label.shape
+        var counts = [Int](repeating: 0, count: s.z)
+        for z in 0..<s.z { for i in 0..<(s.x * s.y) where label.data[z * s.x * s.y + i] != 0 { counts[z] += 1 } }
+        #expect(counts[fig.autoSlice(.axial)] == counts.max())
+        #expect(throws: FigureError.sliceOutOfRange(index: s.z, count: s.z, axis: "axial")) { try fig.plane(.axial, index: s.z) }
+        #expect(FigureError.sliceOutOfRange(index: 99, count: 10, axis: "axial").description.contains("0…9"))
+    }
+}
