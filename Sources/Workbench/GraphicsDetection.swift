@@ -15,9 +15,12 @@ public struct GraphicsSetup: Sendable, Equatable {
     public var cellPixels: (width: Int, height: Int)
     /// One line for the log: what was chosen and from what.
     public var reason: String
+    /// A pixel mode was possible but something the user can change stood in the way (tmux
+    /// passthrough, sixel colour registers): the footer shows `reason` at start.
+    public var fixable = false
 
     public static func == (a: GraphicsSetup, b: GraphicsSetup) -> Bool {
-        a.mode == b.mode && a.tmuxWrap == b.tmuxWrap && a.cellPixels == b.cellPixels && a.reason == b.reason
+        a.mode == b.mode && a.tmuxWrap == b.tmuxWrap && a.cellPixels == b.cellPixels && a.reason == b.reason && a.fixable == b.fixable
     }
 
     public static let cells = GraphicsSetup(mode: .cells, tmuxWrap: false, cellPixels: (0, 0), reason: "cells")
@@ -30,8 +33,19 @@ public struct GraphicsSetup: Sendable, Equatable {
 /// sequences are then wrapped), since tmux swallows them otherwise; tmux answers DA1 itself, so
 /// no probe there.
 public enum GraphicsDetection {
-    /// The kitty graphics query, then DA1 as the sentinel every terminal answers.
-    public static let probeQuery = "\u{1B}_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\u{1B}\\\u{1B}[c"
+    /// The kitty graphics query, the sixel colour-register count (XTSMGRAPHICS), then DA1 as the
+    /// sentinel every terminal answers.
+    public static let probeQuery = "\u{1B}_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\u{1B}\\\u{1B}[?1;1;0S\u{1B}[c"
+
+    /// The sixel palette needs this many colour registers (`SixelPalette`).
+    public static let sixelRegisters = 256
+
+    /// Colour registers from an XTSMGRAPHICS reply (`ESC [ ? 1 ; 0 ; n S`), nil when absent.
+    public static func colorRegisters(_ reply: [UInt8]) -> Int? {
+        let text = String(decoding: reply, as: UTF8.self)
+        guard let start = text.range(of: "\u{1B}[?1;0;"), let end = text[start.upperBound...].firstIndex(of: "S") else { return nil }
+        return Int(text[start.upperBound..<end])
+    }
 
     /// A pixel mode the environment names, or nil when it says nothing.
     public static func fromEnvironment(_ env: [String: String]) -> GraphicsMode? {
@@ -62,7 +76,9 @@ public enum GraphicsDetection {
     /// pixel size of one cell, (0, 0) when the terminal does not report it.
     public static func decide(_ choice: GraphicsChoice, environment env: [String: String], cellPixels: (width: Int, height: Int),
                               passthrough: () -> Bool, probe: () -> [UInt8]?) -> GraphicsSetup {
-        func cells(_ why: String) -> GraphicsSetup { GraphicsSetup(mode: .cells, tmuxWrap: false, cellPixels: (0, 0), reason: "half-block cells: \(why)") }
+        func cells(_ why: String, fixable: Bool = false) -> GraphicsSetup {
+            GraphicsSetup(mode: .cells, tmuxWrap: false, cellPixels: (0, 0), reason: "half-block cells: \(why)", fixable: fixable)
+        }
         if choice == .cells { return cells("--graphics cells") }
         let tmux = inTmux(env)
         var mode: GraphicsMode?
@@ -77,11 +93,15 @@ public enum GraphicsDetection {
             if mode == nil && !tmux, let reply = probe() {
                 mode = fromProbe(reply)
                 source = "the terminal's reply to a kitty query and DA1"
+                // Fewer registers than the palette would show wrong colours: cells, with the fix.
+                if mode == .sixel, let n = colorRegisters(reply), n < sixelRegisters {
+                    return cells("the terminal has \(n) sixel colour registers, \(sixelRegisters) are needed (xterm: -xrm 'XTerm*numColorRegisters: 256'; or --graphics sixel)", fixable: true)
+                }
             }
         }
         guard let mode else { return cells(tmux ? "inside tmux and the environment names no pixel terminal" : "the terminal shows no pixel protocol") }
         if tmux && !passthrough() {
-            return cells("\(mode.rawValue) needs tmux allow-passthrough on (tmux set -g allow-passthrough on)")
+            return cells("\(mode.rawValue) needs tmux allow-passthrough on (tmux set -g allow-passthrough on)", fixable: true)
         }
         var cell = cellPixels
         var note = ""

@@ -150,7 +150,7 @@ public enum TerminalDriver {
         var resolved = [Int: ResolvedTheme]()
 
         var model = initial, ui = initialUI
-        if graphics.mode != .cells, ui.status == nil { ui.status = graphics.reason }
+        if graphics.mode != .cells || graphics.fixable, ui.status == nil { ui.status = graphics.reason }
         var dirty = true
         while true {
             if update(&model) { dirty = true }

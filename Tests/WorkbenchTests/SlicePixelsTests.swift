@@ -129,6 +129,11 @@ struct GraphicsDetectionTests {
         #expect(decide(.auto, env, reply: "\u{1B}[?64;1;2;6;9;15;16;17;18;21;22;28c").mode == .cells)
         #expect(decide(.auto, env, reply: "").mode == .cells)
         #expect(decide(.auto, env, reply: nil).mode == .cells)
+        // xterm -ti vt340 without numColorRegisters has 16 registers: our 256-entry palette would be wrong.
+        let few = decide(.auto, env, reply: "\u{1B}[?1;0;16S\u{1B}[?63;1;2;4;6c")
+        #expect(few.mode == .cells && few.fixable && few.reason.contains("16 sixel colour registers"))
+        #expect(decide(.auto, env, reply: "\u{1B}[?1;0;256S\u{1B}[?63;1;2;4;6c").mode == .sixel)
+        #expect(decide(.sixel, env, reply: "\u{1B}[?1;0;16S\u{1B}[?63;4c").mode == .sixel)  // forced: as asked
         // xterm's DA1 attribute 42 contains a "4" but is not attribute 4.
         #expect(decide(.auto, env, reply: "\u{1B}[?65;1;42c").mode == .cells)
     }
@@ -136,7 +141,7 @@ struct GraphicsDetectionTests {
     @Test("tmux: pixel modes only with passthrough, then wrapped; no probe inside tmux")
     func tmux() {
         let env = ["TERM": "tmux-256color", "TMUX": "/tmp/tmux-0/default,1,0", "LC_TERMINAL": "iTerm2"]
-        #expect(decide(.auto, env, passthrough: false).mode == .cells)
+        #expect(decide(.auto, env, passthrough: false).mode == .cells && decide(.auto, env, passthrough: false).fixable)
         let on = decide(.auto, env, passthrough: true)
         #expect(on.mode == .iterm && on.tmuxWrap)
         #expect(decide(.auto, ["TERM": "tmux-256color", "TMUX": "x"], passthrough: true, reply: "\u{1B}[?63;4c").mode == .cells)
