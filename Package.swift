@@ -19,6 +19,7 @@ let package = Package(
                        providers: [.apt(["libncursesw5-dev"])]),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Direct conv3d kernels (AVX-512 intrinsics, chosen at run time).
         .target(name: "CConvKernels", path: "Sources/CConvKernels"),
         .target(name: "CNIfTI", path: "Sources/CNIfTI",
@@ -31,7 +32,11 @@ let package = Package(
         .target(name: "Volume", dependencies: ["Tensor", "NN", "CNIfTI"]),
         .target(name: "Search", dependencies: ["Tensor", "NN"]),
         .target(name: "Engine", dependencies: ["Tensor", "NN", "Volume", "Search"]),
-        .target(name: "Workbench", dependencies: ["Engine", "Search", "Volume", "CNCurses"]),
+        // Pictures: RGB images, PNG, slice rendering with class colours, kitty / sixel / iTerm2 encoders.
+        .target(name: "Pictures", dependencies: ["CZlib"]),
+        .target(name: "Workbench", dependencies: ["Engine", "Search", "Volume", "Pictures", "CNCurses"]),
+        // Figures and the HTML run report (`c2fnas overlay`, `c2fnas report`).
+        .target(name: "Report", dependencies: ["Engine", "Search", "Volume", "Pictures"]),
 
         // Executables: argument parsing and wiring only.
         .executableTarget(name: "c2fnas-tui", dependencies: [
@@ -39,7 +44,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "c2fnas", dependencies: [
-            "Engine", "Volume", "Search", "NN", "Tensor",
+            "Engine", "Volume", "Search", "NN", "Tensor", "Pictures", "Report",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -50,6 +55,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "NN", "Tensor"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Volume", "Search"]),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "CNCurses"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Pictures", "Volume", "CNCurses"]),
+        .testTarget(name: "PicturesTests", dependencies: ["Pictures"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Pictures", "Engine", "Volume"]),
     ]
 )

@@ -1,3 +1,5 @@
+import Pictures
+
 /// A rectangle of character cells; `x`, `y` is the top-left corner.
 public struct Rect: Hashable, Sendable, CustomStringConvertible {
     public var x: Int, y: Int, width: Int, height: Int
@@ -41,9 +43,25 @@ public protocol Canvas {
     mutating func put(_ character: Character, y: Int, x: Int, style: Style)
     /// Blanks every cell with the plain style.
     mutating func clear()
+    /// The size of one cell in pixels when the canvas can show images (kitty, sixel, iTerm2);
+    /// nil on a canvas of character cells only.
+    var pixelCell: (width: Int, height: Int)? { get }
+    /// Shows `image` (already at its display size) with its top-left corner at the top-left of
+    /// `cells`; the cells are left blank. Only called when `pixelCell` is non-nil.
+    mutating func placeImage(_ image: RGBImage, cells: Rect)
+}
+
+/// An image a frame shows: where, and which pixels.
+public struct ImagePlacement: Equatable, Sendable {
+    public var cells: Rect
+    public var image: RGBImage
+    public init(cells: Rect, image: RGBImage) { self.cells = cells; self.image = image }
 }
 
 extension Canvas {
+    public var pixelCell: (width: Int, height: Int)? { nil }
+    public mutating func placeImage(_ image: RGBImage, cells: Rect) {}
+
     /// Draws `text` from (y, x), one cell per character, clipped to `width` cells (and the grid).
     /// Returns the number of cells used.
     @discardableResult
@@ -74,8 +92,20 @@ public struct BufferCanvas: Canvas, Sendable {
     public let cols: Int
     private var characters: [Character]
     private var styles: [Style]
+    /// Set to pretend to be a pixel terminal with cells of this size (tests of the pixel path).
+    public var cellPixels: (width: Int, height: Int)?
+    /// Images placed since the last `clear()`.
+    public private(set) var placements: [ImagePlacement] = []
 
-    public init(rows: Int, cols: Int) {
+    public var pixelCell: (width: Int, height: Int)? { cellPixels }
+
+    public mutating func placeImage(_ image: RGBImage, cells: Rect) {
+        fill(cells, style: .plain)
+        placements.append(ImagePlacement(cells: cells, image: image))
+    }
+
+    public init(rows: Int, cols: Int, cellPixels: (width: Int, height: Int)? = nil) {
+        self.cellPixels = cellPixels
         self.rows = max(0, rows)
         self.cols = max(0, cols)
         characters = Array(repeating: " ", count: self.rows * self.cols)
@@ -89,6 +119,7 @@ public struct BufferCanvas: Canvas, Sendable {
     }
 
     public mutating func clear() {
+        placements.removeAll()
         for i in characters.indices {
             characters[i] = " "
             styles[i] = .plain

@@ -1,4 +1,5 @@
 @preconcurrency import CNCurses
+import Pictures
 
 /// The real terminal: cells go straight into an ncurses window; `TerminalDriver` refreshes.
 /// Not Sendable: create and use it on the UI thread only (all ncurses calls stay on one thread).
@@ -20,6 +21,18 @@ public final class NCursesCanvas: Canvas {
     private var nextColorSlot: Int32 = 16
 
     struct PairKey: Hashable { let fg: Int32, bg: Int32 }
+
+    /// Cell size in pixels when a pixel protocol is in use (set by the driver); nil = cells only.
+    var cellPixels: (width: Int, height: Int)?
+    /// Images of the frame being drawn; the driver sends them after `doupdate`.
+    private(set) var placements: [ImagePlacement] = []
+
+    public var pixelCell: (width: Int, height: Int)? { cellPixels }
+
+    public func placeImage(_ image: RGBImage, cells: Rect) {
+        for y in cells.y..<cells.maxY { for x in cells.x..<cells.maxX { put(" ", y: y, x: x, style: .plain) } }
+        placements.append(ImagePlacement(cells: cells, image: image))
+    }
 
     init(window: UnsafeMutablePointer<WINDOW>, depth: ColorDepth, colorCount: Int, colorPairs: Int, canChangeColor: Bool) {
         self.window = window
@@ -52,6 +65,7 @@ public final class NCursesCanvas: Canvas {
     }
 
     public func clear() {
+        placements.removeAll()
         werase(window)
     }
 

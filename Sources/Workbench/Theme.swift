@@ -1,4 +1,5 @@
 import Foundation
+import Pictures
 
 /// What a colour is for. Theme files name roles by `rawValue`.
 public enum Role: String, Sendable, CaseIterable, Hashable {
@@ -17,6 +18,14 @@ public enum Role: String, Sendable, CaseIterable, Hashable {
     case errorFP = "error-fp"
     case errorFN = "error-fn"
     case logDebug = "log-debug", logInfo = "log-info", logWarning = "log-warning", logError = "log-error"
+    /// Segmentation classes 1…12 (class 13 uses class-1 again, and so on).
+    case class1 = "class-1", class2 = "class-2", class3 = "class-3", class4 = "class-4", class5 = "class-5", class6 = "class-6"
+    case class7 = "class-7", class8 = "class-8", class9 = "class-9", class10 = "class-10", class11 = "class-11", class12 = "class-12"
+
+    public static let classRoles: [Role] = [.class1, .class2, .class3, .class4, .class5, .class6,
+                                            .class7, .class8, .class9, .class10, .class11, .class12]
+    /// The role that colours label value `c` (≥ 1).
+    public static func classRole(_ c: Int) -> Role { classRoles[(max(1, c) - 1) % classRoles.count] }
 
     /// Level roles repeat beyond four levels.
     public static func level(_ l: Int) -> Role { [.level1, .level2, .level3, .level4][max(0, l - 1) % 4] }
@@ -124,6 +133,50 @@ public struct ResolvedTheme: Sendable, Equatable {
         case .truecolor: return .rgb(v, v, v)
         case .palette256: return .palette(ColorMath.nearest256((v, v, v)))
         case .ansi16: return .palette([0, 8, 7, 15][min(3, Int(g * 4))])
+        case .monochrome: return .default
+        }
+    }
+
+    /// ANSI colours for the classes on 16-colour terminals: the bright colours first, then the
+    /// normal ones, so the first six classes never share a colour (the theme's 24-bit colours
+    /// would collapse onto few ANSI entries).
+    static let ansiClassColors: [UInt8] = [9, 10, 11, 12, 13, 14, 1, 2, 3, 4, 5, 6]
+
+    /// The colours the slice renderer uses: the theme's class roles (24-bit), or at 16 colours
+    /// the ANSI entries the terminal will show, so each class keeps its own colour.
+    public var overlayPalette: OverlayPalette {
+        func rgb(_ c: Color, _ fallback: RGB) -> RGB { ColorMath.rgb(of: c).map { RGB($0.0, $0.1, $0.2) } ?? fallback }
+        if depth == .ansi16 {
+            return OverlayPalette(classes: Self.ansiClassColors.map { i in rgb(.palette(i), RGB(255, 0, 0)) },
+                                  falsePositive: rgb(ColorMath.degrade(source.style(.errorFP).fg, to: .ansi16), RGB(255, 0, 0)),
+                                  falseNegative: rgb(ColorMath.degrade(source.style(.errorFN).fg, to: .ansi16), RGB(0, 0, 255)))
+        }
+        let standard = OverlayPalette.standardClasses
+        return OverlayPalette(classes: Role.classRoles.enumerated().map { i, r in rgb(source.style(r).fg, standard[i]) },
+                              falsePositive: rgb(source.style(.errorFP).fg, RGB(255, 0, 0)),
+                              falseNegative: rgb(source.style(.errorFN).fg, RGB(0, 135, 255)))
+    }
+
+    /// Class `c`'s colour at this depth (legend squares).
+    public func classColor(_ c: Int) -> Color {
+        switch depth {
+        case .monochrome: return .default
+        case .ansi16: return .palette(Self.ansiClassColors[(max(1, c) - 1) % Self.ansiClassColors.count])
+        case .palette256, .truecolor:
+            let p = overlayPalette.color(forClass: c)
+            return ColorMath.degrade(.rgb(p.r, p.g, p.b), to: depth)
+        }
+    }
+
+    /// A rendered slice pixel as a cell colour at this depth: exact in truecolor, the nearest
+    /// xterm-256 entry, or at 16 colours four greys and the nearest ANSI colour.
+    public func cellColor(_ c: RGB) -> Color {
+        switch depth {
+        case .truecolor: return .rgb(c.r, c.g, c.b)
+        case .palette256: return .palette(ColorMath.nearest256((c.r, c.g, c.b)))
+        case .ansi16:
+            if c.r == c.g && c.g == c.b { return .palette([0, 8, 7, 15][min(3, Int(c.r) * 4 / 256)]) }
+            return .palette(ColorMath.nearest16((c.r, c.g, c.b)))
         case .monochrome: return .default
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Pictures
 
 /// A theme file that cannot be used, with what to do about it.
 public struct ThemeError: Error, Equatable, CustomStringConvertible {
@@ -140,7 +141,12 @@ extension Theme {
             .logWarning: RoleStyle(fg: c(0xffaf00)),
             .logError: RoleStyle(fg: c(0xff5f5f), attributes: .bold),
         ]
-        return Theme(name: "dark", roles: r)
+        var roles = r
+        for (i, role) in Role.classRoles.enumerated() {
+            let p = OverlayPalette.standardClasses[i]
+            roles[role] = RoleStyle(fg: .rgb(p.r, p.g, p.b))
+        }
+        return Theme(name: "dark", roles: roles)
     }()
 
     /// The theme as JSON text in the file format (used to write themes/dark.json and in tests).

@@ -1,4 +1,5 @@
 import Foundation
+import Pictures
 
 // The workbench's view model: plain values the engine side fills from its events.
 // The workbench never reads engine types; it draws only what is here.
@@ -192,13 +193,15 @@ public struct SliceVolume: Sendable, Equatable {
     public var label: [UInt8]?
     public var prediction: [UInt8]?
     public var classCount: Int
+    /// Class names by label value (from dataset.json), for the legend.
+    public var classNames: [Int: String]
     /// Voxel spacing in mm (x, y, z), for the displayed aspect ratio.
     public var spacing: [Double]
     /// Default display window: roughly the 1st and 99th intensity percentiles.
     public var autoWindow: ClosedRange<Float>
 
     public init(name: String = "", size: VolumeSize, image: [Float], label: [UInt8]? = nil, prediction: [UInt8]? = nil,
-                classCount: Int = 2, spacing: [Double] = [1, 1, 1]) {
+                classCount: Int = 2, spacing: [Double] = [1, 1, 1], classNames: [Int: String] = [:]) {
         precondition(image.count == size.count, "SliceVolume: image has \(image.count) voxels, size says \(size.count)")
         precondition(label.map { $0.count == size.count } ?? true, "SliceVolume: label size differs from the image")
         precondition(prediction.map { $0.count == size.count } ?? true, "SliceVolume: prediction size differs from the image")
@@ -208,27 +211,13 @@ public struct SliceVolume: Sendable, Equatable {
         self.label = label
         self.prediction = prediction
         self.classCount = classCount
+        self.classNames = classNames
         self.spacing = spacing.count == 3 ? spacing : [1, 1, 1]
         autoWindow = SliceVolume.percentileWindow(image)
     }
 
-    /// 1st–99th percentile of a strided sample (at most ~65k values, so it stays cheap).
-    static func percentileWindow(_ values: [Float]) -> ClosedRange<Float> {
-        guard !values.isEmpty else { return 0...1 }
-        let stride = max(1, values.count / 65_536)
-        var sample = [Float]()
-        sample.reserveCapacity(values.count / stride + 1)
-        var i = 0
-        while i < values.count {
-            if values[i].isFinite { sample.append(values[i]) }
-            i += stride
-        }
-        guard !sample.isEmpty else { return 0...1 }
-        sample.sort()
-        let lo = sample[Int(Double(sample.count - 1) * 0.01)]
-        let hi = sample[Int(Double(sample.count - 1) * 0.99)]
-        return hi > lo ? lo...hi : lo...(lo + 1)
-    }
+    /// 1st–99th percentile of the intensities (the same window `c2fnas overlay` and the report use).
+    static func percentileWindow(_ values: [Float]) -> ClosedRange<Float> { Windowing.percentile(values) }
 }
 
 /// The slice panel: which case of how many, and its data once loaded.

@@ -1,3 +1,5 @@
+import Pictures
+
 /// Draws the whole screen from the view model and the UI state. Pure: the same inputs give the
 /// same cells, so tests render into a `BufferCanvas`.
 public enum WorkbenchApp {
@@ -82,9 +84,17 @@ public enum WorkbenchApp {
                 return
             }
             let window = SliceViewer.window(auto: volume.autoWindow, scale: ui.windowScale, shift: ui.levelShift)
-            SliceViewer(volume: volume, axis: ui.axis, index: KeyHandler.sliceIndex(ui, model), overlay: ui.overlayMode,
-                        window: window, caseText: "case \(model.slices.caseIndex + 1)/\(max(1, model.slices.caseCount))")
-                .draw(in: inner, on: &canvas, theme: theme)
+            let viewer = SliceViewer(volume: volume, axis: ui.axis, index: KeyHandler.sliceIndex(ui, model), overlay: ui.overlayMode,
+                                     window: window, caseText: "case \(model.slices.caseIndex + 1)/\(max(1, model.slices.caseCount)) \(volume.size.x)×\(volume.size.y)×\(volume.size.z)")
+            if ui.overlay != nil && canvas.pixelCell != nil {
+                // A popup covers part of the screen: pixel images would sit on top of it, so the
+                // slice falls back to cells until it closes (then the images are sent again).
+                var cells = CellsOnlyCanvas(base: canvas)
+                viewer.draw(in: inner, on: &cells, theme: theme)
+                canvas = cells.base
+            } else {
+                viewer.draw(in: inner, on: &canvas, theme: theme)
+            }
 
         case .log:
             let badge: (String, Role)? = ui.logMinimum == .debug ? nil : ("≥ \(ui.logMinimum.name)", .dim)
@@ -92,4 +102,15 @@ public enum WorkbenchApp {
             LogPane(lines: model.log, minimum: ui.logMinimum, scroll: ui.logScroll).draw(in: inner, on: &canvas, theme: theme)
         }
     }
+}
+
+/// A canvas seen as character cells only (no pixel images), drawing into `base`.
+struct CellsOnlyCanvas<Base: Canvas>: Canvas {
+    var base: Base
+    var rows: Int { base.rows }
+    var cols: Int { base.cols }
+    mutating func put(_ character: Character, y: Int, x: Int, style: Style) { base.put(character, y: y, x: x, style: style) }
+    mutating func clear() { base.clear() }
+    var pixelCell: (width: Int, height: Int)? { nil }
+    mutating func placeImage(_ image: RGBImage, cells: Rect) {}
 }

@@ -21,24 +21,44 @@ struct C2FNASTUI: ParsableCommand {
     @Option(help: "Follow a run that another process (c2fnas search) writes, read-only.")
     var attach: String?
 
+    @Option(name: .customLong("dataset"), help: "With --attach: the run's dataset folder, when it has moved since the run started.")
+    var datasetOption: String?
+
     @Option(help: "Theme name from themes/ (dark, light, high-contrast).")
     var theme: String?
 
     @Option(name: .customLong("set"), help: "Override a config field, e.g. --set finalSteps=500 (repeatable).")
     var overrides: [String] = []
 
+    @Option(help: "Slice pictures: auto (detect), kitty, sixel, iterm, or cells (half blocks).")
+    var graphics: String = "auto"
+
     @Flag(help: "No terminal UI: run like `c2fnas search` (for CI and runs without a terminal).")
     var headless = false
 
+    func validate() throws {
+        guard GraphicsChoice(rawValue: graphics) != nil else {
+            throw ValidationError("--graphics must be one of \(GraphicsChoice.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
     func run() throws {
+        let graphicsChoice = GraphicsChoice(rawValue: graphics) ?? .auto
         let folder = URL(fileURLWithPath: dataset ?? Self.bundledSample())
         let themes = Self.loadThemes(preferred: theme)
         if let attach {
-            let dir = RunDirectory(url: URL(fileURLWithPath: attach))
-            let cfg = (try? RunConfig.load(dir.config)) ?? RunConfig()
-            let dataFolder = dataset.map { URL(fileURLWithPath: $0) } ?? folder
+            // The run's own config, plan and dataset; never the bundled sample.
+            let explicit = (datasetOption ?? dataset).map { URL(fileURLWithPath: $0) }
+            let target: AttachTarget
+            do { target = try AttachTarget.resolve(run: URL(fileURLWithPath: attach), datasetOverride: explicit) } catch {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                throw ExitCode.failure
+            }
             try MainActor.assumeIsolated {
-                _ = try WorkbenchSession(attach: dir, datasetFolder: dataFolder, levels: cfg.levels, themes: themes).run()
+                let session = WorkbenchSession(attach: target.directory, datasetFolder: target.datasetFolder,
+                                               levels: target.config.levels, themes: themes)
+                session.graphics = graphicsChoice
+                _ = try session.run()
             }
             return
         }
@@ -54,7 +74,9 @@ struct C2FNASTUI: ParsableCommand {
             return
         }
         let outcome = try MainActor.assumeIsolated {
-            try WorkbenchSession(engineFor: folder, directory: dir, config: cfg, themes: themes).run()
+            let session = WorkbenchSession(engineFor: folder, directory: dir, config: cfg, themes: themes)
+            session.graphics = graphicsChoice
+            return try session.run()
         }
         switch outcome {
         case .finished?: print("finished: \(dir.url.path) (export in \(dir.export.path))")

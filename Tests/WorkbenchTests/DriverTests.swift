@@ -13,10 +13,11 @@ struct DriverTests {
     /// one has visibly been answered: its `until` text is on screen, or (without one) the screen changed and
     /// went quiet. Quiet time alone is not enough: on a loaded machine the loop may not run for a while, and
     /// two keys handled in one pass never draw the frame between them.
-    static func runOnPty(environment: [String: String], keys: [(key: String, until: String?)]) throws
+    static func runOnPty(environment: [String: String], keys: [(key: String, until: String?)], graphics: GraphicsChoice = .cells,
+                         pixels: (x: UInt16, y: UInt16) = (0, 0)) throws
         -> (text: String, commands: [Command], model: WorkbenchModel, ui: UIState) {
         var master: Int32 = -1, slave: Int32 = -1
-        var size = winsize(ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0)
+        var size = winsize(ws_row: 24, ws_col: 80, ws_xpixel: pixels.x, ws_ypixel: pixels.y)
         try #require(openpty(&master, &slave, nil, nil, &size) == 0)
         let output = Mutex<[UInt8]>([])
         let finished = Mutex(false)
@@ -79,7 +80,7 @@ struct DriverTests {
         var pauseAt: Date?, quitAt: Date?
         let (model, ui) = try TerminalDriver.run(
             model: WorkbenchDemo.model(volumeSize: VolumeSize(x: 24, y: 24, z: 8)),
-            options: .init(environment: environment, inputFD: slave, outputFD: slave),
+            options: .init(environment: environment, inputFD: slave, outputFD: slave, graphics: graphics),
             update: { model in
                 // The "engine" acknowledges a pause 0.2 s later and stops 0.2 s after a quit.
                 if let t = pauseAt, Date().timeIntervalSince(t) > 0.2 { model.run.state = .paused; pauseAt = nil; return true }
@@ -128,6 +129,30 @@ struct DriverTests {
         #expect(mono.commands == [.quit])
         #expect(!mono.text.contains("\u{1b}[38;5;") && !mono.text.contains("\u{1b}[48;5;") && !mono.text.contains("\u{1b}]4;"))
         #expect(mono.text.contains("Task09_Spleen"))
+    }
+
+    @Test("sixel on a pty: images after the frame at their cells, none under the help popup, sent again after it")
+    func sixelImages() throws {
+        // 800×480 px for 80×24 cells: 10×20 px cells.
+        let run = try Self.runOnPty(environment: ["TERM": "xterm-256color"], keys: [("?", "show this help"), ("\u{1b}", nil), ("q", "Quit?"), ("y", nil)],
+                                    graphics: .sixel, pixels: (800, 480))
+        #expect(run.commands == [.quit])
+        let text = run.text
+        let images = text.components(separatedBy: "\u{1b}P0;1;0q").count - 1
+        // Shown at start, replaced by cells under the popup, shown again when it closes (the quit
+        // dialog is a popup too).
+        #expect(images >= 2, "\(images) sixel images")
+        // Each image: save cursor, CUP to its cell, the sixel, restore cursor.
+        let placed = text.components(separatedBy: "\u{1b}7\u{1b}[").dropFirst().filter { $0.contains("H\u{1b}P0;1;0q") }
+        #expect(placed.count == images)
+        for p in placed {
+            let cup = p.prefix { $0 != "H" }.split(separator: ";").compactMap { Int($0) }
+            #expect(cup.count == 2 && (2...23).contains(cup[0]) && (1...80).contains(cup[1]), "CUP \(cup)")
+        }
+        // No full-screen erase after the first image (it would wipe it without a re-send).
+        let first = text.range(of: "\u{1b}P0;1;0q")!.lowerBound
+        #expect(!text[first...].contains("\u{1b}[2J"))
+        #expect(text.contains("sixel graphics from --graphics sixel, cells 10×20 px"))
     }
 
     @Test("no terminal: a clear error instead of ncurses exiting the process")

@@ -48,12 +48,12 @@ struct SliceViewerTests {
         #expect(c.line(4) == "        ")
     }
 
-    @Test("label overlay tints by 50 % in the overlay colour")
+    @Test("label overlay tints by 50 % in the class colour")
     func labelTint() {
         let viewer = SliceViewer(volume: Self.cube(), axis: .axial, index: 4, overlay: .label, window: 0...1)
         let c = render(viewer, depth: .truecolor)
-        // overlay-label is #00d75f; halfway to white (255) is (128, 235, 175).
-        #expect(c.style(y: 2, x: 3).fg == .rgb(128, 235, 175))
+        // class-1 is #e6194b; halfway to white (255) is (243, 140, 165).
+        #expect(c.style(y: 2, x: 3).fg == .rgb(243, 140, 165))
         #expect(c.style(y: 2, x: 1).fg == .rgb(0, 0, 0))
     }
 
@@ -67,8 +67,8 @@ struct SliceViewerTests {
         let viewer = SliceViewer(volume: v, axis: .axial, index: 4, overlay: .errors, window: 0...1)
         let theme = Theme.builtIn.resolved(for: .truecolor)
         let c = render(viewer, depth: .truecolor)
-        #expect(c.style(y: 2, x: 2).fg == theme.tint(grey: 1, with: .errorFN, alpha: 0.5))
-        #expect(c.style(y: 2, x: 6).fg == theme.tint(grey: 0, with: .errorFP, alpha: 0.5))
+        #expect(c.style(y: 2, x: 2).fg == theme.tint(grey: 1, with: .errorFN, alpha: 0.7))
+        #expect(c.style(y: 2, x: 6).fg == theme.tint(grey: 0, with: .errorFP, alpha: 0.7))
         #expect(c.style(y: 2, x: 4).fg == .rgb(255, 255, 255))
         let mono = render(viewer, depth: .monochrome)
         #expect(mono.line(2) == "  -@@@+ ")

@@ -127,6 +127,8 @@ public actor SearchEngine {
         } else {
             try AtomicFile.write(config.json(), to: directory.config)
         }
+        // Written on every start: a resume from a moved dataset folder records the new place.
+        try AtomicFile.writeJSON(RunSource(datasetFolder: datasetFolder), to: directory.source)
         eventLog = try EventLog(url: directory.events)
         let store = CheckpointStore(root: directory.checkpoints)
         if resuming, let ckpt = store.latest() {

@@ -29,7 +29,8 @@ struct CaseBrowser {
         }
         let sp = image.volume.spacing
         let v = SliceVolume(name: c.id, size: VolumeSize(x: s.x, y: s.y, z: s.z), image: channel0, label: labels.data,
-                            prediction: prediction, classCount: dataset.classCount, spacing: [sp.x, sp.y, sp.z])
+                            prediction: prediction, classCount: dataset.classCount, spacing: [sp.x, sp.y, sp.z],
+                            classNames: dataset.labels)
         if cache.count > 8 { cache.removeAll() }
         cache[key] = v
         return v

@@ -12,6 +12,8 @@ public final class WorkbenchSession {
     let datasetFolder: URL
     let levels: Int
     let themes: [Theme]
+    /// `--graphics`: how slices are drawn.
+    public var graphics: GraphicsChoice = .auto
     let mailbox = UpdateMailbox<EventRecord>()
     let outcome = OutcomeCell()
     var state = Engine.RunState()
@@ -46,7 +48,7 @@ public final class WorkbenchSession {
         }
         let initial = WorkbenchModel()
         do {
-            try TerminalDriver.run(model: initial, options: .init(themes: themes), update: { model in
+            try TerminalDriver.run(model: initial, options: .init(themes: themes, graphics: graphics), update: { model in
                 self.update(&model)
             }, onCommand: { command in
                 self.handle(command)
