@@ -23,6 +23,8 @@ public struct AbdomenConfig: Sendable {
     public var anatomyScale = SIMD2<Double>(0.22, 0.75)
     /// Paint the liver tumour (off only in tests, to check the tumour lies inside the liver).
     var includeTumour = true
+    /// Only the block-averaged tissue means, without texture, bias and noise (tests of partial volume).
+    var cleanIntensities = false
 
     public init(modality: AbdomenModality = .ct) { self.modality = modality }
 
@@ -537,6 +539,7 @@ struct AbdomenRenderer {
     /// Texture (two smooth fields mixed per tissue), bias field and noise; CT clipped to
     /// [−1024, 3071], integers (stored as int16).
     private mutating func finishIntensities(mixed: [Float], texA: [Float], texB: [Float]) -> [Float] {
+        if config.cleanIntensities { return mixed }
         let n = shape.count
         // Texture: σ ≈ 5 anatomical mm, unit standard deviation before the per-tissue amplitude.
         let texSigma = SIMD3(5 * scale.x / spacing.x, 5 * scale.y / spacing.y, 5 * scale.z / spacing.z)
