@@ -23,6 +23,8 @@ public struct AbdomenConfig: Sendable {
     public var anatomyScale = SIMD2<Double>(0.22, 0.75)
     /// Paint the liver tumour (off only in tests, to check the tumour lies inside the liver).
     var includeTumour = true
+    /// Only the block-averaged tissue means, without texture, bias and noise (tests of partial volume).
+    var cleanIntensities = false
 
     public init(modality: AbdomenModality = .ct) { self.modality = modality }
 
@@ -537,6 +539,7 @@ struct AbdomenRenderer {
     /// Texture (two smooth fields mixed per tissue), bias field and noise; CT clipped to
     /// [−1024, 3071], integers (stored as int16).
     private mutating func finishIntensities(mixed: [Float], texA: [Float], texB: [Float]) -> [Float] {
+        if config.cleanIntensities { return mixed }
         let n = shape.count
         // Texture: σ ≈ 5 anatomical mm, unit standard deviation before the per-tissue amplitude.
         let texSigma = SIMD3(5 * scale.x / spacing.x, 5 * scale.y / spacing.y, 5 * scale.z / spacing.z)
@@ -652,11 +655,14 @@ enum SmoothNoise {
         var out = [Float](repeating: 0, count: n)
         var i = 0
         while i < n {
-            // Box–Muller, both values of each pair.
-            let u1 = max(rng.uniform(), 0x1.0p-60), u2 = rng.uniform()
-            let r = (-2 * log(u1)).squareRoot(), a = 2 * Double.pi * u2
-            out[i] = Float(r * cos(a))
-            if i + 1 < n { out[i + 1] = Float(r * sin(a)) }
+            // Marsaglia's polar method: a pair per accepted point, one log and no trigonometry
+            // (the field generators spend most of their time here).
+            let u = 2 * rng.uniform() - 1, v = 2 * rng.uniform() - 1
+            let s = u * u + v * v
+            if s >= 1 || s == 0 { continue }
+            let f = (-2 * log(s) / s).squareRoot()
+            out[i] = Float(u * f)
+            if i + 1 < n { out[i + 1] = Float(v * f) }
             i += 2
         }
         return out

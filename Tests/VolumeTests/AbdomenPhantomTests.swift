@@ -93,6 +93,39 @@ import CNIfTI
         }
     }
 
+    /// Without texture, bias and noise a voxel is the mean of its 16 supersamples' tissue values:
+    /// pure liver voxels carry the liver's value exactly, boundary voxels intermediate values in
+    /// steps of 1/16 of a tissue difference.
+    @Test func partialVolumeAveragesTheSupersamples() {
+        var cfg = Self.small
+        cfg.cleanIntensities = true
+        let c = AbdomenPhantom.generate(index: 1, seed: 9, config: cfg)
+        let s = c.labels.shape
+        var values: [Float: Int] = [:]
+        for v in zip(c.image.data, c.labels.data) where v.1 == 1 { values[v.0, default: 0] += 1 }
+        let liverTotal = values.values.reduce(0, +)
+        let (pure, pureCount) = values.max { $0.value < $1.value }!
+        #expect(pureCount > liverTotal / 2, "most liver voxels are pure: \(pureCount) of \(liverTotal)")
+        #expect((50...70).contains(pure), "the liver mean is 60 ± 3 HU, got \(pure)")
+        // Liver voxels next to background: mixtures. Where the rest of the block is soft tissue
+        // (40 HU) the value is 40 + (m/16)(liver − 40) for a whole number m of liver supersamples
+        // (other neighbours, e.g. fat, tumour or the 40 HU stomach wall, give other mixtures).
+        var mixed = 0, boundary = 0, sixteenths = 0
+        for k in 1..<(s.z - 1) { for j in 1..<(s.y - 1) { for i in 1..<(s.x - 1) where c.labels[i, j, k] == 1 {
+            let neighbours = [c.labels[i - 1, j, k], c.labels[i + 1, j, k], c.labels[i, j - 1, k], c.labels[i, j + 1, k],
+                              c.labels[i, j, k - 1], c.labels[i, j, k + 1]]
+            guard neighbours.contains(0) else { continue }
+            boundary += 1
+            let v = c.image[i, j, k, 0]
+            guard v != pure else { continue }
+            mixed += 1
+            let m = (v - 40) / (pure - 40) * 16
+            if v > 40 && abs(m - m.rounded()) < 1e-3 { sixteenths += 1 }
+        } } }
+        #expect(boundary > 100 && mixed > boundary / 3, "\(mixed) of \(boundary) boundary voxels are mixtures")
+        #expect(sixteenths > mixed / 2, "\(sixteenths) of \(mixed) mixtures are liver/soft tissue sixteenths")
+    }
+
     @Test func spacingIsAnisotropicAtFullSize() {
         var storages = Set<AbdomenStorage>()
         for index in 0..<40 {
