@@ -6,11 +6,13 @@
 // faults, clearing and scheduling 8 %). The pool keeps released buffers of at least `minimumBytes`
 // by exact element count and hands them out again.
 //
-// Bound: a buffer that misses the pool is paid for by evicting idle buffers (least recently
-// released first) of at least its size, so the pool plus the live tensors never exceed the largest
-// amount of memory the process had live at once (up to one buffer of slack): the pool adds no peak
-// memory over plain malloc/free, it only keeps what was already resident. When the sizes change
-// (another network in a search) the old buffers are evicted as the new ones are asked for.
+// Bound: pooled buffers live plus idle stay within `slack` × the largest amount of pooled memory
+// that was ever live at once (plus one buffer). A miss evicts idle buffers, least recently released
+// first, until the new buffer fits under that bound. Without slack (1.0) a step's exact-size
+// requests kept missing (a buffer of one size was evicted to pay for another that a later op of the
+// same step asked for: 12 000 page faults per step at 48³, 2 threads); 1.5 lets the pool hold one
+// step's mix of sizes. When the sizes change (another network in a search) the old buffers are
+// evicted as the new ones are asked for.
 //
 // glibc's malloc raises its mmap threshold each time a large mmapped block is freed (up to 32 MiB),
 // after which large blocks come from the heap, where freed memory stays resident unless it is at the
@@ -82,11 +84,17 @@ struct BufferPoolState: Sendable {
     private(set) var idleBytes = 0
     private var clock: UInt64 = 0
     private(set) var hits = 0, misses = 0
+    /// Bytes of pooled-size buffers handed out and not yet released, and the most there ever were.
+    private(set) var liveBytes = 0, peakLiveBytes = 0
     var enabled = true
+    /// Idle + live may reach this multiple of the live peak before a miss evicts.
+    var slack = 1.5
 
     /// An idle buffer of exactly `bytes`, or nil and the idle buffers to free (least recently
     /// released first, at least `bytes` of them when there are) to pay for a new one.
     mutating func take(bytes: Int) -> (reuse: UInt?, evict: [UInt]) {
+        liveBytes += bytes
+        peakLiveBytes = max(peakLiveBytes, liveBytes)
         if var list = free[bytes], let e = list.popLast() {
             free[bytes] = list.isEmpty ? nil : list
             idleBytes -= bytes
@@ -95,12 +103,11 @@ struct BufferPoolState: Sendable {
         }
         misses += 1
         var evicted: [UInt] = []
-        var freed = 0
-        while freed < bytes, let (key, index) = oldest() {
+        let bound = Int(slack * Double(peakLiveBytes))
+        while idleBytes + liveBytes > bound, let (key, index) = oldest() {
             let e = free[key]!.remove(at: index)
             if free[key]!.isEmpty { free[key] = nil }
             idleBytes -= e.bytes
-            freed += e.bytes
             evicted.append(e.address)
         }
         return (nil, evicted)
@@ -108,6 +115,7 @@ struct BufferPoolState: Sendable {
 
     /// Keeps a released buffer; false when pooling is off (the caller frees it).
     mutating func put(address: UInt, bytes: Int) -> Bool {
+        liveBytes -= bytes
         guard enabled else { return false }
         clock &+= 1
         free[bytes, default: []].append(Entry(address: address, bytes: bytes, released: clock))
