@@ -48,10 +48,11 @@ enum Conv3dDirectKernel {
     }
 
     /// Weights packed for the forward (`transposed` false) or the input-gradient conv.
-    static func packedWeights(_ wp: UnsafePointer<Float>, _ g: ConvGeometry, transposed: Bool) -> [Float] {
+    /// A Tensor, not an Array: large ones come from the buffer pool instead of fresh pages every step.
+    static func packedWeights(_ wp: UnsafePointer<Float>, _ g: ConvGeometry, transposed: Bool) -> Tensor {
         var s = shape(g)
         let outs = transposed ? g.cin : g.cout, ins = transposed ? g.cout : g.cin
-        var out = [Float](repeating: 0, count: (outs + 7) / 8 * 8 * ins * g.kernelVolume)
+        var out = Tensor.zeros([(outs + 7) / 8 * 8 * ins * g.kernelVolume])
         out.withUnsafeMutableBufferPointer { c2f_pack_weights(wp, $0.baseAddress!, &s, transposed ? 1 : 0) }
         return out
     }
@@ -80,7 +81,7 @@ enum Conv3dDirectKernel {
     }
 
     /// conv of `src` (inputs channels, padded slab by slab) with packed weights into `dst` (outputs channels).
-    private static func convolve(_ src: UnsafePointer<Float>, inputs: Int, _ packed: [Float], outputs: Int,
+    private static func convolve(_ src: UnsafePointer<Float>, inputs: Int, _ packed: Tensor, outputs: Int,
                                  bias: UnsafePointer<Float>?, _ dst: UnsafeMutablePointer<Float>,
                                  _ g: ConvGeometry, budgetBytes: Int) {
         packed.withUnsafeBufferPointer { pk in
@@ -116,10 +117,10 @@ enum Conv3dDirectKernel {
     static func backward(_ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ dyp: UnsafePointer<Float>,
                          _ g: ConvGeometry, dx dxp: UnsafeMutablePointer<Float>?, dw dwp: UnsafeMutablePointer<Float>?,
                          budgetBytes: Int) {
-        let packed = dxp == nil ? [] : packedWeights(wp, g, transposed: true)
+        let packed = dxp == nil ? Tensor.zeros([0]) : packedWeights(wp, g, transposed: true)
         for n in 0..<g.n {
             let xs = xp + n * g.cin * g.inVoxels, dys = dyp + n * g.cout * g.outVoxels
-            if let dwp { weightGradient(xs, dys, dwp, g, budgetBytes: budgetBytes) }
+            if let dwp { OpProfile.measure(.convWeightGrad) { weightGradient(xs, dys, dwp, g, budgetBytes: budgetBytes) } }
             if let dxp {
                 convolve(dys, inputs: g.cout, packed, outputs: g.cin, bias: nil,
                          dxp + n * g.cin * g.inVoxels, g, budgetBytes: budgetBytes)
@@ -151,7 +152,7 @@ enum Conv3dDirectKernel {
         }
         // The budget holds the padded x slab and the transposed dY slab.
         let per = slabPlanes(g, channels: g.cin + cp, budgetBytes: budgetBytes)
-        var dwt = [Float](repeating: 0, count: pairs * cp)
+        var dwt = Tensor.zeros([pairs * cp])
         dwt.withUnsafeMutableBufferPointer { dwtb in
             let dwtp = dwtb.baseAddress!
             // One workspace holds both, so the free list keeps a single buffer within the budget.

@@ -305,8 +305,10 @@ enum Conv3dKernel {
                 for s in 0..<g.n {
                     let xs = xp + s * g.cin * g.inVoxels, dys = dyp + s * g.cout * ov
                     if needWeight {
-                        BLAS.sgemm(transA: false, transB: true, m: g.cout, n: g.cin, k: ov,
-                                   a: dys, lda: ov, b: xs, ldb: ov, beta: 1, c: dwp, ldc: g.cin)
+                        OpProfile.measure(.convWeightGrad) {
+                            BLAS.sgemm(transA: false, transB: true, m: g.cout, n: g.cin, k: ov,
+                                       a: dys, lda: ov, b: xs, ldb: ov, beta: 1, c: dwp, ldc: g.cin)
+                        }
                     }
                     if needInput {
                         BLAS.sgemm(transA: true, transB: false, m: g.cin, n: ov, k: g.cout,
@@ -326,9 +328,11 @@ enum Conv3dKernel {
                             let r1 = min(g.outRows, r0 + rowsPerTile)
                             let t = (r1 - r0) * g.ow
                             if needWeight {
-                                vol2col(xs, g, rows: r0, r1, cols)
-                                BLAS.sgemm(transA: false, transB: true, m: g.cout, n: k, k: t,
-                                           a: dys + r0 * g.ow, lda: ov, b: cols, ldb: t, beta: 1, c: dwp, ldc: k)
+                                OpProfile.measure(.convWeightGrad) {
+                                    vol2col(xs, g, rows: r0, r1, cols)
+                                    BLAS.sgemm(transA: false, transB: true, m: g.cout, n: k, k: t,
+                                               a: dys + r0 * g.ow, lda: ov, b: cols, ldb: t, beta: 1, c: dwp, ldc: k)
+                                }
                             }
                             if needInput {
                                 BLAS.sgemm(transA: true, transB: false, m: k, n: t, k: g.cout,
@@ -343,7 +347,7 @@ enum Conv3dKernel {
         } } } } }
         if needInput { out.input = dx }
         if needWeight { out.weight = dw }
-        if needBias { out.bias = channelSums(dy, channels: g.cout) }
+        if needBias { out.bias = OpProfile.measure(.convWeightGrad) { channelSums(dy, channels: g.cout) } }
         return out
     }
 

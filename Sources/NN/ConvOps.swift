@@ -6,10 +6,13 @@ import Tensor
 /// sizes); `bias` has Cout values. Output extent per axis is ceil(n / stride).
 /// Backward computes only the gradients that are needed (no dX for an input without grad).
 public func conv3d(_ x: Variable, weight: Variable, bias: Variable? = nil, stride: Stride3D = .one) -> Variable {
-    let y = Conv3dKernel.forward(x: x.value, weight: weight.value, bias: bias?.value, stride: stride)
+    let y = OpProfile.measure(.convForward) {
+        Conv3dKernel.forward(x: x.value, weight: weight.value, bias: bias?.value, stride: stride)
+    }
     var inputs = [x, weight]
     if let bias { inputs.append(bias) }
-    return Variable.make(y, inputs: inputs) { gy in
+    return Variable.make(y, inputs: inputs, kind: .convInputGrad) { gy in
+        // Charged to dX; the weight-gradient parts inside measure themselves (exclusive time).
         let g = Conv3dKernel.backward(x: x.value, weight: weight.value, gradOutput: gy, stride: stride,
                                       needInput: x.requiresGrad, needWeight: weight.requiresGrad,
                                       needBias: bias?.requiresGrad ?? false)

@@ -11,11 +11,14 @@ public func softmaxChannels(_ x: Variable) -> Variable {
     let s = x.shape
     precondition(s.count >= 2, "softmaxChannels: input needs a channel axis, got \(s)")
     let n = s[0], c = s[1], v = x.value.count / max(1, n * c)
-    var y = Tensor(uninitialized: s)
-    x.value.withUnsafePointer { xp in y.withUnsafeMutablePointer { yp in
-        SoftmaxKernel.forward(xp, yp, n: n, c: c, v: v)
-    } }
-    return Variable.make(y, inputs: [x]) { g in
+    let y = OpProfile.measure(.loss) {
+        var y = Tensor(uninitialized: s)
+        x.value.withUnsafePointer { xp in y.withUnsafeMutablePointer { yp in
+            SoftmaxKernel.forward(xp, yp, n: n, c: c, v: v)
+        } }
+        return y
+    }
+    return Variable.make(y, inputs: [x], kind: .loss) { g in
         var dx = Tensor(uninitialized: s)
         y.withUnsafePointer { yp in g.withUnsafePointer { gp in dx.withUnsafeMutablePointer { dp in
             let chunks = Compute.chunkCount(count: v, grain: 4096)
@@ -78,7 +81,7 @@ public func softmax(_ x: Variable) -> Variable {
     let e = v.map { Double(Foundation.exp($0 - m)) }
     let z = e.reduce(0, +)
     let y = e.map { Float($0 / z) }
-    return Variable.make(Tensor(shape: x.shape, scalars: y), inputs: [x]) { g in
+    return Variable.make(Tensor(shape: x.shape, scalars: y), inputs: [x], kind: .loss) { g in
         let gs = g.scalars
         let dot = zip(y, gs).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         x.accumulateGrad(Tensor(shape: x.shape, scalars: (0..<y.count).map { y[$0] * (gs[$0] - Float(dot)) }))
@@ -103,6 +106,13 @@ func classIndices(_ labels: Tensor, n: Int, c: Int, v: Int, op: String) -> [Int3
 /// drops class 0; `batchDice: true` sums over the batch before the ratio (one Dice per class).
 public func softDiceLoss(probabilities p: Variable, labels: Tensor, includeBackground: Bool = false,
                          smooth: Float = 1e-5, batchDice: Bool = false) -> Variable {
+    OpProfile.measure(.loss) {
+        softDiceForward(p, labels: labels, includeBackground: includeBackground, smooth: smooth, batchDice: batchDice)
+    }
+}
+
+private func softDiceForward(_ p: Variable, labels: Tensor, includeBackground: Bool, smooth: Float,
+                             batchDice: Bool) -> Variable {
     let s = p.shape
     precondition(s.count >= 2, "softDiceLoss: probabilities need N,C,…, got \(s)")
     let n = s[0], c = s[1], v = p.value.count / max(1, n * c)
@@ -142,7 +152,7 @@ public func softDiceLoss(probabilities p: Variable, labels: Tensor, includeBackg
         }
     }
     let loss = Tensor(scalar: Float(1 - diceTotal / terms))
-    return Variable.make(loss, inputs: [p]) { g in
+    return Variable.make(loss, inputs: [p], kind: .loss) { g in
         let scale = -g.item / Float(terms)
         var dp = Tensor.zeros(s)
         lab.withUnsafeBufferPointer { lp in dp.withUnsafeMutablePointer { dpp in
@@ -162,6 +172,10 @@ public func softDiceLoss(probabilities p: Variable, labels: Tensor, includeBackg
 
 /// Mean cross-entropy over all voxels of N,C,… logits against class-index labels.
 public func crossEntropyLoss(logits x: Variable, labels: Tensor) -> Variable {
+    OpProfile.measure(.loss) { crossEntropyForward(x, labels: labels) }
+}
+
+private func crossEntropyForward(_ x: Variable, labels: Tensor) -> Variable {
     let s = x.shape
     precondition(s.count >= 2, "crossEntropyLoss: logits need N,C,…, got \(s)")
     let n = s[0], c = s[1], v = x.value.count / max(1, n * c)
@@ -180,7 +194,7 @@ public func crossEntropyLoss(logits x: Variable, labels: Tensor) -> Variable {
         }
     }
     let count = Float(n * v)
-    return Variable.make(Tensor(scalar: Float(total / Double(n * v))), inputs: [x]) { g in
+    return Variable.make(Tensor(scalar: Float(total / Double(n * v))), inputs: [x], kind: .loss) { g in
         let scale = g.item / count
         var dx = prob
         dx.withUnsafeMutablePointer { dp in

@@ -23,16 +23,48 @@ extension Optimizer {
     public func zeroGrad() { for p in parameters { p.grad = nil } }
 }
 
-/// Calls `body(index, value, grad, count)` for each parameter that has a gradient, after
-/// `prepare(index, shape)` (which may allocate state; it runs outside the value's write access).
-private func forEachWithGrad(_ params: [Parameter], prepare: (Int, [Int]) -> Void,
-                             _ body: (Int, UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void) {
+/// A piece of one parameter's update: value, gradient and up to two state arrays, `count` elements.
+private struct UpdateSlice {
+    var value: UnsafeMutablePointer<Float>
+    var grad: UnsafePointer<Float>
+    var state0: UnsafeMutablePointer<Float>?
+    var state1: UnsafeMutablePointer<Float>?
+    var count: Int
+}
+
+/// Runs `body` over every parameter that has a gradient, in slices of at most 32 Ki elements spread
+/// over the pool in one fork/join (an update is elementwise, so the result does not depend on the
+/// split). `state0` / `state1` (optimizer state per parameter) are created as zeros when `makeState`.
+/// Pointers are taken after each tensor is made unique and stay valid during the call: the
+/// parameters, their grads and the state arrays are not reassigned while it runs.
+private func updateInSlices(_ params: [Parameter], state0: inout [Tensor?], state1: inout [Tensor?],
+                            makeState0: Bool, makeState1: Bool, _ body: (UpdateSlice) -> Void) {
+    let slice = 1 << 15
+    var slices: [UpdateSlice] = []
+    var grads: [Tensor] = []
     for (k, p) in params.enumerated() {
         guard let g = p.grad else { continue }
         precondition(g.count == p.value.count, "optimizer: grad of \(p.name) has shape \(g.shape), value \(p.value.shape)")
-        prepare(k, p.value.shape)
+        if makeState0 && state0[k] == nil { state0[k] = .zeros(p.value.shape) }
+        if makeState1 && state1[k] == nil { state1[k] = .zeros(p.value.shape) }
         let n = p.value.count
-        g.withUnsafePointer { gp in p.value.withUnsafeMutablePointer { pp in body(k, pp, gp, n) } }
+        let vp = p.value.withUnsafeMutablePointer { $0 }
+        let gp = g.withUnsafePointer { $0 }
+        let s0 = state0[k]?.withUnsafeMutablePointer { $0 }
+        let s1 = state1[k]?.withUnsafeMutablePointer { $0 }
+        grads.append(g)
+        var off = 0
+        while off < n {
+            let m = min(slice, n - off)
+            slices.append(UpdateSlice(value: vp + off, grad: gp + off, state0: s0.map { $0 + off },
+                                      state1: s1.map { $0 + off }, count: m))
+            off += m
+        }
+    }
+    withExtendedLifetime((params, grads, state0, state1)) {
+        slices.withUnsafeBufferPointer { sp in
+            Compute.parallelFor(sp.count) { i in body(sp[i]) }
+        }
     }
 }
 
@@ -54,6 +86,7 @@ public final class SGD: Optimizer {
     public var momentum: Float, weightDecay: Float
     public var nesterov: Bool
     private var velocity: [Tensor?]
+    private var unused: [Tensor?] = []
     public private(set) var stepCount = 0
 
     public init(parameters: [Parameter], learningRate: Float, momentum: Float = 0.9,
@@ -66,21 +99,29 @@ public final class SGD: Optimizer {
         velocity = Array(repeating: nil, count: parameters.count)
     }
 
-    public func step() {
+    public func step() { OpProfile.measure(.optimiser) { update() } }
+
+    private func update() {
         let lr = learningRate, mu = momentum, wd = weightDecay, nest = nesterov
-        forEachWithGrad(parameters, prepare: { k, shape in
-            if mu != 0 && velocity[k] == nil { velocity[k] = .zeros(shape) }
-        }) { k, p, g, n in
-            if mu == 0 {
+        if unused.count != parameters.count { unused = Array(repeating: nil, count: parameters.count) }
+        updateInSlices(parameters, state0: &velocity, state1: &unused, makeState0: mu != 0, makeState1: false) { s in
+            let p = s.value, g = s.grad, n = s.count
+            guard mu != 0, let v = s.state0 else {
                 for i in 0..<n { p[i] -= lr * (g[i] + wd * p[i]) }
                 return
             }
-            velocity[k]!.withUnsafeMutablePointer { v in
+            if nest {
                 for i in 0..<n {
                     let gi = g[i] + wd * p[i]
                     let vi = mu * v[i] + gi
                     v[i] = vi
-                    p[i] -= lr * (nest ? gi + mu * vi : vi)
+                    p[i] -= lr * (gi + mu * vi)
+                }
+            } else {
+                for i in 0..<n {
+                    let vi = mu * v[i] + (g[i] + wd * p[i])
+                    v[i] = vi
+                    p[i] -= lr * vi
                 }
             }
         }
@@ -128,26 +169,25 @@ public final class Adam: Optimizer {
 
     private var prefix: String { decoupledWeightDecay ? "adamw" : "adam" }
 
-    public func step() {
+    public func step() { OpProfile.measure(.optimiser) { update() } }
+
+    private func update() {
         stepCount += 1
         let lr = learningRate, b1 = beta1, b2 = beta2, e = eps, wd = weightDecay, decoupled = decoupledWeightDecay
         let bc1 = 1 - Float(Foundation.pow(Double(b1), Double(stepCount)))
         let bc2 = 1 - Float(Foundation.pow(Double(b2), Double(stepCount)))
         let stepSize = lr / bc1, bc2Root = bc2.squareRoot()
-        forEachWithGrad(parameters, prepare: { k, shape in
-            if m[k] == nil { m[k] = .zeros(shape); v[k] = .zeros(shape) }
-        }) { k, p, g, n in
-            m[k]!.withUnsafeMutablePointer { mp in v[k]!.withUnsafeMutablePointer { vp in
-                for i in 0..<n {
-                    var gi = g[i]
-                    if decoupled { p[i] -= lr * wd * p[i] } else { gi += wd * p[i] }
-                    let mi = b1 * mp[i] + (1 - b1) * gi
-                    let vi = b2 * vp[i] + (1 - b2) * gi * gi
-                    mp[i] = mi
-                    vp[i] = vi
-                    p[i] -= stepSize * mi / (vi.squareRoot() / bc2Root + e)
-                }
-            } }
+        updateInSlices(parameters, state0: &m, state1: &v, makeState0: true, makeState1: true) { s in
+            let p = s.value, g = s.grad, mp = s.state0!, vp = s.state1!
+            for i in 0..<s.count {
+                var gi = g[i]
+                if decoupled { p[i] -= lr * wd * p[i] } else { gi += wd * p[i] }
+                let mi = b1 * mp[i] + (1 - b1) * gi
+                let vi = b2 * vp[i] + (1 - b2) * gi * gi
+                mp[i] = mi
+                vp[i] = vi
+                p[i] -= stepSize * mi / (vi.squareRoot() / bc2Root + e)
+            }
         }
     }
 
@@ -192,6 +232,10 @@ public struct PolyLRSchedule: Sendable, Equatable, Codable {
 /// clipping. The norm is summed in Double in parameter order (deterministic).
 @discardableResult
 public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float) -> Float {
+    OpProfile.measure(.optimiser) { clipGradients(parameters, maxNorm: maxNorm) }
+}
+
+private func clipGradients(_ parameters: [Parameter], maxNorm: Float) -> Float {
     var total = 0.0
     for p in parameters { if let g = p.grad { total += g.sumOfSquares() } }
     let norm = Float(total.squareRoot())

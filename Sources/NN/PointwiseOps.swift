@@ -6,7 +6,7 @@ import Tensor
 /// a + b (same shape).
 public func add(_ a: Variable, _ b: Variable) -> Variable {
     precondition(a.shape == b.shape, "add: shapes \(a.shape) and \(b.shape) differ")
-    return Variable.make(a.value + b.value, inputs: [a, b]) { g in
+    return Variable.make(OpProfile.measure(.elementwise) { a.value + b.value }, inputs: [a, b], kind: .elementwise) { g in
         if a.requiresGrad { a.accumulateGrad(g) }
         if b.requiresGrad { b.accumulateGrad(g) }
     }
@@ -17,32 +17,24 @@ public func + (a: Variable, b: Variable) -> Variable { add(a, b) }
 /// Σ of any number of same-shape variables.
 public func addAll(_ xs: [Variable]) -> Variable {
     precondition(!xs.isEmpty, "addAll: needs at least one input")
-    var value = xs[0].value
-    for x in xs.dropFirst() {
-        precondition(x.shape == value.shape, "addAll: shapes \(value.shape) and \(x.shape) differ")
-        value.add(x.value)
-    }
-    return Variable.make(value, inputs: xs) { g in
+    for x in xs { precondition(x.shape == xs[0].shape, "addAll: shapes \(xs[0].shape) and \(x.shape) differ") }
+    let value = OpProfile.measure(.elementwise) { Tensor.sum(xs.map(\.value)) }
+    return Variable.make(value, inputs: xs, kind: .elementwise) { g in
         for x in xs where x.requiresGrad { x.accumulateGrad(g) }
     }
 }
 
 /// s · x for a constant s.
 public func scale(_ x: Variable, by s: Float) -> Variable {
-    Variable.make(s * x.value, inputs: [x]) { g in x.accumulateGrad(s * g) }
+    Variable.make(OpProfile.measure(.elementwise) { s * x.value }, inputs: [x], kind: .elementwise) { g in x.accumulateGrad(s * g) }
 }
 
 /// Elementwise a · b (same shape).
 public func multiply(_ a: Variable, _ b: Variable) -> Variable {
     precondition(a.shape == b.shape, "multiply: shapes \(a.shape) and \(b.shape) differ")
     let av = a.value, bv = b.value
-    var out = Tensor(uninitialized: av.shape)
-    let n = av.count
-    av.withUnsafePointer { x in bv.withUnsafePointer { y in out.withUnsafeMutablePointer { o in
-        Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
-            for i in r { o[i] = x[i] * y[i] }
-        } } } }
-    return Variable.make(out, inputs: [a, b]) { g in
+    let out = OpProfile.measure(.elementwise) { pointwise(av, bv) { $0 * $1 } }
+    return Variable.make(out, inputs: [a, b], kind: .elementwise) { g in
         if a.requiresGrad { a.accumulateGrad(pointwise(g, bv) { $0 * $1 }) }
         if b.requiresGrad { b.accumulateGrad(pointwise(g, av) { $0 * $1 }) }
     }
@@ -77,28 +69,17 @@ func pointwise(_ a: Tensor, _ f: (Float) -> Float) -> Tensor {
 /// max(x, 0). The loops are written out here rather than passed to `pointwise`: a closure called per
 /// element through the thread pool is not inlined, and ReLU then cost a quarter of the convolutions.
 public func relu(_ x: Variable) -> Variable {
-    let xv = x.value
-    var y = Tensor(uninitialized: xv.shape)
-    let n = xv.count
-    xv.withUnsafePointer { xs in y.withUnsafeMutablePointer { ys in
-        Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
-            for i in r { let v = xs[i]; ys[i] = v < 0 ? 0 : v }  // NaN stays NaN, for the loss check
-        } } }
-    return Variable.make(y, inputs: [x]) { g in
-        var dx = Tensor(uninitialized: g.shape)
-        g.withUnsafePointer { gs in y.withUnsafePointer { ys in dx.withUnsafeMutablePointer { ds in
-            Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
-                for i in r { ds[i] = ys[i] > 0 ? gs[i] : 0 }
-            } } } }
-        x.accumulateGrad(dx)
+    let y = OpProfile.measure(.activation) { Activation.relu(x.value) }
+    return Variable.make(y, inputs: [x], kind: .activation) { g in
+        x.accumulateGrad(Activation.reluBackward(g, output: y))
     }
 }
 
 /// x for x > 0, slope · x otherwise.
 public func leakyRelu(_ x: Variable, slope: Float = 0.01) -> Variable {
     let xv = x.value
-    let y = pointwise(xv) { $0 > 0 ? $0 : slope * $0 }
-    return Variable.make(y, inputs: [x]) { g in
+    let y = OpProfile.measure(.activation) { pointwise(xv) { $0 > 0 ? $0 : slope * $0 } }
+    return Variable.make(y, inputs: [x], kind: .activation) { g in
         x.accumulateGrad(pointwise(g, xv) { $1 > 0 ? $0 : slope * $0 })
     }
 }
@@ -118,23 +99,25 @@ public func concatChannels(_ xs: [Variable]) -> Variable {
     var outShape = first
     outShape[1] = total
     var out = Tensor(uninitialized: outShape)
-    out.withUnsafeMutablePointer { o in
-        var c0 = 0
-        for (x, c) in zip(xs, channels) {
-            x.value.withUnsafePointer { p in
-                for s in 0..<n { (o + (s * total + c0) * v).update(from: p + s * c * v, count: c * v) }
+    OpProfile.measure(.elementwise) {
+        out.withUnsafeMutablePointer { o in
+            var c0 = 0
+            for (x, c) in zip(xs, channels) {
+                x.value.withUnsafePointer { p in
+                    for s in 0..<n { Kernels.copy(p + s * c * v, into: o + (s * total + c0) * v, count: c * v) }
+                }
+                c0 += c
             }
-            c0 += c
         }
     }
-    return Variable.make(out, inputs: xs) { g in
+    return Variable.make(out, inputs: xs, kind: .elementwise) { g in
         g.withUnsafePointer { gp in
             var c0 = 0
             for (x, c) in zip(xs, channels) {
                 if x.requiresGrad {
                     var gx = Tensor(uninitialized: x.shape)
                     gx.withUnsafeMutablePointer { q in
-                        for s in 0..<n { (q + s * c * v).update(from: gp + (s * total + c0) * v, count: c * v) }
+                        for s in 0..<n { Kernels.copy(gp + (s * total + c0) * v, into: q + s * c * v, count: c * v) }
                     }
                     x.accumulateGrad(gx)
                 }
@@ -153,9 +136,12 @@ public func weightedSum(_ inputs: [Variable], weights: Variable) -> Variable {
     let shape = inputs[0].shape
     for x in inputs { precondition(x.shape == shape, "weightedSum: shapes \(shape) and \(x.shape) differ") }
     let w = weights.value.scalars
-    var out = Tensor.zeros(shape)
-    for (k, x) in inputs.enumerated() { out.add(x.value, scaledBy: w[k]) }
-    return Variable.make(out, inputs: inputs + [weights]) { g in
+    let out = OpProfile.measure(.elementwise) {
+        var out = Tensor.zeros(shape)
+        for (k, x) in inputs.enumerated() { out.add(x.value, scaledBy: w[k]) }
+        return out
+    }
+    return Variable.make(out, inputs: inputs + [weights], kind: .elementwise) { g in
         for (k, x) in inputs.enumerated() where x.requiresGrad { x.accumulateGrad(w[k] * g) }
         if weights.requiresGrad {
             let gw = inputs.map { Float(g.dot($0.value)) }
@@ -166,7 +152,7 @@ public func weightedSum(_ inputs: [Variable], weights: Variable) -> Variable {
 
 /// Σ of all elements, as a scalar.
 public func sum(_ x: Variable) -> Variable {
-    Variable.make(Tensor(scalar: Float(x.value.sum())), inputs: [x]) { g in
+    Variable.make(Tensor(scalar: Float(x.value.sum())), inputs: [x], kind: .elementwise) { g in
         x.accumulateGrad(Tensor(shape: x.shape, repeating: g.item))
     }
 }
@@ -174,7 +160,7 @@ public func sum(_ x: Variable) -> Variable {
 /// Mean of all elements, as a scalar.
 public func mean(_ x: Variable) -> Variable {
     let n = Float(x.value.count)
-    return Variable.make(Tensor(scalar: Float(x.value.mean())), inputs: [x]) { g in
+    return Variable.make(Tensor(scalar: Float(x.value.mean())), inputs: [x], kind: .elementwise) { g in
         x.accumulateGrad(Tensor(shape: x.shape, repeating: g.item / n))
     }
 }

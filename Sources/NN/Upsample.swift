@@ -108,10 +108,12 @@ public func upsampleTrilinear2x(_ x: Variable) -> Variable {
     let th = LinearTaps(inputLength: h), td = LinearTaps(inputLength: d)
     let shapeW = [s[0], s[1], d, h, 2 * w], shapeH = [s[0], s[1], d, 2 * h, 2 * w]
     let shapeD = [s[0], s[1], 2 * d, 2 * h, 2 * w]
-    let a = Upsample2x.rows(x.value, rows: nc * d * h, n: w, outShape: shapeW)
-    let b = Upsample2x.pass(a, outer: nc * d, n: h, inner: 2 * w, taps: th, outShape: shapeH)
-    let y = Upsample2x.pass(b, outer: nc, n: d, inner: 4 * h * w, taps: td, outShape: shapeD)
-    return Variable.make(y, inputs: [x]) { g in
+    let y = OpProfile.measure(.resample) {
+        let a = Upsample2x.rows(x.value, rows: nc * d * h, n: w, outShape: shapeW)
+        let b = Upsample2x.pass(a, outer: nc * d, n: h, inner: 2 * w, taps: th, outShape: shapeH)
+        return Upsample2x.pass(b, outer: nc, n: d, inner: 4 * h * w, taps: td, outShape: shapeD)
+    }
+    return Variable.make(y, inputs: [x], kind: .resample) { g in
         let gb = Upsample2x.passBackward(g, outer: nc, n: d, inner: 4 * h * w, taps: td, inShape: shapeH)
         let ga = Upsample2x.passBackward(gb, outer: nc * d, n: h, inner: 2 * w, taps: th, inShape: shapeW)
         x.accumulateGrad(Upsample2x.rowsBackward(ga, rows: nc * d * h, n: w, inShape: s))

@@ -17,6 +17,8 @@
 // Shape errors are programmer errors: ops check shapes up front and stop with a message naming
 // the op and the shapes involved.
 
+import Tensor
+
 public class Variable {
     /// The forward value. Settable (optimizers and checkpoint loading update Parameters in place).
     public var value: Tensor
@@ -49,7 +51,7 @@ public class Variable {
         if grad == nil {
             grad = g.shape == value.shape ? g : g.reshaped(value.shape)
         } else {
-            grad!.add(g)
+            OpProfile.measure(.elementwise) { grad!.add(g) }
         }
     }
 
@@ -97,12 +99,14 @@ public class Variable {
 
     /// Creates an op's output. The backward closure receives d(loss)/d(output) and must accumulate
     /// into the inputs that require grad. Nothing is recorded under `noGrad` or when no input needs grad.
-    static func make(_ value: Tensor, inputs: [Variable], backward: @escaping (Tensor) -> Void) -> Variable {
+    /// `kind` is the op's profile kind: the backward pass is charged to it (`OpProfile`).
+    static func make(_ value: Tensor, inputs: [Variable], kind: OpKind,
+                     backward: @escaping (Tensor) -> Void) -> Variable {
         let needs = GradMode.isEnabled && inputs.contains { $0.requiresGrad }
         let v = Variable(value, requiresGrad: needs)
         if needs {
             v.parents = inputs
-            v.backwardFn = backward
+            v.backwardFn = { g in OpProfile.measure(kind) { backward(g) } }
         }
         return v
     }

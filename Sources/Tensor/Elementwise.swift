@@ -42,6 +42,32 @@ public enum Kernels {
         }
     }
 
+    /// out[i] = x[i] (parallel copy for large arrays).
+    public static func copy(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count n: Int) {
+        Compute.parallelChunks(count: n, grain: 4 * parallelGrain) { _, r in
+            (out + r.lowerBound).update(from: x + r.lowerBound, count: r.count)
+        }
+    }
+
+    /// out[i] = Σ_k inputs[k][i], one pass over every input.
+    public static func sum(_ inputs: [UnsafePointer<Float>], into out: UnsafeMutablePointer<Float>, count n: Int) {
+        precondition(!inputs.isEmpty, "Kernels.sum: needs at least one input")
+        inputs.withUnsafeBufferPointer { ins in
+            let k = ins.count
+            Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
+                let os = out + r.lowerBound
+                let a = ins[0] + r.lowerBound
+                if k == 1 { os.update(from: a, count: r.count); return }
+                let b = ins[1] + r.lowerBound
+                for i in 0..<r.count { os[i] = a[i] + b[i] }
+                for j in 2..<max(2, k) {
+                    let c = ins[j] + r.lowerBound
+                    for i in 0..<r.count { os[i] += c[i] }
+                }
+            }
+        }
+    }
+
     /// Σ x[i] over one block, serial, SIMD lanes then Double.
     @inlinable
     public static func serialSum(_ x: UnsafePointer<Float>, count n: Int) -> Double {
@@ -160,6 +186,20 @@ extension Tensor {
         var out = Tensor(uninitialized: a.shape)
         a.withUnsafePointer { x in b.withUnsafePointer { y in
             out.withUnsafeMutablePointer { o in Kernels.sum(x, y, into: o, count: a.count) } } }
+        return out
+    }
+
+    /// Σ of same-shape tensors in one pass (the shape of the first).
+    public static func sum(_ ts: [Tensor]) -> Tensor {
+        precondition(!ts.isEmpty, "Tensor.sum: needs at least one tensor")
+        for t in ts { precondition(t.count == ts[0].count, "Tensor.sum: shapes \(ts[0].shape) and \(t.shape) differ") }
+        if ts.count == 1 { return ts[0] }
+        var out = Tensor(uninitialized: ts[0].shape)
+        let n = out.count
+        withExtendedLifetime(ts) {
+            let ptrs = ts.map { t in t.withUnsafePointer { $0 } }  // storage kept alive by `ts`
+            out.withUnsafeMutablePointer { o in Kernels.sum(ptrs, into: o, count: n) }
+        }
         return out
     }
 

@@ -26,6 +26,8 @@ public final class ThreadPool: @unchecked Sendable {
     private var jobCount = 0
     private let nextItem = Atomic<Int>(0)
     private let callerLock = NSLock()       // one job at a time; a second caller runs inline
+    /// Jobs handed to the workers since the start (all pools), for fork/join counts per step.
+    static let dispatches = Atomic<Int>(0)
 
     public init(threads: Int) {
         threadCount = max(1, threads)
@@ -101,6 +103,7 @@ public final class ThreadPool: @unchecked Sendable {
             }
             job = escapable
             jobCount = n
+            ThreadPool.dispatches.add(1, ordering: .relaxed)
             nextItem.store(0, ordering: .relaxed)
             activeWorkers = threadCount - 1
             generation &+= 1
@@ -130,6 +133,9 @@ public enum Compute {
 
     /// Threads used by pool loops and by OpenBLAS.
     public static var threads: Int { pool.threadCount }
+
+    /// Fork/joins that woke the workers since the process started (inline runs are not counted).
+    public static var dispatchCount: Int { ThreadPool.dispatches.load(ordering: .relaxed) }
 
     /// Number of usable cores.
     public static var coreCount: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }

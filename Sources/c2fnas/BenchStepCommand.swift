@@ -40,15 +40,26 @@ struct BenchStepCommand: ParsableCommand {
     @Flag(name: .customLong("no-direct"), help: "Use the GEMM conv paths even where the direct AVX-512 kernels apply.")
     var noDirect = false
 
+    @Flag(help: "Print the time per op kind over the timed steps (conv fwd / dX / dW, norm, ...) and its share of the step.")
+    var profile = false
+
+    @Flag(name: .customLong("no-pool"), help: "Return freed tensor buffers to the allocator instead of reusing them (A/B).")
+    var noPool = false
+
     struct Report: Codable {
         let side: String, arch: String, threads: Int, size: Int, params: Int
         let stepsMs: [Double], losses: [Double], peakRSSMiB: Double
         /// The cost model's estimate of this step's peak memory, for calibration.
         let estimateMiB: Double, estimateActivationsMiB: Double, startRSSMiB: Double
+        /// Minor page faults of each timed step (near 0 once the buffer pool holds the step's buffers).
+        let faultsPerStep: [Int]
+        /// Thread-pool fork/joins of each timed step.
+        let poolJobsPerStep: [Int]
     }
 
     func run() throws {
         if noDirect { Conv3dEngine.useDirect = false }
+        if noPool { BufferPool.setEnabled(false) }
         // VmHWM, not getrusage: a child started by posix_spawn (vfork) inherits its parent's peak in
         // ru_maxrss, so a test runner's own memory would be counted as this step's.
         let startRSS = Double(ProcessStats.peakResidentBytes) / 1_048_576
@@ -59,15 +70,25 @@ struct BenchStepCommand: ParsableCommand {
         var rng = RNG(seed: 3)
         let x = Tensor.randomNormal([1, architecture.inputChannels, size, size, size], rng: &rng)
         let labels = Self.sphereLabels(size: size, classes: architecture.classes)
-        var times: [Double] = [], losses: [Double] = []
+        var times: [Double] = [], losses: [Double] = [], faults: [Int] = [], jobs: [Int] = []
         for i in 0..<(warmup + steps) {
+            if i == warmup && profile { OpProfile.start() }
+            let f0 = PageFaults.minor, j0 = Compute.dispatchCount
             let t0 = DispatchTime.now().uptimeNanoseconds
             opt.zeroGrad()
             let loss = diceCELoss(logits: net(Variable(x)), labels: labels)
             loss.backward()
             opt.step()
             let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-            if i >= warmup { times.append(ms); losses.append(Double(loss.value.scalars[0])) }
+            if i >= warmup {
+                times.append(ms); losses.append(Double(loss.value.scalars[0]))
+                faults.append(PageFaults.minor - f0); jobs.append(Compute.dispatchCount - j0)
+            }
+        }
+        if profile {
+            let kinds = OpProfile.stop()
+            print(StepProfileTable.render(kinds, stepsMs: times, faultsPerStep: faults, poolJobsPerStep: jobs,
+                                          emptyForkJoinMicros: StepProfileTable.emptyForkJoinMicros()))
         }
         let estimate = try net.graph.cost(input: [size, size, size], memory: .calibrated)
         let report = Report(side: "swift", arch: architecture.name, threads: Compute.threads, size: size,
@@ -75,7 +96,7 @@ struct BenchStepCommand: ParsableCommand {
                             peakRSSMiB: Double(ProcessStats.peakResidentBytes) / 1_048_576,
                             estimateMiB: Double(estimate.memoryBytes) / 1_048_576,
                             estimateActivationsMiB: Double(estimate.activationBytes) / 1_048_576,
-                            startRSSMiB: startRSS)
+                            startRSSMiB: startRSS, faultsPerStep: faults, poolJobsPerStep: jobs)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         print(String(decoding: try enc.encode(report), as: UTF8.self))

@@ -21,6 +21,13 @@ public final class GraphNetwork: Module {
 
     public static let opSet: [CellOp] = CellOp.allCases
 
+    /// Off only in tests, to compare against every block running its own ReLU and no fused norm.
+    var shareReLUs = true
+    /// Per block: its input goes through a ReLU first (every candidate op's, in a mixed op).
+    private let readsReLU: [Bool]
+    /// Per block: it ends in an instance norm whose output only ReLUs read, so the two run fused.
+    private let writesReLU: [Bool]
+
     public init(graph: NetworkGraph, store: ParameterStore, naming: Naming = .standalone, mixedOps: Bool = false) {
         self.graph = graph
         self.store = store
@@ -37,6 +44,17 @@ public final class GraphNetwork: Module {
             }
         }
         parameters = params
+        let reads = graph.blocks.map { block in
+            block.merge == .single && Self.layers(of: block, mixed: mixedOps, candidates: true)
+                .allSatisfy { $0.first?.kind == .relu }
+        }
+        readsReLU = reads
+        writesReLU = graph.blocks.map { block in
+            let consumers = graph.blocks.filter { $0.inputs.contains(block.id) }
+            let mixedBlock = mixedOps && block.role == .cellOp
+            return !mixedBlock && block.layers.last?.kind == .instanceNorm && !consumers.isEmpty
+                && consumers.allSatisfy { reads[$0.id] }
+        }
         if mixedOps {
             let k = Self.opSet.count
             alphas = (0..<graph.architecture.topology.levels.count).map { cell in
@@ -54,8 +72,13 @@ public final class GraphNetwork: Module {
     /// The layers a block runs: its own, or, for a mixed op, every candidate op's under
     /// `<block>.<op>` names (kept apart so each op has its own weights).
     static func layers(of block: GraphBlock, mixed: Bool) -> [GraphLayer] {
-        guard mixed, block.role == .cellOp else { return block.layers }
-        return opSet.flatMap { opLayers($0, block) }
+        layers(of: block, mixed: mixed, candidates: true).flatMap { $0 }
+    }
+
+    /// The block's layer lists: one, or one per candidate op of a mixed op.
+    static func layers(of block: GraphBlock, mixed: Bool, candidates: Bool) -> [[GraphLayer]] {
+        guard mixed, block.role == .cellOp, block.cell != nil else { return [block.layers] }
+        return opSet.map { opLayers($0, block) }
     }
 
     static func opLayers(_ op: CellOp, _ block: GraphBlock) -> [GraphLayer] {
@@ -80,33 +103,63 @@ public final class GraphNetwork: Module {
     }
 
     /// Logits (N, K, D, H, W) for an input (N, C, D, H, W).
+    ///
+    /// A block output is often read by several blocks that each start with a ReLU (a cell's output
+    /// feeds the next cell's resampling and a later cell's op; in a mixed op all candidate ops start
+    /// with one). That ReLU is computed once per block output and shared: the same values and
+    /// gradients (the branches' gradients add up before the ReLU's backward, as they would after
+    /// it), one activation kept instead of several. When only such ReLUs read a block's output and
+    /// the block ends in an instance norm, the norm and the ReLU run as one op (`instanceNormReLU`)
+    /// and the unrectified output is never stored.
     public func callAsFunction(_ x: Variable) -> Variable {
         var outputs = [Variable?](repeating: nil, count: graph.blocks.count)
+        var rectified: [Int: Variable] = [:]      // relu(block output), by block id (-1: the input)
         var cellWeights: [Int: Variable] = [:]
         for block in graph.blocks {
             let ins = block.inputs.isEmpty ? [x] : block.inputs.map { outputs[$0]! }
+            let mixed = mixedOps && block.role == .cellOp && block.cell != nil
+            let candidates = Self.layers(of: block, mixed: mixedOps, candidates: true)
+            let sharesReLU = shareReLUs && readsReLU[block.id]
+            let fusesReLU = shareReLUs && writesReLU[block.id]
             var h: Variable
             switch block.merge {
             case .single: h = ins[0]
             case .sum: h = addAll(ins)
             case .concat: h = concatChannels(ins)
             }
-            if mixedOps && block.role == .cellOp, let cell = block.cell {
+            var layers = candidates
+            if sharesReLU {
+                let source = block.inputs.first ?? -1
+                if let r = rectified[source] {
+                    h = r
+                } else {
+                    h = relu(h)
+                    rectified[source] = h
+                }
+                layers = candidates.map { Array($0.dropFirst()) }
+            }
+            if mixed, let cell = block.cell {
                 let w = cellWeights[cell] ?? softmax(alphas[cell])
                 cellWeights[cell] = w
-                let branches = Self.opSet.map { run(Self.opLayers($0, block), h) }
+                let branches = layers.map { run($0, h) }
                 h = weightedSum(branches, weights: w)
             } else {
-                h = run(block.layers, h)
+                h = run(layers[0], h, endWithReLU: fusesReLU)
             }
+            // A fused block's output is already rectified; its readers all take it from `rectified`.
+            if fusesReLU { rectified[block.id] = h }
             outputs[block.id] = h
         }
         return outputs[graph.headBlock]!
     }
 
-    private func run(_ layers: [GraphLayer], _ input: Variable) -> Variable {
+    /// Runs the layers; an instance norm directly followed by a ReLU runs fused, and with
+    /// `endWithReLU` so does a final instance norm (the ReLU its readers would apply).
+    private func run(_ layers: [GraphLayer], _ input: Variable, endWithReLU: Bool = false) -> Variable {
         var h = input
-        for layer in layers {
+        var skipReLU = false
+        for (i, layer) in layers.enumerated() {
+            if skipReLU { skipReLU = false; continue }
             let prefix = naming == .shared ? layer.sharedName : layer.name
             switch layer.kind {
             case .conv:
@@ -118,7 +171,13 @@ public final class GraphNetwork: Module {
             case .instanceNorm:
                 let g = store.parameter(ParameterSpec(name: prefix + ".weight", shape: [layer.outChannels], role: .normScale))
                 let b = store.parameter(ParameterSpec(name: prefix + ".bias", shape: [layer.outChannels], role: .normShift))
-                h = instanceNorm(h, weight: g, bias: b)
+                let next = i + 1 < layers.count ? layers[i + 1].kind : nil
+                if shareReLUs && (next == .relu || (next == nil && endWithReLU)) {
+                    h = instanceNormReLU(h, weight: g, bias: b)
+                    skipReLU = next == .relu
+                } else {
+                    h = instanceNorm(h, weight: g, bias: b)
+                }
             case .relu:
                 h = relu(h)
             case .upsample:

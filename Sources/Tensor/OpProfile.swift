@@ -1,0 +1,104 @@
+// Per-op-kind wall time of a training step, for `c2fnas bench step --profile`.
+//
+// Ops wrap their work in `OpProfile.measure(.kind) { ... }`. When profiling is off (the default) that
+// is one load of a global flag and a branch per op: no clock is read. When on, time is charged
+// exclusively: a measured region nested inside another (a tensor allocation inside a conv, the
+// input-gradient half inside a conv backward) is taken out of its parent's time, so the kinds add
+// up to at most the step's wall time and the rest is bookkeeping ("other").
+//
+// Only the thread that turned profiling on records (ops run on one thread; pool workers only
+// execute pieces of an op, whose time the op's region already covers).
+
+import Foundation
+import Synchronization
+
+public enum OpKind: Int, CaseIterable, Sendable {
+    case convForward, convInputGrad, convWeightGrad, norm, activation, resample, elementwise, loss,
+         optimiser, allocation
+
+    public var label: String {
+        switch self {
+        case .convForward: "conv fwd"
+        case .convInputGrad: "conv dX"
+        case .convWeightGrad: "conv dW"
+        case .norm: "norm"
+        case .activation: "activation"
+        case .resample: "resample"
+        case .elementwise: "elementwise"
+        case .loss: "loss"
+        case .optimiser: "optimiser"
+        case .allocation: "allocation"
+        }
+    }
+
+    /// Conv kinds (the share the rest of the step is compared with).
+    public var isConv: Bool { self == .convForward || self == .convInputGrad || self == .convWeightGrad }
+}
+
+public enum OpProfile {
+    /// Read once per op; written only by `start` / `stop`.
+    nonisolated(unsafe) public private(set) static var isEnabled = false
+    nonisolated(unsafe) private static var owner: pthread_t?
+    nonisolated(unsafe) private static var totals = [UInt64](repeating: 0, count: OpKind.allCases.count)
+    nonisolated(unsafe) private static var calls = [Int](repeating: 0, count: OpKind.allCases.count)
+    /// Child time of each open region (a stack; the innermost last).
+    nonisolated(unsafe) private static var childTime: [UInt64] = []
+    private static let lock = Mutex<Void>(())
+
+    /// Clears the totals and starts recording on the calling thread.
+    public static func start() {
+        lock.withLock { _ in
+            totals = totals.map { _ in 0 }
+            calls = calls.map { _ in 0 }
+            childTime.removeAll(keepingCapacity: true)
+            owner = pthread_self()
+            isEnabled = true
+        }
+    }
+
+    /// Stops recording; returns (kind, milliseconds, calls) for every kind.
+    @discardableResult
+    public static func stop() -> [(kind: OpKind, ms: Double, calls: Int)] {
+        lock.withLock { _ in
+            isEnabled = false
+            owner = nil
+            return OpKind.allCases.map { ($0, Double(totals[$0.rawValue]) / 1e6, calls[$0.rawValue]) }
+        }
+    }
+
+    /// Milliseconds and calls recorded so far (profiling stays on).
+    public static func snapshot() -> [(kind: OpKind, ms: Double, calls: Int)] {
+        OpKind.allCases.map { ($0, Double(totals[$0.rawValue]) / 1e6, calls[$0.rawValue]) }
+    }
+
+    /// Runs `body`, charging its exclusive wall time to `kind` when profiling is on.
+    @inlinable @inline(__always)
+    public static func measure<R>(_ kind: OpKind, _ body: () throws -> R) rethrows -> R {
+        if !isEnabled { return try body() }
+        return try measured(kind, body)
+    }
+
+    @usableFromInline
+    static func measured<R>(_ kind: OpKind, _ body: () throws -> R) rethrows -> R {
+        guard let owner, pthread_equal(owner, pthread_self()) != 0 else { return try body() }
+        childTime.append(0)
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        defer {
+            let elapsed = DispatchTime.now().uptimeNanoseconds &- t0
+            let children = childTime.removeLast()
+            totals[kind.rawValue] &+= elapsed &- min(children, elapsed)
+            calls[kind.rawValue] += 1
+            if !childTime.isEmpty { childTime[childTime.count - 1] &+= elapsed }
+        }
+        return try body()
+    }
+}
+
+/// Minor and major page faults of this process so far (getrusage), for faults-per-step figures.
+public enum PageFaults {
+    public static var minor: Int {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Int(u.ru_minflt)
+    }
+}
