@@ -17,7 +17,7 @@ struct FaultTests {
         let dir = try temporaryFolder("fullexport"); defer { try? FileManager.default.removeItem(at: dir) }
         let run = RunDirectory(url: dir.appendingPathComponent("run"))
         try FileManager.default.createDirectory(at: run.export, withIntermediateDirectories: true)
-        var rng = SplitMix64(seed: 3)
+        var rng = RNG(seed: 3)
         let weights = Data((0..<200_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
         for (name, data) in ["architecture.json": Data("{}".utf8), "weights.safetensors": weights,
                              "plan.json": Data("{}".utf8), "model-card.md": Data("# card".utf8)] {

@@ -125,6 +125,13 @@ public actor SearchEngine {
         if resuming, let ckpt = store.latest() {
             let files = try store.load(ckpt)
             guard let json = files["progress.json"] else { throw RunFileError.corrupt(ckpt.path, reason: "no progress.json") }
+            // Format 1 had no version field; read the version alone first so an old run gets a clear message.
+            struct FormatProbe: Decodable { var formatVersion: Int? }
+            let found = (try? JSONDecoder().decode(FormatProbe.self, from: json))?.formatVersion ?? 1
+            guard found == RunProgress.currentFormatVersion else {
+                throw EngineError.olderCheckpoint(path: ckpt.appendingPathComponent("progress.json").path, found: found,
+                                                  expected: RunProgress.currentFormatVersion)
+            }
             progress = try JSONDecoder().decode(RunProgress.self, from: json)
             if let t = files["tensors.safetensors"] {
                 pendingTensors = try SafeTensors.decode(t, file: ckpt.appendingPathComponent("tensors.safetensors").path).tensors

@@ -31,7 +31,7 @@ extension SearchEngine {
         if progress.clustering == nil {
             let all = space.enumerate()
             let k = min(config.clusters, all.count)
-            progress.clustering = try KMedoids.pam(all, k: k, seed: config.seed)
+            progress.clustering = try KMedoids.pam(all, k: k, seed: SeedDomain.clustering.seed(config.seed))
             log("\(all.count) topologies (\(space.rule.rawValue), \(config.cells) cells, \(config.levels) levels) in \(k) clusters")
         }
         let clustering = progress.clustering!
@@ -41,7 +41,7 @@ extension SearchEngine {
             emit(.stageStarted(stage: .coarse, detail: "cluster \(k + 1)/\(clustering.k) · \(members.count) topologies"))
             emit(.topology(role: .medoid, levels: clustering.medoids[k].levels, ops: []))
             let supernet = try SupernetModel(members: members, settings: settings, levels: config.levels, op: coarseOp,
-                                             seed: config.seed ^ UInt64(k + 1) &* 0x51_7CC1)
+                                             seed: SeedDomain.supernetInit.seed(config.seed, k))
             let sgd = SGD(parameters: supernet.parameters, learningRate: Float(config.supernetLR),
                           momentum: Float(config.weightMomentum), weightDecay: Float(config.weightDecay))
             let schedule = PolyLRSchedule(baseLearningRate: Float(config.supernetLR), totalSteps: max(1, config.supernetSteps))
@@ -72,7 +72,7 @@ extension SearchEngine {
                 let evo = EvolutionConfig(populationSize: config.population, generations: config.generations,
                                           tournamentSize: min(config.tournament, config.population))
                 progress.evolution = try EvolutionState(space: space, members: members, cluster: k, settings: settings,
-                                                        op: coarseOp, config: evo, memory: .calibrated, seed: config.seed)
+                                                        op: coarseOp, config: evo, memory: .calibrated, seed: SeedDomain.evolution.seed(config.seed))
                 try checkpoint(snapshot())
             }
             let fitnessCases = config.fitnessCases > 0 ? Array(data.validation.prefix(config.fitnessCases)) : data.validation

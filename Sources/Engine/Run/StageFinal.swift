@@ -50,7 +50,7 @@ extension SearchEngine {
 
     /// A stand-alone network for `arch`, fresh (seeded) or with the weights a checkpoint holds.
     func finalNetwork(_ arch: Architecture) throws -> (GraphNetwork, ParameterStore) {
-        let store = ParameterStore(seed: config.seed ^ 0xF17A_15EE)
+        let store = ParameterStore(seed: SeedDomain.finalInit.seed(config.seed))
         let net = GraphNetwork(graph: try NetworkGraph(arch), store: store)
         return (net, store)
     }

@@ -15,7 +15,7 @@ extension SearchEngine {
         emit(.stageStarted(stage: .fine, detail: "op search on \(topology.levels.map(String.init).joined())"))
         let arch = settings.architecture(name: "fine", topology: topology,
                                          ops: Array(repeating: coarseOp, count: topology.levels.count), levels: config.levels)
-        let store = ParameterStore(seed: config.seed ^ 0xF1E5_7A6E)
+        let store = ParameterStore(seed: SeedDomain.fineInit.seed(config.seed))
         let net = GraphNetwork(graph: try NetworkGraph(arch), store: store, mixedOps: true)
         let sgd = SGD(parameters: net.parameters, learningRate: Float(config.weightLR),
                       momentum: Float(config.weightMomentum), weightDecay: Float(config.weightDecay))
@@ -28,7 +28,7 @@ extension SearchEngine {
         }
         let snapshot = { self.tensors(store: store, optimizers: [("sgd", sgd), ("adam", adam)]) }
         // Seeded 50/50 split of the training cases into A (weights) and B (α).
-        var splitRNG = SeedDomain.split.rng(config.seed)
+        var splitRNG = SeedDomain.fineSplit.rng(config.seed)
         var order = Array(data.train.indices)
         for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, splitRNG.int(below: i + 1)) }
         let half = max(1, order.count / 2)

@@ -25,7 +25,7 @@ public final class TrainingData: @unchecked Sendable {
         dataset = try MSDDataset.load(folder)
         try dataset.checkFiles()
         log("fingerprinting \(dataset.training.count) cases of \(dataset.name)", .info)
-        fingerprint = try Fingerprint.compute(dataset: dataset, seed: config.seed)
+        fingerprint = try Fingerprint.compute(dataset: dataset)
         // Config patch is (d, h, w); the Volume module counts (x, y, z).
         let divisor = 1 << config.levels
         plan = Plan.make(fingerprint: fingerprint, patchSize: Shape3(config.patch[2], config.patch[1], config.patch[0]),
@@ -48,7 +48,7 @@ public final class TrainingData: @unchecked Sendable {
             throw VolumeError.invalidArgument("\(dataset.jsonPath) lists \(cases.count) training case(s); a search needs at least 2 (one to train, one to validate)")
         }
         // Seeded split: a fixed permutation of the case list, the last valFraction for validation.
-        var rng = SplitMix64(seed: config.seed ^ 0x5EED_5911)
+        var rng = SeedDomain.dataSplit.rng(config.seed)
         var order = Array(cases.indices)
         for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.int(below: i + 1)) }
         let nVal = max(1, min(cases.count - 1, Int((Double(cases.count) * config.valFraction).rounded())))
@@ -70,7 +70,7 @@ public final class TrainingData: @unchecked Sendable {
 
     /// A batch of `size` patches from the training cases listed in `subset` (all when nil):
     /// input (B, C, D, H, W) and labels (B, D, H, W) as class indices.
-    public func batch(size: Int, rng: inout SplitMix64, subset: [Int]? = nil, augment: Bool = true) -> (input: Tensor, labels: Tensor) {
+    public func batch(size: Int, rng: inout RNG, subset: [Int]? = nil, augment: Bool = true) -> (input: Tensor, labels: Tensor) {
         let pool = subset ?? Array(train.indices)
         let p = plan.patch, v = p.count, c = channels
         var input = Tensor.zeros([size, c, p.z, p.y, p.x])

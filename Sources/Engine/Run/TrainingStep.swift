@@ -76,6 +76,7 @@ extension SearchEngine {
 public enum EngineError: Error, CustomStringConvertible {
     case diverged(step: Int)
     case checkpointMismatch(String)
+    case olderCheckpoint(path: String, found: Int, expected: Int)
     case noCandidates
 
     public var description: String {
@@ -84,6 +85,8 @@ public enum EngineError: Error, CustomStringConvertible {
             return "training diverged: five non-finite losses in a row up to step \(step), even after lowering the learning rate. Lower the learning rate (e.g. --set weightLR=0.01 --set finalLR=0.005) and resume; the last checkpoint holds finite weights."
         case let .checkpointMismatch(what):
             return "the checkpoint does not match this run (\(what)). It was written by another version or config; start a new run folder."
+        case let .olderCheckpoint(path, found, expected):
+            return "the checkpoint \(path) was made by \(found < expected ? "an older" : "a newer") version of c2fnas (run format \(found); this version reads format \(expected)), so it cannot be resumed bit for bit. Finish the run with the version that started it, or start a new run folder (the dataset and config can be reused)."
         case .noCandidates:
             return "the coarse stage scored no topology, so there is nothing to select. Check that generations and population are positive."
         }

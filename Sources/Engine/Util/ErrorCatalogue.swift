@@ -178,11 +178,12 @@ extension RunFileError {
 }
 
 extension EngineError {
-    public enum Kind: String, CaseIterable, Sendable { case diverged, checkpointMismatch = "checkpoint-mismatch", noCandidates = "no-candidates" }
+    public enum Kind: String, CaseIterable, Sendable { case diverged, checkpointMismatch = "checkpoint-mismatch", olderCheckpoint = "older-checkpoint", noCandidates = "no-candidates" }
     public var kind: Kind {
         switch self {
         case .diverged: .diverged
         case .checkpointMismatch: .checkpointMismatch
+        case .olderCheckpoint: .olderCheckpoint
         case .noCandidates: .noCandidates
         }
     }
@@ -190,6 +191,8 @@ extension EngineError {
         switch kind {
         case .diverged: (.diverged(step: 1204), "the learning rate is too high for this data; weights are never checkpointed while non-finite.")
         case .checkpointMismatch: (.checkpointMismatch("tensor weights.cell2.conv.weight missing"), "the run folder was written by another version or configuration.")
+        case .olderCheckpoint: (.olderCheckpoint(path: "runs/spleen/checkpoints/ckpt-000001200/progress.json", found: 1, expected: RunProgress.currentFormatVersion),
+                                "the run was started by an older c2fnas whose random streams or checkpoint layout differ, so resuming could not continue it bit for bit.")
         case .noCandidates: (.noCandidates, "a configuration with no generations or an empty population.")
         }
     }

@@ -18,7 +18,7 @@ public final class ParameterStore {
             precondition(p.value.shape == spec.shape, "parameter \(spec.name): shape \(spec.shape) vs stored \(p.value.shape)")
             return p
         }
-        var rng = RNG(seed: seed ^ Self.hash(spec.name))
+        var rng = RNG(seed: seed, stream: Self.hash(spec.name))
         let value: Tensor
         switch spec.role {
         case .convWeight: value = Tensor.heNormal(spec.shape, rng: &rng)
