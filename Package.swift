@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
 // c2fnas-tui: Coarse-to-Fine NAS for 3D medical segmentation, with a terminal workbench.
 // Module map and dependency rule (arrows point down only): see ../shared/DESIGN.md and docs/DECISIONS.md.
+// Each target lists exactly the modules its files import; tests/check-imports.sh (run by make test) fails on drift.
 import PackageDescription
 
 let package = Package(
@@ -28,28 +29,30 @@ let package = Package(
         // Engine layers, lowest first.
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "NN", dependencies: ["Tensor", "CConvKernels"]),
-        .target(name: "Volume", dependencies: ["Tensor", "NN", "CNIfTI"]),
+        .target(name: "Volume", dependencies: ["Tensor", "CNIfTI"]),
         .target(name: "Search", dependencies: ["Tensor", "NN"]),
         .target(name: "Engine", dependencies: ["Tensor", "NN", "Volume", "Search"]),
-        .target(name: "Workbench", dependencies: ["Engine", "Search", "Volume", "CNCurses"]),
+        .target(name: "Workbench", dependencies: ["Engine", "Volume", "Tensor", "CNCurses"]),
+        // Command-line presentation: progress lines, signal handling, the troubleshooting guide.
+        .target(name: "CLI", dependencies: ["Engine", "Search"]),
 
         // Executables: argument parsing and wiring only.
         .executableTarget(name: "c2fnas-tui", dependencies: [
-            "Workbench", "Engine",
+            "Workbench", "Engine", "CLI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "c2fnas", dependencies: [
-            "Engine", "Volume", "Search", "NN", "Tensor",
+            "Engine", "CLI", "Volume", "Search", "NN", "Tensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Tests mirror targets.
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "COpenBLAS"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
         .testTarget(name: "VolumeTests", dependencies: ["Volume", "Tensor", "CNIfTI"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "NN", "Tensor"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Volume", "Search"]),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "CNCurses"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Volume", "Search", "NN", "Tensor"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Engine", "CLI", "CNCurses"]),
     ]
 )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Engine
+import Volume
 
 /// `c2fnas predict MODEL_DIR IMAGES... --out DIR`: segment NIfTI images with an exported model;
 /// labels are written on each image's own grid, with its header and affine.

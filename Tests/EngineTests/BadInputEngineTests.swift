@@ -3,6 +3,7 @@ import Testing
 @testable import Engine
 @testable import Search
 @testable import Volume
+import Tensor
 
 /// Bad-input rows that surface in the engine (warnings, config, architecture, the CLI).
 @Suite("Bad input reaching the engine")

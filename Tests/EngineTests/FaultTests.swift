@@ -3,6 +3,7 @@ import Testing
 @testable import Engine
 @testable import NN
 import Volume
+import Tensor
 
 /// Faults outside the program: a full disk (a file-size limit, `ulimit -f`, with SIGXFSZ ignored
 /// so writes fail with EFBIG like ENOSPC) and a read-only run folder. Tests run as root, for whom

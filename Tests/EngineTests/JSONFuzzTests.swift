@@ -3,6 +3,7 @@ import Testing
 @testable import Engine
 @testable import Search
 @testable import Volume
+import Tensor
 
 /// Seeded mutation fuzzing of the JSON inputs a user writes: dataset.json, config files and
 /// `--set` overrides, architecture.json. Each case must parse or throw the input's typed error

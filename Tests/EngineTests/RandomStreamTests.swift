@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Engine
+import Tensor
 
 @Suite("Random streams")
 struct RandomStreamTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Volume
+import Tensor
 
 /// Seeded mutation fuzzing of the NIfTI reader: valid fixtures with corrupted header fields,
 /// flipped bytes, truncation, appended junk (incl. fake extensions), written plain or gzipped

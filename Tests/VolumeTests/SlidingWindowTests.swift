@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Volume
+import Tensor
 
 @Suite("sliding window")
 struct SlidingWindowTests {

@@ -2,6 +2,7 @@ import Foundation
 import NN
 import Search
 import Volume
+import Tensor
 
 /// What the UI or CLI may ask of a running engine.
 public enum EngineCommand: Sendable, Equatable {
@@ -43,10 +44,13 @@ public actor SearchEngine {
 
     /// When set, the search stages are skipped and this architecture is trained (`c2fnas train`).
     let fixedArchitecture: Architecture?
+    /// A plan to use instead of one made from the fingerprint (`--plan`); a resumed run reads its own plan.json.
+    let planFile: URL?
 
     public init(datasetFolder: URL, directory: RunDirectory, config: RunConfig, fixedArchitecture: Architecture? = nil,
-                onEvent: @escaping @Sendable (EventRecord) -> Void = { _ in }) {
+                planFile: URL? = nil, onEvent: @escaping @Sendable (EventRecord) -> Void = { _ in }) {
         self.fixedArchitecture = fixedArchitecture
+        self.planFile = planFile
         self.datasetFolder = datasetFolder
         self.directory = directory
         self.config = config
@@ -154,7 +158,10 @@ public actor SearchEngine {
     /// Loads and preprocesses the dataset once per process (deterministic, so a resume sees the same data).
     func trainingData() throws -> TrainingData {
         if let data { return data }
-        let d = try TrainingData(folder: datasetFolder, config: config) { [self] in self.log($0, $1) }
+        // The run's own plan.json wins once written (resume reads it, never recomputes it).
+        let own = FileManager.default.fileExists(atPath: directory.plan.path) ? directory.plan : nil
+        let plan = try (own ?? planFile).map { (plan: try TrainingData.loadPlan($0), path: $0.path) }
+        let d = try TrainingData(folder: datasetFolder, config: config, plan: plan) { [self] in self.log($0, $1) }
         data = d
         return d
     }

@@ -2,6 +2,7 @@ import Foundation
 import NN
 import Search
 import Volume
+import Tensor
 
 extension SearchEngine {
     /// The derived network trained from scratch: SGD with Nesterov momentum and poly decay,

@@ -130,3 +130,4 @@ public final class GraphNetwork: Module {
 }
 
 import Foundation
+import Tensor

@@ -1,4 +1,5 @@
 import NN
+import Tensor
 
 /// Owns a network's parameters by name and creates each on first use. Initialisation depends
 /// only on the store's seed and the parameter's name (not on creation order), so a supernet and a
