@@ -26,12 +26,14 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"),
                                  .linkedLibrary("z"), .linkedLibrary("m")]),
 
-        // Engine layers, lowest first.
+        // Engine layers, lowest first. Files (complete-or-absent writes) is beside Tensor, which
+        // knows nothing of files; the modules that save something depend on it.
+        .target(name: "Files"),
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
-        .target(name: "NN", dependencies: ["Tensor", "CConvKernels"]),
-        .target(name: "Volume", dependencies: ["Tensor", "CNIfTI"]),
+        .target(name: "NN", dependencies: ["Tensor", "Files", "CConvKernels"]),
+        .target(name: "Volume", dependencies: ["Tensor", "Files", "CNIfTI"]),
         .target(name: "Search", dependencies: ["Tensor", "NN"]),
-        .target(name: "Engine", dependencies: ["Tensor", "NN", "Volume", "Search"]),
+        .target(name: "Engine", dependencies: ["Tensor", "Files", "NN", "Volume", "Search"]),
         .target(name: "Workbench", dependencies: ["Engine", "Volume", "Tensor", "CNCurses"]),
         // Command-line presentation: progress lines, signal handling, the troubleshooting guide.
         .target(name: "CLI", dependencies: ["Engine", "Search"]),

@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import Files
 
 /// An axis-aligned ellipsoid in canonical world millimetres.
 public struct Ellipsoid: Sendable, Codable, Equatable {
@@ -162,8 +163,9 @@ public enum Phantom {
         }
 
         """
-        do { try Data(json.utf8).write(to: folder.appendingPathComponent("dataset.json"), options: .atomic) }
-        catch { throw VolumeError.writeFailed(path: folder.appendingPathComponent("dataset.json").path, detail: error.localizedDescription) }
+        let jsonPath = folder.appendingPathComponent("dataset.json").path
+        let code = AtomicWrite.write(Data(json.utf8), toPath: jsonPath)
+        if code != 0 { throw VolumeError.writeFailed(path: jsonPath, detail: String(cString: strerror(code))) }
         return ids
     }
 }

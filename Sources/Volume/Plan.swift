@@ -1,4 +1,5 @@
 import Foundation
+import Files
 
 /// How one channel is normalised.
 public struct ChannelNormalization: Sendable, Codable, Equatable {
@@ -127,6 +128,8 @@ public func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
     let enc = JSONEncoder()
     enc.outputFormatting = [.prettyPrinted, .sortedKeys]
     enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    do { try enc.encode(value).write(to: url, options: .atomic) }
-    catch { throw VolumeError.writeFailed(path: url.path, detail: error.localizedDescription) }
+    let data: Data
+    do { data = try enc.encode(value) } catch { throw VolumeError.writeFailed(path: url.path, detail: error.localizedDescription) }
+    let code = AtomicWrite.write(data, toPath: url.path)
+    if code != 0 { throw VolumeError.writeFailed(path: url.path, detail: String(cString: strerror(code))) }
 }

@@ -12,7 +12,7 @@ public final class WorkbenchSession {
     let datasetFolder: URL
     let levels: Int
     let themes: [Theme]
-    let mailbox = UpdateMailbox<EventRecord>()
+    let mailbox = Mailbox<EventRecord>()
     let outcome = OutcomeCell()
     var state = Engine.RunState()
     var browser: CaseBrowser
