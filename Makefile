@@ -30,7 +30,8 @@ run: build
 	.build/release/c2fnas-tui
 
 test: deps
-	@start=$$SECONDS; \
+	@tests/check-imports.sh; imports=$$?; \
+	start=$$SECONDS; \
 	$(SWIFT) build $(TESTFLAGS) --build-tests || exit $$?; \
 	echo "build wall time: $$((SECONDS-start)) s"; \
 	start=$$SECONDS; \
@@ -39,6 +40,7 @@ test: deps
 	start=$$SECONDS; \
 	tests/e2e/tui-smoke.sh .build/release/c2fnas-tui || rc=1; \
 	echo "workbench e2e wall time: $$((SECONDS-start)) s"; \
+	if [ $$imports -ne 0 ]; then echo "check-imports failed (see its lines at the top)"; rc=1; fi; \
 	start=$$SECONDS; \
 	tests/fuzz/run.sh $(FUZZ_SECONDS) || rc=1; \
 	echo "fuzz wall time: $$((SECONDS-start)) s"; \

@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
 // c2fnas-tui: Coarse-to-Fine NAS for 3D medical segmentation, with a terminal workbench.
 // Module map and dependency rule (arrows point down only): see ../shared/DESIGN.md and docs/DECISIONS.md.
+// Each target lists exactly the modules its files import; tests/check-imports.sh (run by make test) fails on drift.
 import PackageDescription
 
 let package = Package(
@@ -26,36 +27,40 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"),
                                  .linkedLibrary("z"), .linkedLibrary("m")]),
 
-        // Engine layers, lowest first.
+        // Engine layers, lowest first. Files (complete-or-absent writes) is beside Tensor, which
+        // knows nothing of files; the modules that save something depend on it.
+        .target(name: "Files"),
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
-        .target(name: "NN", dependencies: ["Tensor", "CConvKernels"]),
-        .target(name: "Volume", dependencies: ["Tensor", "NN", "CNIfTI"]),
+        .target(name: "NN", dependencies: ["Tensor", "Files", "CConvKernels"]),
+        .target(name: "Volume", dependencies: ["Tensor", "Files", "CNIfTI"]),
         .target(name: "Search", dependencies: ["Tensor", "NN"]),
-        .target(name: "Engine", dependencies: ["Tensor", "NN", "Volume", "Search"]),
+        .target(name: "Engine", dependencies: ["Tensor", "Files", "NN", "Volume", "Search"]),
         // Pictures: RGB images, PNG, slice rendering with class colours, kitty / sixel / iTerm2 encoders.
         .target(name: "Pictures", dependencies: ["CZlib"]),
-        .target(name: "Workbench", dependencies: ["Engine", "Search", "Volume", "Pictures", "CNCurses"]),
+        .target(name: "Workbench", dependencies: ["Engine", "Search", "Volume", "Tensor", "Pictures", "CNCurses"]),
         // Figures and the HTML run report (`c2fnas overlay`, `c2fnas report`).
-        .target(name: "Report", dependencies: ["Engine", "Search", "Volume", "Pictures"]),
+        .target(name: "Report", dependencies: ["Engine", "Volume", "Pictures"]),
+        // Command-line presentation: progress lines, signal handling, the troubleshooting guide.
+        .target(name: "CLI", dependencies: ["Engine", "Search"]),
 
         // Executables: argument parsing and wiring only.
         .executableTarget(name: "c2fnas-tui", dependencies: [
-            "Workbench", "Engine",
+            "Workbench", "Engine", "CLI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "c2fnas", dependencies: [
-            "Engine", "Volume", "Search", "NN", "Tensor", "Pictures", "Report",
+            "Engine", "CLI", "Volume", "Search", "NN", "Tensor", "Pictures", "Report",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Tests mirror targets.
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "COpenBLAS"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
         .testTarget(name: "VolumeTests", dependencies: ["Volume", "Tensor", "CNIfTI"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "NN", "Tensor"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Volume", "Search"]),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Pictures", "Volume", "CNCurses"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Volume", "Search", "NN", "Tensor"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Engine", "CLI", "Pictures", "Volume", "CNCurses"]),
         .testTarget(name: "PicturesTests", dependencies: ["Pictures"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Pictures", "Engine", "Volume"]),
     ]

@@ -10,6 +10,7 @@
 
 import Foundation
 import Tensor
+import Files
 
 public struct SafeTensorsError: Error, CustomStringConvertible {
     public let description: String

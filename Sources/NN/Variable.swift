@@ -1,3 +1,5 @@
+import Tensor
+
 // Reverse-mode autodiff at tensor granularity (micrograd's idea, one node per tensor op).
 //
 // A `Variable` holds a value `Tensor`, an optional accumulated `grad`, and, when it was produced by

@@ -1,3 +1,5 @@
+import Tensor
+
 /// Settings of the coarse stage's regularised evolution (C2FNAS.md, "Coarse search" step 5).
 public struct EvolutionConfig: Hashable, Sendable, Codable {
     /// P: members drawn from the cluster at the start (fewer if the cluster is smaller).
@@ -50,7 +52,7 @@ public struct EvolutionState: Hashable, Sendable, Codable {
     public private(set) var cluster: Int
     /// The cluster's topologies; children outside it are rejected.
     public private(set) var members: [Topology]
-    public private(set) var rng: SearchRNG
+    public private(set) var rng: RNG
     /// Generations completed (0 after the initial population is scored).
     public private(set) var generation: Int
     public private(set) var initialised: Bool
@@ -90,7 +92,7 @@ public struct EvolutionState: Hashable, Sendable, Codable {
         self.memory = memory
         self.cluster = cluster
         self.members = members.sorted()
-        self.rng = SearchRNG(seed: seed, stream: UInt64(cluster))
+        self.rng = RNG(seed: seed, stream: UInt64(cluster))
         self.generation = 0
         self.initialised = false
         self.population = []
@@ -108,7 +110,7 @@ public struct EvolutionState: Hashable, Sendable, Codable {
         memory = try c.decode(MemoryModel.self, forKey: .memory)
         cluster = try c.decode(Int.self, forKey: .cluster)
         members = try c.decode([Topology].self, forKey: .members)
-        rng = try c.decode(SearchRNG.self, forKey: .rng)
+        rng = try c.decode(RNG.self, forKey: .rng)
         generation = try c.decode(Int.self, forKey: .generation)
         initialised = try c.decode(Bool.self, forKey: .initialised)
         population = try c.decode([Member].self, forKey: .population)

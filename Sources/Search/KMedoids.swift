@@ -1,3 +1,5 @@
+import Tensor
+
 /// The result of clustering a search space: K clusters, each around a medoid that is itself one
 /// of the clustered topologies (so it is valid).
 public struct Clustering: Sendable, Codable, Hashable {
@@ -63,7 +65,7 @@ public enum KMedoids {
         guard Set(items).count == items.count else { throw ClusteringError(message: "the topology list has duplicates") }
         let table = HammingTable(items)
         let n = items.count
-        var rng = SearchRNG(seed: seed)
+        var rng = RNG(seed: seed)
         var order = Array(0..<n)
         rng.shuffle(&order)
 

@@ -1,3 +1,5 @@
+import Tensor
+
 /// The coarse stage's mutation moves (C2FNAS.md, "Coarse search" step 5), in move space: a
 /// topology is the sequence of its cells' moves (down / keep / up) from the stem.
 ///
@@ -16,7 +18,7 @@ extension SearchSpace {
     /// One random mutation of `t`, drawn uniformly over the applicable kinds and then uniformly
     /// within the kind. The result may be invalid (the caller re-draws); nil when `t` is not a path
     /// or no move applies.
-    public func proposeMutation(of t: Topology, using rng: inout SearchRNG) -> Topology? {
+    public func proposeMutation(of t: Topology, using rng: inout RNG) -> Topology? {
         guard var m = t.moves else { return nil }
         let shifts = m.indices.dropLast().filter { m[$0] != m[$0 + 1] }
         let keeps = m.indices.filter { m[$0] == .keep }
@@ -81,7 +83,7 @@ extension SearchSpace {
 
     /// A valid child of `t` that `accept` also approves (e.g. "stays in the cluster"), re-drawing
     /// rejected proposals up to `maxAttempts` times; nil if none was found.
-    public func mutate(_ t: Topology, using rng: inout SearchRNG, maxAttempts: Int = 100,
+    public func mutate(_ t: Topology, using rng: inout RNG, maxAttempts: Int = 100,
                        accept: (Topology) -> Bool = { _ in true }) -> Topology? {
         for _ in 0..<max(1, maxAttempts) {
             guard let child = proposeMutation(of: t, using: &rng) else { return nil }

@@ -1,10 +1,14 @@
-// The project's one random number generator: xoshiro256** seeded through SplitMix64.
+// The project's one random number generator: xoshiro256** (Blackman & Vigna) seeded through
+// RNG, as its authors recommend.
 //
-// A Sendable value type, so each consumer owns its stream. `split()` derives an independent child
-// stream (and advances the parent), which is how one run seed fans out to init, sampling,
-// augmentation and search without the consumers disturbing each other. The state (4 words) can be
-// saved as `[UInt64]` or as a 16-element Float tensor (16-bit pieces, exact in Float32) for a
-// safetensors checkpoint.
+// A Sendable value type whose whole state is four words, so each consumer owns its stream and a
+// checkpoint can store it (`Codable` as {"state": [4 words]}, or `stateTensor` for safetensors).
+// Streams are derived one way: `RNG(seed:stream:)` gives stream number `stream` of a seed (a run's
+// stages name their streams through Engine's `SeedDomain`). Every helper below (bounded ints,
+// floats, normals, shuffle, sampling) is written here rather than taken from the standard library,
+// so results do not depend on the toolchain's `random(in:)` algorithms.
+
+import Foundation
 
 public struct RNG: RandomNumberGenerator, Sendable, Hashable, Codable {
     private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
@@ -12,14 +16,15 @@ public struct RNG: RandomNumberGenerator, Sendable, Hashable, Codable {
     /// A stream fully determined by `seed`.
     public init(seed: UInt64) {
         var sm = seed
-        func splitMix() -> UInt64 {
-            sm &+= 0x9E37_79B9_7F4A_7C15
-            var z = sm
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
+        s0 = RNG.splitMix64(&sm); s1 = RNG.splitMix64(&sm); s2 = RNG.splitMix64(&sm); s3 = RNG.splitMix64(&sm)
+    }
+
+    /// Stream number `stream` of `seed` (one per cluster, case, parameter name, stage ...),
+    /// independent of the stream `RNG(seed:)` and of every other stream number.
+    public init(seed: UInt64, stream: UInt64) {
+        var sm = seed ^ (stream &* 0xD1B5_4A32_D192_ED03)
+        _ = RNG.splitMix64(&sm)
+        self.init(seed: RNG.splitMix64(&sm))
     }
 
     public struct StateError: Error, CustomStringConvertible {
@@ -57,6 +62,29 @@ public struct RNG: RandomNumberGenerator, Sendable, Hashable, Codable {
         try self.init(stateWords: w)
     }
 
+    private enum CodingKeys: String, CodingKey { case state }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let words = try c.decode([UInt64].self, forKey: .state)
+        do { try self.init(stateWords: words) } catch {
+            throw DecodingError.dataCorruptedError(forKey: .state, in: c, debugDescription: "\(error)")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(stateWords, forKey: .state)
+    }
+
+    static func splitMix64(_ x: inout UInt64) -> UInt64 {
+        x &+= 0x9E37_79B9_7F4A_7C15
+        var z = x
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
     @inline(__always)
     private static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
@@ -73,31 +101,64 @@ public struct RNG: RandomNumberGenerator, Sendable, Hashable, Codable {
     public mutating func split() -> RNG { RNG(seed: next()) }
 
     /// Uniform in [0, 1) with 24 random bits.
-    public mutating func nextFloat() -> Float { Float(next() >> 40) * (1.0 / 16_777_216.0) }
+    public mutating func nextFloat() -> Float { Float(next() >> 40) * 0x1.0p-24 }
 
     /// Uniform in [0, 1) with 53 random bits.
-    public mutating func nextDouble() -> Double { Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0) }
+    public mutating func nextDouble() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 
     /// Uniform in [lo, hi).
     public mutating func uniform(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * nextFloat() }
 
-    /// Uniform integer in 0..<n.
+    /// Uniform in [lo, hi).
+    public mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * nextDouble() }
+
+    /// True with probability `p` (never for p ≤ 0; one draw only when p > 0).
+    public mutating func bernoulli(_ p: Double) -> Bool { p > 0 && nextDouble() < p }
+
+    /// Uniform integer in 0..<n, unbiased (Lemire's multiply-and-reject).
     public mutating func int(below n: Int) -> Int {
         precondition(n > 0, "RNG.int(below:) needs n > 0")
-        return Int(next(upperBound: UInt64(n)))
+        let b = UInt64(n)
+        var m = next().multipliedFullWidth(by: b)
+        if m.low < b {
+            let threshold = (0 &- b) % b
+            while m.low < threshold { m = next().multipliedFullWidth(by: b) }
+        }
+        return Int(m.high)
     }
 
-    /// Standard normal (Box–Muller in Double; one draw per call, so the state stays 4 words).
-    public mutating func normal() -> Float {
+    /// Uniform integer in the closed range.
+    public mutating func int(in r: ClosedRange<Int>) -> Int { r.lowerBound + int(below: r.count) }
+
+    /// Standard normal by Box–Muller in Double (one value per call, so the state stays 4 words).
+    public mutating func gaussian() -> Double {
         let u1 = 1.0 - nextDouble()          // (0, 1]
         let u2 = nextDouble()
-        return Float((-2.0 * _log(u1)).squareRoot() * _cos(2.0 * Double.pi * u2))
+        return (-2.0 * Foundation.log(u1)).squareRoot() * Foundation.cos(2.0 * Double.pi * u2)
+    }
+
+    /// Standard normal in Float (the Double draw, rounded).
+    public mutating func normal() -> Float { Float(gaussian()) }
+
+    /// A uniformly chosen element, or nil for an empty array.
+    public mutating func element<T>(of array: [T]) -> T? {
+        array.isEmpty ? nil : array[int(below: array.count)]
+    }
+
+    /// Fisher–Yates shuffle in place.
+    public mutating func shuffle<T>(_ array: inout [T]) {
+        guard array.count > 1 else { return }
+        for i in stride(from: array.count - 1, to: 0, by: -1) { array.swapAt(i, int(below: i + 1)) }
+    }
+
+    /// `k` distinct indices from 0..<n in random order (sampling without replacement, partial Fisher–Yates).
+    public mutating func sample(_ k: Int, from n: Int) -> [Int] {
+        var idx = Array(0..<n)
+        let k = min(k, n)
+        for i in 0..<k { idx.swapAt(i, i + int(below: n - i)) }
+        return Array(idx.prefix(k))
     }
 }
-
-import Foundation
-@inline(__always) private func _log(_ x: Double) -> Double { Foundation.log(x) }
-@inline(__always) private func _cos(_ x: Double) -> Double { Foundation.cos(x) }
 
 extension Tensor {
     /// Values drawn from N(0, std²).

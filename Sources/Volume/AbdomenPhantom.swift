@@ -1,5 +1,7 @@
 import Foundation
 import Synchronization
+import Files
+import Tensor
 
 /// Which scanner the abdomen phantom imitates: CT in Hounsfield units, or a T1-weighted MR.
 public enum AbdomenModality: String, Sendable, CaseIterable {
@@ -61,7 +63,7 @@ public struct AbdomenCase: Sendable {
 /// vertebrae and aorta as unlabelled distractors, partial volume from 2×2×4 supersampling, a bias
 /// field and noise; anisotropic spacing with RAS and LPS storage mixed; CT or MR intensities.
 ///
-/// Each case is drawn from its own streams of the Volume module's `SplitMix64` and rendered by one
+/// Each case is drawn from its own streams of the Volume module's `RNG` and rendered by one
 /// thread, so bytes depend only on (seed, index, config), never on the thread count.
 public enum AbdomenPhantom {
     public static let labels: [Int: String] = [0: "background", 1: "liver", 2: "spleen", 3: "kidney",
@@ -212,22 +214,22 @@ struct AbdomenRenderer {
     /// World mm per anatomical mm along x, y, z.
     let scale: SIMD3<Double>
 
-    private var geometry: SplitMix64
-    private var intensity: SplitMix64
-    private var fields: SplitMix64
+    private var geometry: RNG
+    private var intensity: RNG
+    private var fields: RNG
 
     init(index: Int, seed: UInt64, config: AbdomenConfig) {
         self.config = config; self.index = index; self.seed = seed
         // Streams salted apart from `Phantom` (which uses split(index)) and from each other, so the
         // MR variant and a tumour-free rendering share the CT case's geometry draw for draw.
-        let base = SplitMix64(seed: seed).split(0x4142_444F_0000_0000 &+ UInt64(index))
-        var g = base.split(1)
-        intensity = base.split(2)
-        fields = base.split(3)
+        let base = 0x4142_444F_0000_0000 &+ UInt64(index) &* 4
+        var g = RNG(seed: seed, stream: base &+ 1)
+        intensity = RNG(seed: seed, stream: base &+ 2)
+        fields = RNG(seed: seed, stream: base &+ 3)
         let nx = g.int(in: config.inPlaneSize), ny = g.int(in: config.inPlaneSize)
-        let dx = (g.uniform(config.inPlaneSpacing.lowerBound, config.inPlaneSpacing.upperBound) * 100).rounded() / 100
-        let dz = (g.uniform(config.sliceSpacing.lowerBound, config.sliceSpacing.upperBound) * 10).rounded() / 10
-        let slab = g.uniform(config.slabThickness.lowerBound, config.slabThickness.upperBound)
+        let dx = (g.uniformDouble(config.inPlaneSpacing.lowerBound, config.inPlaneSpacing.upperBound) * 100).rounded() / 100
+        let dz = (g.uniformDouble(config.sliceSpacing.lowerBound, config.sliceSpacing.upperBound) * 10).rounded() / 10
+        let slab = g.uniformDouble(config.slabThickness.lowerBound, config.slabThickness.upperBound)
         let nz = min(max(Int((slab / dz).rounded()), config.sliceCount.lowerBound), config.sliceCount.upperBound)
         shape = Shape3(nx, ny, nz)
         spacing = SIMD3(dx, dx, dz)
@@ -258,12 +260,12 @@ struct AbdomenRenderer {
     }
 
     private mutating func jitter(_ v: SIMD3<Double>, _ f: Double) -> SIMD3<Double> {
-        v * SIMD3(geometry.uniform(1 - f, 1 + f), geometry.uniform(1 - f, 1 + f), geometry.uniform(1 - f, 1 + f))
+        v * SIMD3(geometry.uniformDouble(1 - f, 1 + f), geometry.uniformDouble(1 - f, 1 + f), geometry.uniformDouble(1 - f, 1 + f))
     }
 
     /// Axes of a rotation by small random angles (degrees) about z, then x, then y.
     private mutating func rotation(z: Double, x: Double, y: Double) -> [SIMD3<Double>] {
-        let a = geometry.uniform(-z, z) * .pi / 180, b = geometry.uniform(-x, x) * .pi / 180, c = geometry.uniform(-y, y) * .pi / 180
+        let a = geometry.uniformDouble(-z, z) * .pi / 180, b = geometry.uniformDouble(-x, x) * .pi / 180, c = geometry.uniformDouble(-y, y) * .pi / 180
         func rz(_ v: SIMD3<Double>) -> SIMD3<Double> { SIMD3(cos(a) * v.x - sin(a) * v.y, sin(a) * v.x + cos(a) * v.y, v.z) }
         func rx(_ v: SIMD3<Double>) -> SIMD3<Double> { SIMD3(v.x, cos(b) * v.y - sin(b) * v.z, sin(b) * v.y + cos(b) * v.z) }
         func ry(_ v: SIMD3<Double>) -> SIMD3<Double> { SIMD3(cos(c) * v.x + sin(c) * v.z, v.y, -sin(c) * v.x + cos(c) * v.z) }
@@ -274,18 +276,18 @@ struct AbdomenRenderer {
     private mutating func organ(_ t: AbdomenTissue, allowed: UInt32, centre: SIMD3<Double>, radii: SIMD3<Double>,
                                 zShift: Double, angles: SIMD3<Double> = SIMD3(25, 15, 15)) -> (AbdomenSolid, SIMD3<Double>, [SIMD3<Double>], SIMD3<Double>) {
         let r = jitter(radii, 0.15)
-        let c = centre + radii * SIMD3(geometry.uniform(-0.15, 0.15), geometry.uniform(-0.15, 0.15), geometry.uniform(-0.15, 0.15))
+        let c = centre + radii * SIMD3(geometry.uniformDouble(-0.15, 0.15), geometry.uniformDouble(-0.15, 0.15), geometry.uniformDouble(-0.15, 0.15))
             + SIMD3(0, 0, zShift)
         let axes = rotation(z: angles.x, x: angles.y, y: angles.z)
         return (.ellipsoid(t, allowed: allowed, centre: c, axes: axes, radii: r), c, axes, r)
     }
 
     private mutating func drawAnatomy() -> Anatomy {
-        let bodyA = 150 * geometry.uniform(0.9, 1.1), bodyB = 110 * geometry.uniform(0.9, 1.1)
-        let fat = geometry.uniform(5, 15)
+        let bodyA = 150 * geometry.uniformDouble(0.9, 1.1), bodyB = 110 * geometry.uniformDouble(0.9, 1.1)
+        let fat = geometry.uniformDouble(5, 15)
         let sx = bodyA / 150, sy = bodyB / 110
         // The organ block spans about z −80...+105; centre it in the slab, ±10 mm.
-        let zShift = -12 + geometry.uniform(-10, 10)
+        let zShift = -12 + geometry.uniformDouble(-10, 10)
         let inner = AbdomenTissue.mask([.soft, .liver, .spleen, .medulla, .cortex, .pancreas, .stomachWall, .stomachGas, .stomachFluid])
         var solids: [AbdomenSolid] = []
 
@@ -299,7 +301,7 @@ struct AbdomenRenderer {
                           radii: SIMD3(25, 30, 55), zShift: zShift, angles: SIMD3(20, 10, 10))
             solids.append(k.0)
             if withCortex {
-                let cortex = geometry.uniform(5, 8)
+                let cortex = geometry.uniformDouble(5, 8)
                 solids.append(.ellipsoid(.medulla, allowed: AbdomenTissue.cortex.bit, centre: k.1, axes: k.2,
                                          radii: k.3 - SIMD3(repeating: cortex)))
             }
@@ -307,16 +309,16 @@ struct AbdomenRenderer {
         // Stomach: a 4–6 mm wall around a lumen with gas above (anterior) a fluid level.
         let stomach = organ(.stomachWall, allowed: inner, centre: SIMD3(-45 * sx, 40 * sy, 45), radii: SIMD3(45, 30, 50), zShift: zShift)
         solids.append(stomach.0)
-        let wall = geometry.uniform(4, 6)
+        let wall = geometry.uniformDouble(4, 6)
         var lumen = AbdomenSolid.ellipsoid(.stomachGas, allowed: AbdomenTissue.stomachWall.bit, centre: stomach.1, axes: stomach.2,
                                            radii: stomach.3 - SIMD3(repeating: wall))
         lumen.kind = .lumen
         lumen.other = UInt8(AbdomenTissue.stomachFluid.rawValue)
-        lumen.p0 = Float(stomach.1.y + stomach.3.y * geometry.uniform(-0.3, 0.6))
+        lumen.p0 = Float(stomach.1.y + stomach.3.y * geometry.uniformDouble(-0.3, 0.6))
         solids.append(lumen)
         // Pancreas: a bent chain of three ellipsoids about 20 mm thick, head (right) to tail (left).
         let chain = [SIMD3(22 * sx, 5 * sy, -40), SIMD3(-10 * sx, 15 * sy, -30), SIMD3(-50 * sx, 5 * sy, -5)].map { p in
-            p + SIMD3(geometry.uniform(-8, 8), geometry.uniform(-6, 6), geometry.uniform(-8, 8) + zShift)
+            p + SIMD3(geometry.uniformDouble(-8, 8), geometry.uniformDouble(-6, 6), geometry.uniformDouble(-8, 8) + zShift)
         }
         for i in 0..<3 {
             let prev = chain[max(0, i - 1)], next = chain[min(2, i + 1)]
@@ -328,37 +330,37 @@ struct AbdomenRenderer {
             let e3 = SIMD3(t.y * e2.z - t.z * e2.y, t.z * e2.x - t.x * e2.z, t.x * e2.y - t.y * e2.x)
             let gap = min(simdLength(chain[i] - prev, orZero: 1e9), simdLength(chain[i] - next, orZero: 1e9))
             let long = 0.65 * gap + (i == 0 ? 4 : 0)
-            let thin = SIMD2(geometry.uniform(8.5, 11.5), geometry.uniform(8.5, 11.5)) * (i == 0 ? 1.3 : 1)
+            let thin = SIMD2(geometry.uniformDouble(8.5, 11.5), geometry.uniformDouble(8.5, 11.5)) * (i == 0 ? 1.3 : 1)
             solids.append(.ellipsoid(.pancreas, allowed: inner, centre: chain[i], axes: [t, e2, e3], radii: SIMD3(long, thin.x, thin.y)))
         }
         // Distractors: aorta (contrast-filled tube) anterior-left of the spine; vertebral bodies with discs.
         let innerAll = inner | AbdomenTissue.mask([.bone, .disc, .aorta])
-        let spineY = -bodyB + 45 + geometry.uniform(-5, 5), spineR = 18 * geometry.uniform(0.9, 1.1)
-        let aortaR = 12.5 * geometry.uniform(0.9, 1.1)
-        solids.append(.cylinder(.aorta, allowed: innerAll, x: -12 + geometry.uniform(-4, 4), y: spineY + spineR + aortaR + geometry.uniform(0, 4),
+        let spineY = -bodyB + 45 + geometry.uniformDouble(-5, 5), spineR = 18 * geometry.uniformDouble(0.9, 1.1)
+        let aortaR = 12.5 * geometry.uniformDouble(0.9, 1.1)
+        solids.append(.cylinder(.aorta, allowed: innerAll, x: -12 + geometry.uniformDouble(-4, 4), y: spineY + spineR + aortaR + geometry.uniformDouble(0, 4),
                                 rx: aortaR, ry: aortaR))
         var column = AbdomenSolid.cylinder(.bone, allowed: innerAll, x: 0, y: spineY, rx: spineR, ry: spineR * 0.9)
         column.kind = .column
         column.other = UInt8(AbdomenTissue.disc.rawValue)
-        column.p0 = Float(geometry.uniform(0, 33)); column.p1 = 33; column.p2 = Float(geometry.uniform(0.2, 0.3))
+        column.p0 = Float(geometry.uniformDouble(0, 33)); column.p1 = 33; column.p2 = Float(geometry.uniformDouble(0.2, 0.3))
         solids.append(column)
         solids.append(.cylinder(.bone, allowed: innerAll | AbdomenTissue.fat.bit, x: 0, y: spineY - spineR - 10, rx: 7, ry: 13))
 
         // Tumour: 2–4 spheres inside the liver, clipped to it; optional necrotic core.
         let minimum = max(12, 2.5 * spacing.x / scale.x, 1.2 * spacing.z / scale.z)
-        let r1 = max(geometry.uniform(12, 30), minimum)
+        let r1 = max(geometry.uniformDouble(12, 30), minimum)
         var u = SIMD3<Double>(repeating: 1)
-        while (u * u).sum() > 1 { u = SIMD3(geometry.uniform(-1, 1), geometry.uniform(-1, 1), geometry.uniform(-1, 1)) }
+        while (u * u).sum() > 1 { u = SIMD3(geometry.uniformDouble(-1, 1), geometry.uniformDouble(-1, 1), geometry.uniformDouble(-1, 1)) }
         let shrink = SIMD3<Double>(repeating: 0.45) * liver.3 - SIMD3(repeating: 0.3 * r1)
         let local = u * pointwiseMax(shrink, SIMD3<Double>(repeating: 0))
         let c1 = liver.1 + liver.2[0] * local.x + liver.2[1] * local.y + liver.2[2] * local.z
         let identity = [SIMD3<Double>(1, 0, 0), SIMD3(0, 1, 0), SIMD3(0, 0, 1)]
         var tumour: [AbdomenSolid] = [.ellipsoid(.tumour, allowed: AbdomenTissue.liver.bit, centre: c1, axes: identity, radii: SIMD3(repeating: r1))]
         for _ in 1..<geometry.int(in: 2...4) {
-            let r = geometry.uniform(5, max(5.5, 0.8 * r1))
+            let r = geometry.uniformDouble(5, max(5.5, 0.8 * r1))
             var d = SIMD3(geometry.gaussian(), geometry.gaussian(), geometry.gaussian())
             d /= max((d * d).sum().squareRoot(), 1e-9)
-            tumour.append(.ellipsoid(.tumour, allowed: AbdomenTissue.liver.bit, centre: c1 + d * (r1 + r) * geometry.uniform(0.3, 0.7),
+            tumour.append(.ellipsoid(.tumour, allowed: AbdomenTissue.liver.bit, centre: c1 + d * (r1 + r) * geometry.uniformDouble(0.3, 0.7),
                                      axes: identity, radii: SIMD3(repeating: r)))
         }
         if geometry.bernoulli(0.4) {
@@ -395,7 +397,7 @@ struct AbdomenRenderer {
         let lower = SIMD3<Double>(Double(qx[0]), Double(qy[0]), Double(qz[0]))
         let upper = SIMD3<Double>(Double(qx[qx.count - 1]), Double(qy[qy.count - 1]), Double(qz[qz.count - 1]))
         let warp = WarpLattice(lower: lower, upper: upper,
-                               step: 10, sigma: 25, rms: geometry.uniform(5, 10), rng: &fields)
+                               step: 10, sigma: 25, rms: geometry.uniformDouble(5, 10), rng: &fields)
         let cells = qx.map { warp.cell(Double($0), axis: 0) }
 
         // Painted tissues of the 8 supersample rows (2 in y × 4 in z) of one voxel row.
@@ -407,7 +409,7 @@ struct AbdomenRenderer {
         let means = drawMeans()
         let textureAmp = (0..<AbdomenTissue.count).map { t -> (Float, Float) in
             if t == AbdomenTissue.air.rawValue || t == AbdomenTissue.stomachGas.rawValue { return (0, 0) }
-            let a = geometry.uniform(5, 10) * (config.modality == .mr ? 4 : 1), th = geometry.uniform(0, 2 * .pi)
+            let a = geometry.uniformDouble(5, 10) * (config.modality == .mr ? 4 : 1), th = geometry.uniformDouble(0, 2 * .pi)
             return (Float(a * cos(th)), Float(a * sin(th)))
         }
         var mixed = [Float](repeating: 0, count: n), texA = mixed, texB = mixed
@@ -520,18 +522,18 @@ struct AbdomenRenderer {
     private mutating func drawMeans() -> [Double] {
         var g = intensity
         defer { intensity = g }
-        func j(_ v: Double, _ d: Double) -> Double { v + g.uniform(-d, d) }
-        let hypo = g.bernoulli(0.75), delta = g.uniform(20, 40)
-        let cortexEnhanced = g.uniform(0, 1)   // drawn in both modalities to keep the streams aligned
+        func j(_ v: Double, _ d: Double) -> Double { v + g.uniformDouble(-d, d) }
+        let hypo = g.bernoulli(0.75), delta = g.uniformDouble(20, 40)
+        let cortexEnhanced = g.uniformDouble(0, 1)   // drawn in both modalities to keep the streams aligned
         switch config.modality {
         case .ct:
             let liver = j(60, 3)
-            return [-1000, j(-100, 5), 40, g.uniform(400, 700), 80, g.uniform(150, 250), liver, j(50, 3), 30,
+            return [-1000, j(-100, 5), 40, g.uniformDouble(400, 700), 80, g.uniformDouble(150, 250), liver, j(50, 3), 30,
                     120 + 60 * cortexEnhanced, j(45, 3), 40, -1000, j(10, 5), liver + (hypo ? -delta : delta), 10]
         case .mr:
             // T1-like: fat bright, fluid dark, pancreas bright, flowing blood dark.
             let liver = j(500, 20), d = delta * 5
-            return [0, j(900, 30), 300, g.uniform(500, 650), 250, 80, liver, j(400, 20), 280,
+            return [0, j(900, 30), 300, g.uniformDouble(500, 650), 250, 80, liver, j(400, 20), 280,
                     380 + 150 * cortexEnhanced, j(550, 20), 320, 0, j(100, 15), liver + (hypo ? -d : d), 100]
         }
     }
@@ -547,17 +549,17 @@ struct AbdomenRenderer {
         var f2 = SmoothNoise.field(shape: shape, sigma: texSigma, rng: &fields)
         // Bias: three broad Gaussians whose weights sum to at most `peak` in absolute value.
         var g = intensity
-        let peak = config.modality == .ct ? g.uniform(10, 20) : g.uniform(0.05, 0.15)
+        let peak = config.modality == .ct ? g.uniformDouble(10, 20) : g.uniformDouble(0.05, 0.15)
         let extent = SIMD3(Double(shape.x), Double(shape.y), Double(shape.z))
-        var w = (0..<3).map { _ in g.uniform(-1, 1) }
+        var w = (0..<3).map { _ in g.uniformDouble(-1, 1) }
         let wsum = max(w.reduce(0) { $0 + abs($1) }, 1e-9)
         w = w.map { $0 * peak / wsum }
         let factors: [[[Float]]] = (0..<3).map { _ in
-            let c = SIMD3(g.uniform(0, 1), g.uniform(0, 1), g.uniform(0, 1)) * extent
-            let s = SIMD3(g.uniform(0.4, 0.8), g.uniform(0.4, 0.8), g.uniform(0.4, 0.8)) * extent
+            let c = SIMD3(g.uniformDouble(0, 1), g.uniformDouble(0, 1), g.uniformDouble(0, 1)) * extent
+            let s = SIMD3(g.uniformDouble(0.4, 0.8), g.uniformDouble(0.4, 0.8), g.uniformDouble(0.4, 0.8)) * extent
             return (0..<3).map { a in (0..<shape[a]).map { i in Float(exp(-0.5 * pow((Double(i) - c[a]) / s[a], 2))) } }
         }
-        let noiseSigma = config.modality == .ct ? g.uniform(10, 25) : g.uniform(15, 35)
+        let noiseSigma = config.modality == .ct ? g.uniformDouble(10, 25) : g.uniformDouble(15, 35)
         let correlated = g.bernoulli(0.5)
         intensity = g
         var noise = correlated && config.modality == .ct
@@ -610,7 +612,7 @@ struct WarpLattice {
     let count: Shape3
     private let values: [SIMD3<Float>]
 
-    init(lower: SIMD3<Double>, upper: SIMD3<Double>, step: Double, sigma: Double, rms: Double, rng: inout SplitMix64) {
+    init(lower: SIMD3<Double>, upper: SIMD3<Double>, step: Double, sigma: Double, rms: Double, rng: inout RNG) {
         self.step = step
         origin = lower - SIMD3(repeating: 2 * step)
         let span = upper - lower
@@ -651,13 +653,13 @@ struct WarpLattice {
 /// White and Gaussian-filtered noise fields (separable filter, mirrored edges), scaled to unit
 /// standard deviation.
 enum SmoothNoise {
-    static func white(count n: Int, rng: inout SplitMix64) -> [Float] {
+    static func white(count n: Int, rng: inout RNG) -> [Float] {
         var out = [Float](repeating: 0, count: n)
         var i = 0
         while i < n {
             // Marsaglia's polar method: a pair per accepted point, one log and no trigonometry
             // (the field generators spend most of their time here).
-            let u = 2 * rng.uniform() - 1, v = 2 * rng.uniform() - 1
+            let u = 2 * rng.nextDouble() - 1, v = 2 * rng.nextDouble() - 1
             let s = u * u + v * v
             if s >= 1 || s == 0 { continue }
             let f = (-2 * log(s) / s).squareRoot()
@@ -670,7 +672,7 @@ enum SmoothNoise {
 
     /// White noise filtered with a Gaussian of `sigma` voxels per axis (0 = not filtered along it),
     /// divided by the filter's gain so the result has unit variance away from the edges.
-    static func field(shape: Shape3, sigma: SIMD3<Double>, rng: inout SplitMix64) -> [Float] {
+    static func field(shape: Shape3, sigma: SIMD3<Double>, rng: inout RNG) -> [Float] {
         var a = white(count: shape.count, rng: &rng)
         var gain = 1.0
         var scratch = [Float](repeating: 0, count: shape.count)
@@ -738,4 +740,9 @@ enum SmoothNoise {
         } } }
         swap(&a, &scratch)
     }
+}
+
+private extension RNG {
+    /// `uniform` on doubles (the literals of this file would otherwise be ambiguous with Float).
+    mutating func uniformDouble(_ lo: Double, _ hi: Double) -> Double { uniform(lo, hi) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// Probabilities and ranges of the training augmentations (each applied independently).
 public struct AugmentationConfig: Sendable, Codable, Equatable {
@@ -30,7 +31,7 @@ public struct Augmenter: Sendable {
     public var config: AugmentationConfig
     public init(config: AugmentationConfig = .init()) { self.config = config }
 
-    public func apply(_ p: inout Patch, rng: inout SplitMix64) {
+    public func apply(_ p: inout Patch, rng: inout RNG) {
         for axis in 0..<3 where rng.bernoulli(config.flipProbability[axis]) { Augmenter.flip(&p, axis: axis) }
         if rng.bernoulli(config.rotateProbability) {
             let k = p.size.x == p.size.y ? rng.int(in: 1...3) : 2

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// What one training case looks like (canonical orientation).
 public struct CaseFingerprint: Sendable, Codable, Equatable {
@@ -53,7 +54,6 @@ public struct Fingerprint: Sendable, Codable, Equatable {
         try dataset.checkFiles()
         var cases = [CaseFingerprint]()
         var pooled = [[Double]](repeating: [], count: dataset.modalities.count)
-        let root = SplitMix64(seed: seed)
         for (n, c) in dataset.training.enumerated() {
             progress?(n, dataset.training.count, c.id)
             let (image, labels) = try dataset.loadCase(c)
@@ -63,7 +63,7 @@ public struct Fingerprint: Sendable, Codable, Equatable {
                                          croppedShape: box.size.array, classVoxels: labels.classCounts()))
             var fg = [Int]()
             for (i, l) in labels.data.enumerated() where l > 0 { fg.append(i) }
-            var rng = root.split(UInt64(n))
+            var rng = RNG(seed: seed, stream: UInt64(n))
             let picks: [Int] = fg.count <= samplesPerCase ? fg : (0..<samplesPerCase).map { _ in fg[rng.int(below: fg.count)] }
             let nvox = v.shape.count
             for ch in 0..<v.channels {

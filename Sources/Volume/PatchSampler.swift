@@ -1,3 +1,5 @@
+import Tensor
+
 /// A training patch: `image` is channel-major (each channel x fastest, then y, then z), `labels`
 /// has one value per voxel. `origin` is the patch's first voxel in the case (may be negative
 /// when the case is smaller than the patch: those voxels are padding, image 0 and label 0).
@@ -34,7 +36,7 @@ public struct PatchSampler: Sendable {
 
     /// Draws one patch. Each patch is foreground-centred with probability `foregroundFraction`
     /// (when the case has foreground); the same rng state gives the same patch.
-    public func sample(image: Volume, labels: LabelVolume, foreground: ForegroundIndex, rng: inout SplitMix64) -> Patch {
+    public func sample(image: Volume, labels: LabelVolume, foreground: ForegroundIndex, rng: inout RNG) -> Patch {
         let s = image.shape
         let wantForeground = rng.bernoulli(foregroundFraction)
         let present = foreground.presentClasses

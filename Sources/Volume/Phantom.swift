@@ -1,4 +1,6 @@
 import Foundation
+import Tensor
+import Files
 
 /// An axis-aligned ellipsoid in canonical world millimetres.
 public struct Ellipsoid: Sendable, Codable, Equatable {
@@ -43,7 +45,7 @@ public enum Phantom {
                                               "liver": 70, "spleen": 120, "kidney": 170, "tumour": 20]
 
     public static func generate(index: Int, seed: UInt64, config c: PhantomConfig = .init()) -> PhantomCase {
-        var rng = SplitMix64(seed: seed).split(UInt64(index))
+        var rng = RNG(seed: seed, stream: UInt64(index))
         let shape = Shape3(rng.int(in: c.minShape.x...c.maxShape.x), rng.int(in: c.minShape.y...c.maxShape.y),
                            rng.int(in: c.minShape.z...c.maxShape.z))
         let s = (rng.uniform(c.inPlaneSpacing.lowerBound, c.inPlaneSpacing.upperBound) * 100).rounded() / 100
@@ -57,7 +59,7 @@ public enum Phantom {
         let a = 0.44 * extent.x * 2 * rng.uniform(0.9, 1.0), b = 0.34 * extent.y * 2 * rng.uniform(0.9, 1.0)
         let bodyY = 0.03 * extent.y
         let fat = 0.08 * a
-        func jitter(_ g: inout SplitMix64, _ lo: Double, _ hi: Double) -> SIMD3<Double> {
+        func jitter(_ g: inout RNG, _ lo: Double, _ hi: Double) -> SIMD3<Double> {
             SIMD3(g.uniform(lo, hi), g.uniform(lo, hi), g.uniform(lo, hi))
         }
         let liver = Ellipsoid(centre: SIMD3(0.38 * a, bodyY + 0.05 * b, 0) + SIMD3(a, b, extent.z) * jitter(&rng, -0.08, 0.08),
@@ -161,8 +163,9 @@ public enum Phantom {
         }
 
         """
-        do { try Data(json.utf8).write(to: folder.appendingPathComponent("dataset.json"), options: .atomic) }
-        catch { throw VolumeError.writeFailed(path: folder.appendingPathComponent("dataset.json").path, detail: error.localizedDescription) }
+        let jsonPath = folder.appendingPathComponent("dataset.json").path
+        let code = AtomicWrite.write(Data(json.utf8), toPath: jsonPath)
+        if code != 0 { throw VolumeError.writeFailed(path: jsonPath, detail: String(cString: strerror(code))) }
         return ids
     }
 }

@@ -110,7 +110,7 @@ public enum KeyHandler {
             s.levelShift = 0
         case .toggleLogScale: s.logScaleLoss.toggle()
         case .cycleLogFilter:
-            s.logMinimum = LogLevel(rawValue: (s.logMinimum.rawValue + 1) % LogLevel.allCases.count)!
+            s.logMinimum = LogSeverity(rawValue: (s.logMinimum.rawValue + 1) % LogSeverity.allCases.count)!
             s.logScroll = 0
         case .cycleTheme: s.themeIndex += 1
         case .exportCandidate:

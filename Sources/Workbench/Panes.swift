@@ -3,11 +3,11 @@ import Foundation
 /// The newest log lines at or above a level, scrollable back in time.
 public struct LogPane: Sendable {
     public var lines: [LogLine]
-    public var minimum: LogLevel
+    public var minimum: LogSeverity
     /// Lines scrolled up from the newest.
     public var scroll: Int
 
-    public init(lines: [LogLine], minimum: LogLevel = .debug, scroll: Int = 0) {
+    public init(lines: [LogLine], minimum: LogSeverity = .debug, scroll: Int = 0) {
         self.lines = lines
         self.minimum = minimum
         self.scroll = scroll

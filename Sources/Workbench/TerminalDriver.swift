@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 @preconcurrency import CNCurses
 import Pictures
 
@@ -19,20 +18,6 @@ public enum TerminalError: Error, CustomStringConvertible, Equatable {
 
 /// What the command handler wants the loop to do next.
 public enum DriverControl: Sendable { case keepRunning, exit }
-
-/// A thread-safe queue from the engine side to the UI: `post` from anywhere, `drain` once a frame.
-public final class UpdateMailbox<T: Sendable>: Sendable {
-    private let queue = Mutex<[T]>([])
-    public init() {}
-    public func post(_ item: T) { queue.withLock { $0.append(item) } }
-    public func drain() -> [T] {
-        queue.withLock { q in
-            let items = q
-            q.removeAll(keepingCapacity: true)
-            return items
-        }
-    }
-}
 
 /// Runs the workbench on a terminal. Everything happens on the main thread: each tick it applies
 /// model updates, redraws if anything changed, waits up to one tick for a key, maps it and hands

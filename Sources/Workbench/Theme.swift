@@ -39,7 +39,7 @@ public enum Role: String, Sendable, CaseIterable, Hashable {
         }
     }
 
-    public static func log(_ level: LogLevel) -> Role { [.logDebug, .logInfo, .logWarning, .logError][level.rawValue] }
+    public static func log(_ level: LogSeverity) -> Role { [.logDebug, .logInfo, .logWarning, .logError][level.rawValue] }
 
     /// What a role looks like without colour.
     var monochromeAttributes: TextAttributes {

@@ -73,7 +73,7 @@ public struct UIState: Sendable, Equatable {
     public var windowScale = 1.0
     public var levelShift = 0.0
     public var logScaleLoss = true
-    public var logMinimum: LogLevel = .debug
+    public var logMinimum: LogSeverity = .debug
     /// Log lines scrolled up from the newest.
     public var logScroll = 0
     public var opsScroll = 0

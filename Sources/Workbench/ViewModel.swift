@@ -5,7 +5,7 @@ import Pictures
 // The workbench never reads engine types; it draws only what is here.
 
 /// What the run is doing, as acknowledged by the engine.
-public enum RunState: String, Sendable, Equatable, CaseIterable {
+public enum RunActivity: String, Sendable, Equatable, CaseIterable {
     case starting, running, paused, finished, failed, stopped
 
     /// Finished, failed or stopped: nothing more will happen.
@@ -33,7 +33,7 @@ public struct RunView: Sendable, Equatable {
     public var etaSeconds: Double?
     public var secondsPerStep: Double?
     public var ramBytes: Int64?
-    public var state: RunState
+    public var state: RunActivity
     public var runDirectory: String
     /// Why the run failed or stopped, when it did.
     public var message: String?
@@ -42,7 +42,7 @@ public struct RunView: Sendable, Equatable {
 
     public init(dataset: String = "", stage: String = "", counters: [ProgressCounter] = [],
                 etaSeconds: Double? = nil, secondsPerStep: Double? = nil, ramBytes: Int64? = nil,
-                state: RunState = .starting, runDirectory: String = "", message: String? = nil, signal: String? = nil) {
+                state: RunActivity = .starting, runDirectory: String = "", message: String? = nil, signal: String? = nil) {
         self.signal = signal
         self.dataset = dataset
         self.stage = stage
@@ -232,17 +232,17 @@ public struct SlicesView: Sendable, Equatable {
     }
 }
 
-public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
+public enum LogSeverity: Int, Sendable, Comparable, CaseIterable {
     case debug, info, warning, error
-    public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
+    public static func < (a: LogSeverity, b: LogSeverity) -> Bool { a.rawValue < b.rawValue }
     public var name: String { ["debug", "info", "warning", "error"][rawValue] }
     var tag: String { ["D", "I", "W", "E"][rawValue] }
 }
 
 public struct LogLine: Sendable, Equatable {
-    public var level: LogLevel
+    public var level: LogSeverity
     public var text: String
-    public init(_ level: LogLevel, _ text: String) {
+    public init(_ level: LogSeverity, _ text: String) {
         self.level = level
         self.text = text
     }

@@ -1,23 +1,15 @@
 import Foundation
+import Tensor
 
 /// A synthetic but realistic view model, for tests and screenshots only (the real app is fed by
-/// the engine). Deterministic: a fixed-seed generator, no clock.
+/// the engine). Deterministic: the project RNG with a fixed seed, no clock.
 public enum WorkbenchDemo {
-    /// A tiny linear congruential generator so the demo never changes between runs.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> Double {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Double(state >> 11) / Double(1 << 53)
-        }
-    }
-
     /// C2FNAS-Panc (the reference architecture).
     public static let pancreas = TopologyPath(cellLevels: [1, 1, 2, 2, 3, 4, 3, 3, 2, 1, 1, 1],
                                               ops: ["2D", "P3D", "3D", "3D", "3D", "3D", "2D", "3D", "P3D", "3D", "2D", "3D"])
 
     public static func model(volumeSize: VolumeSize = VolumeSize(x: 48, y: 48, z: 32)) -> WorkbenchModel {
-        var rng = Generator(state: 42)
+        var rng = RNG(seed: 42)
         let run = RunView(dataset: "Task09_Spleen", stage: "COARSE",
                           counters: [ProgressCounter("clusters", 2, of: 4), ProgressCounter("gen", 7, of: 10)],
                           etaSeconds: 2461, secondsPerStep: 0.84, ramBytes: 1_288_490_188, state: .running,
@@ -27,9 +19,9 @@ public enum WorkbenchDemo {
         for step in stride(from: 0, through: 1200, by: 4) {
             let t = Double(step)
             let restart = step >= 600 ? 0.25 * exp(-(t - 600) / 80) : 0  // new cluster: a short bump
-            loss.append(CurvePoint(step: step, value: 0.18 + 1.1 * exp(-t / 260) + restart + 0.04 * (rng.next() - 0.5)))
+            loss.append(CurvePoint(step: step, value: 0.18 + 1.1 * exp(-t / 260) + restart + 0.04 * (rng.nextDouble() - 0.5)))
             if step % 50 == 0 {
-                dice.append(CurvePoint(step: step, value: min(0.93, 0.05 + 0.8 * (1 - exp(-t / 380)) + 0.03 * (rng.next() - 0.5))))
+                dice.append(CurvePoint(step: step, value: min(0.93, 0.05 + 0.8 * (1 - exp(-t / 380)) + 0.03 * (rng.nextDouble() - 0.5))))
             }
         }
         let curves = CurvesView(trainLoss: loss, valDice: dice,
@@ -42,7 +34,7 @@ public enum WorkbenchDemo {
 
         var cells = [[Double]]()
         for c in 0..<12 {
-            var p = (0..<3).map { _ in 0.2 + rng.next() }
+            var p = (0..<3).map { _ in 0.2 + rng.nextDouble() }
             if c == 4 { p = [0.97, 0.02, 0.01] }  // one cell collapsed early: the warning shows
             let s = p.reduce(0, +)
             cells.append(p.map { $0 / s })
@@ -54,15 +46,15 @@ public enum WorkbenchDemo {
             var levels = [1]
             for c in 1..<12 {
                 let last = levels[c - 1], up = c >= 6
-                let move = rng.next() < 0.5 ? 0 : (up ? -1 : 1)
+                let move = rng.nextDouble() < 0.5 ? 0 : (up ? -1 : 1)
                 levels.append(max(1, min(4, last + move)))
             }
             levels[11] = 1
             for c in stride(from: 10, through: 6, by: -1) where levels[c] - levels[c + 1] > 1 { levels[c] = levels[c + 1] + 1 }
-            let dice = 0.78 - 0.012 * Double(i) + 0.004 * rng.next()
+            let dice = 0.78 - 0.012 * Double(i) + 0.004 * rng.nextDouble()
             candidates.append(CandidateRow(id: String(format: "t%03d", 17 * i % 662), rank: i + 1, dice: dice,
-                                           params: Int(1_000_000 + 900_000 * rng.next()),
-                                           macs: Int64(20e9 + 30e9 * rng.next()), memoryBytes: Int64(0.8e9 + 1.5e9 * rng.next()),
+                                           params: Int(1_000_000 + 900_000 * rng.nextDouble()),
+                                           macs: Int64(20e9 + 30e9 * rng.nextDouble()), memoryBytes: Int64(0.8e9 + 1.5e9 * rng.nextDouble()),
                                            topology: TopologyPath(cellLevels: levels)))
         }
 

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Workbench
+import Engine
+import CLI
 
 /// The terminal workbench. A synchronous root command, so the UI loop owns the main thread.
 struct C2FNASTUI: ParsableCommand {

@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import NN
+import Tensor
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -48,9 +49,6 @@ struct BenchConvCommand: ParsableCommand {
     @Flag(name: .customLong("ab"),
           help: "A/B: time the GEMM paths (A) and the default paths (B) alternately, 3 rounds per shape.")
     var abCompare = false
-
-    @Flag(help: "Print where the im2col path's time goes (vol2col, the three GEMMs, col2vol), best of the runs.")
-    var phases = false
 
     struct Case {
         let cin: Int, cout: Int, stride: Int, kernel: Kernel3D, size: Int
@@ -98,10 +96,6 @@ struct BenchConvCommand: ParsableCommand {
             }
         }
         if let filter { cases = cases.filter { $0.label.contains(filter) } }
-        if phases {
-            for c in cases { printPhases(c) }
-            return
-        }
         if abCompare {
             runAB(cases)
             return
@@ -176,19 +170,6 @@ struct BenchConvCommand: ParsableCommand {
                          3 * b[0].gflopForward / bb * 1e3, ab / bb))
             fflush(nil)
         }
-    }
-
-    func printPhases(_ c: Case) {
-        var best: [String: Double] = [:]
-        for run in 0...repeats {
-            let t = Conv3dProfile.phases(input: [1, c.cin, c.size, c.size, c.size], outChannels: c.cout,
-                                         kernel: c.kernel, stride: Stride3D(c.stride))
-            if run == 0 { continue }
-            for (k, v) in t { best[k] = min(best[k] ?? .infinity, v) }
-        }
-        let parts = best.keys.sorted().map { String(format: "%@ %.1f", $0, best[$0]!) }.joined(separator: ", ")
-        print("\(c.label): \(parts) ms (best of \(repeats))")
-        fflush(nil)
     }
 
     /// Median and best wall time in ms of `repeats` runs after one warm-up run.

@@ -6,6 +6,7 @@ import ArgumentParser
 import Foundation
 import NN
 import Search
+import Tensor
 
 struct BenchForwardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -71,7 +71,7 @@ struct BenchPredictCommand: ParsableCommand {
     /// A CT-like body: air outside an elliptic cylinder of soft tissue, a bright bone ring, two organs.
     func writeCT(_ s: Shape3, spacing: SIMD3<Double>, to url: URL) throws {
         var data = [Float](repeating: -1000, count: s.count)
-        var rng = SplitMix64(seed: 11)
+        var rng = RNG(seed: 11)
         let cx = Double(s.x) / 2, cy = Double(s.y) / 2
         for k in 0..<s.z { for j in 0..<s.y { for i in 0..<s.x {
             let dx = (Double(i) - cx) / (0.42 * Double(s.x)), dy = (Double(j) - cy) / (0.34 * Double(s.y))
@@ -80,7 +80,7 @@ struct BenchPredictCommand: ParsableCommand {
             var v = r > 0.85 ? 700.0 : 40.0
             let ox = (Double(i) - 0.6 * Double(s.x)) / (0.12 * Double(s.x)), oy = dy / 0.6, oz = (Double(k) - 0.5 * Double(s.z)) / (0.3 * Double(s.z))
             if ox * ox + oy * oy + oz * oz < 1 { v = 90 }
-            v += 20 * (rng.uniform() - 0.5)
+            v += 20 * (rng.nextDouble() - 0.5)
             data[s.index(i, j, k)] = Float(v.rounded())
         } } }
         // Stored LPS, as DICOM converters write it (the reader reorients it to RAS).

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Engine
+import Volume
+import Search
 
 /// `c2fnas export RUN_DIR [--candidate ID] --out DIR`: copy a run's final model, or write a scored
 /// candidate's architecture (with the run's plan and a model card), to a folder of its own.

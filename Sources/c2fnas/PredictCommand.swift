@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import CLI
 import Engine
+import Volume
 
 /// `c2fnas predict MODEL_DIR IMAGES... --out DIR`: segment NIfTI images with an exported model;
 /// labels are written on each image's own grid, with its header and affine.

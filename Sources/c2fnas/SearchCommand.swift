@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Engine
+import CLI
 
 /// `c2fnas search DATASET`: the whole C2FNAS run, headless. Re-running it on the same run
 /// folder resumes from the last checkpoint.
@@ -23,6 +24,9 @@ struct SearchCommand: ParsableCommand {
 
     @Option(name: .customLong("set"), help: "Override a config field, e.g. --set supernetSteps=100 (repeatable).")
     var overrides: [String] = []
+
+    @Option(help: "Plan file from `c2fnas plan` (pins spacing, patch, normalisation); a resumed run uses its own plan.json.")
+    var plan: String?
 
     @Option(help: "Random seed.")
     var seed: UInt64?
@@ -62,7 +66,8 @@ struct SearchCommand: ParsableCommand {
             print("effective config:\n\(cfg.json())")
         }
         print("run folder: \(dir.url.path)")
-        let outcome = CLIRun.execute(datasetFolder: folder, directory: dir, config: cfg, jsonEvents: jsonEvents)
+        let outcome = CLIRun.execute(datasetFolder: folder, directory: dir, config: cfg,
+                                     planFile: plan.map { URL(fileURLWithPath: $0) }, jsonEvents: jsonEvents)
         switch outcome {
         case .finished: print("finished; export in \(dir.export.path)")
         case .stopped: print("stopped; resume with: c2fnas search \(dataset) --run \(dir.url.path)")

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Engine
+import Search
+import CLI
 
 /// `c2fnas train ARCH DATASET`: train a given architecture (a JSON file or a built-in name) from
 /// scratch, evaluate it and export it — the final stages of a search without the search.
@@ -16,6 +18,8 @@ struct TrainCommand: ParsableCommand {
     var preset: String = "tiny"
     @Option(name: .customLong("run"), help: "Run folder (default runs/<dataset>-<time>); an existing one is resumed.")
     var runFolder: String?
+    @Option(help: "Plan file from `c2fnas plan` (pins spacing, patch, normalisation).")
+    var plan: String?
     @Option(name: .customLong("set"), help: "Override a config field (repeatable).")
     var overrides: [String] = []
 
@@ -29,7 +33,8 @@ struct TrainCommand: ParsableCommand {
         let dir = runFolder.map { RunDirectory(url: URL(fileURLWithPath: $0)) }
             ?? RunDirectory.make(root: URL(fileURLWithPath: "runs"), dataset: folder.lastPathComponent)
         print("run folder: \(dir.url.path)")
-        switch CLIRun.execute(datasetFolder: folder, directory: dir, config: cfg, fixedArchitecture: arch) {
+        switch CLIRun.execute(datasetFolder: folder, directory: dir, config: cfg, fixedArchitecture: arch,
+                              planFile: plan.map { URL(fileURLWithPath: $0) }) {
         case .finished: print("finished; export in \(dir.export.path)")
         case .stopped: print("stopped; resume with the same command and --run \(dir.url.path)")
         case .failed: throw ExitCode.failure

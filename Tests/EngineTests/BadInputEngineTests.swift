@@ -3,6 +3,7 @@ import Testing
 @testable import Engine
 @testable import Search
 @testable import Volume
+import Tensor
 
 /// Bad-input rows that surface in the engine (warnings, config, architecture, the CLI).
 @Suite("Bad input reaching the engine")
@@ -32,7 +33,7 @@ struct BadInputEngineTests {
         let shrink = try #require(warnings.first { $0.hasPrefix("patch (d, h, w) [512, 512, 512] is larger than the median case") })
         #expect(data.patchDHW != [512, 512, 512] && shrink.contains("using \(data.patchDHW)"))
         // The shrunk patch still samples (small cases are padded).
-        var rng = SplitMix64(seed: 1)
+        var rng = RNG(seed: 1)
         let batch = data.batch(size: 1, rng: &rng)
         #expect(batch.input.shape == [1, 1] + data.patchDHW)
     }

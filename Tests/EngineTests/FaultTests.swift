@@ -3,6 +3,7 @@ import Testing
 @testable import Engine
 @testable import NN
 import Volume
+import Tensor
 
 /// Faults outside the program: a full disk (a file-size limit, `ulimit -f`, with SIGXFSZ ignored
 /// so writes fail with EFBIG like ENOSPC) and a read-only run folder. Tests run as root, for whom
@@ -17,7 +18,7 @@ struct FaultTests {
         let dir = try temporaryFolder("fullexport"); defer { try? FileManager.default.removeItem(at: dir) }
         let run = RunDirectory(url: dir.appendingPathComponent("run"))
         try FileManager.default.createDirectory(at: run.export, withIntermediateDirectories: true)
-        var rng = SplitMix64(seed: 3)
+        var rng = RNG(seed: 3)
         let weights = Data((0..<200_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
         for (name, data) in ["architecture.json": Data("{}".utf8), "weights.safetensors": weights,
                              "plan.json": Data("{}".utf8), "model-card.md": Data("# card".utf8)] {

@@ -3,6 +3,7 @@ import Testing
 @testable import Engine
 @testable import Search
 @testable import Volume
+import Tensor
 
 /// Seeded mutation fuzzing of the JSON inputs a user writes: dataset.json, config files and
 /// `--set` overrides, architecture.json. Each case must parse or throw the input's typed error
@@ -42,7 +43,7 @@ struct JSONFuzzTests {
                       "", " ", "32,32,32", "16x16x16", "1,2", "0,0,0", "512,512,512", "1024,8,8", "9223372036854775807",
                       "-9223372036854775808", "18446744073709551616", "abc", "lattice", "ushape", "P3D", "sgd", "train",
                       "cpu", "paper", "\u{0}", "é", "0.5,0.999", "nan,0.9", "=", "a=b"]
-        var rng = SplitMix64(seed: 0x5E7)
+        var rng = RNG(seed: 0x5E7)
         var applied = 0, refused = [ConfigError.Kind: Int](), cases = 0
         for _ in 0..<2000 {
             var c = try RunConfig.preset(["tiny", "cpu", "paper"][rng.int(below: 3)])
@@ -94,10 +95,10 @@ struct JSONFuzzer {
         }
     }
 
-    var rng: SplitMix64
+    var rng: RNG
 
     static func run(seed: UInt64, cases: Int, base: Data, _ body: (Data) throws -> Void) throws -> Stats {
-        var f = JSONFuzzer(rng: SplitMix64(seed: seed))
+        var f = JSONFuzzer(rng: RNG(seed: seed))
         let object = try JSONSerialization.jsonObject(with: base)
         var stats = Stats()
         for n in 0..<cases {

@@ -1,5 +1,6 @@
 import Testing
 @testable import NN
+import Tensor
 
 /// The direct AVX-512 path against the naive 7-loop (forward) and the classic im2col path
 /// (gradients), for every kernel shape and stride, with odd sizes, rows longer than one 16-wide

@@ -1,5 +1,6 @@
 import Testing
 @testable import NN
+import Tensor
 
 /// The plane-shift conv path (in-plane columns + one shifted GEMM per depth tap) against the naive
 /// loop (forward) and the classic full-column path (gradients), with one tile and one plane per tile.

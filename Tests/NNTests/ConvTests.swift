@@ -1,5 +1,6 @@
 import Testing
 @testable import NN
+import Tensor
 
 /// Naive direct convolution in Double: the independent reference (7 nested loops per output).
 func naiveConv3d(_ x: Tensor, _ w: Tensor, bias: Tensor?, stride: Stride3D) -> Tensor {

@@ -1,5 +1,6 @@
 import Testing
 @testable import NN
+import Tensor
 
 /// Finite-difference gradient checking for ops.
 ///

@@ -1,5 +1,6 @@
 import Testing
 @testable import NN
+import Tensor
 
 /// Every op's backward against central finite differences on small random inputs.
 @Suite("op gradients")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import NN
+import Tensor
 
 /// Forward values against hand-computed references.
 @Suite("op values")

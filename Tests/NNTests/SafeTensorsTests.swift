@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import NN
+import Tensor
 
 @Suite("safetensors")
 struct SafeTensorsTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import NN
+import Tensor
 
 /// A small 3-D U-shaped net: conv-IN-ReLU blocks, a stride-2 level, upsampling, a skip, a head.
 final class TinySegNet: Module {

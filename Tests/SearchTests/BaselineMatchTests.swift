@@ -1,5 +1,6 @@
 import Testing
 @testable import Search
+import Tensor
 
 @Suite("Baseline U-Net, budget, Pareto front")
 struct BaselineMatchTests {
@@ -35,7 +36,7 @@ struct BaselineMatchTests {
         let stride = max(1, all.count / 24)
         var picked = Swift.stride(from: 0, to: all.count, by: stride).map { all[$0] }
         picked.append(all.last!)
-        var rng = SearchRNG(seed: 13, stream: UInt64(index))
+        var rng = RNG(seed: 13, stream: UInt64(index))
         let settings = NetworkSettings(baseWidth: p.width, inputChannels: 1, classes: 3, patch: p.patch)
         for t in picked {
             let ops = (0..<p.cells).map { _ in CellOp.allCases[Int(rng.next() % UInt64(CellOp.allCases.count))] }
@@ -81,7 +82,7 @@ struct BaselineMatchTests {
         #expect(ParetoFront.optimal(pts) == [true, true, true, false, true])
         #expect(ParetoFront.optimal([]) == [])
         // Against a brute-force definition on seeded random points.
-        var rng = SearchRNG(seed: 3, stream: 0)
+        var rng = RNG(seed: 3, stream: 0)
         let rand = (0..<40).map { _ in (0..<3).map { _ in Double(rng.next() % 7) } }
         let front = ParetoFront.optimal(rand)
         for (i, p) in rand.enumerated() {

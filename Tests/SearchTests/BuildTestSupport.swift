@@ -1,5 +1,6 @@
 import NN
 @testable import Search
+import Tensor
 
 /// Small helpers shared by the network-builder tests (tiny, seeded inputs and snapshots).
 enum BuildFixtures {

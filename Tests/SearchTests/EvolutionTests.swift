@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Search
+import Tensor
 
 @Suite struct EvolutionTests {
     static let space = SearchSpace(cells: 12, levels: 4)
@@ -13,7 +14,7 @@ import Testing
 
     /// Synthetic fitness: minus the Hamming distance to a hidden target inside the cluster.
     static func target(cluster: Int, seed: UInt64) -> Topology {
-        var rng = SearchRNG(seed: seed ^ 0xABCD)
+        var rng = RNG(seed: seed ^ 0xABCD)
         return rng.element(of: clustering.members[cluster])!
     }
 

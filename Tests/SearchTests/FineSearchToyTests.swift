@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import NN
 @testable import Search
+import Tensor
 
 /// The fine stage on a toy task that only through-plane context solves (issue 5, item 4).
 ///

@@ -1,5 +1,6 @@
 import Testing
 @testable import Search
+import Tensor
 
 @Suite struct KMedoidsTests {
     static let space12 = SearchSpace(cells: 12, levels: 4)
@@ -40,7 +41,7 @@ import Testing
 
     @Test func notWorseThanRandomMedoids() throws {
         let cl = try KMedoids.pam(Self.all12, k: 4, seed: 5)
-        var rng = SearchRNG(seed: 2024)
+        var rng = RNG(seed: 2024)
         for _ in 0..<30 {
             let random = rng.sample(4, from: Self.all12.count).map { Self.all12[$0] }
             #expect(cl.cost <= KMedoids.cost(of: Self.all12, medoids: random))

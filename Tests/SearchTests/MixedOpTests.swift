@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import NN
 @testable import Search
+import Tensor
 
 /// The fine stage's mixed ops (issue 5, item 3): one α of 3 entries per cell, the output is the
 /// softmax(α)-weighted sum of the three ops, and gradients reach α.

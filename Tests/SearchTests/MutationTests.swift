@@ -1,5 +1,6 @@
 import Testing
 @testable import Search
+import Tensor
 
 @Suite struct MutationTests {
     @Test func neighboursAreValidDistinctChildren() {
@@ -28,7 +29,7 @@ import Testing
 
     @Test func proposalsStayInTheNeighbourhood() {
         let space = SearchSpace(cells: 12, levels: 4)
-        var rng = SearchRNG(seed: 7)
+        var rng = RNG(seed: 7)
         for t in space.enumerate().prefix(80) {
             let near = Set(space.neighbours(of: t))
             for _ in 0..<30 {
@@ -67,7 +68,7 @@ import Testing
 
     @Test func mutateRespectsAccept() {
         let space = SearchSpace(cells: 8, levels: 3)
-        var rng = SearchRNG(seed: 1)
+        var rng = RNG(seed: 1)
         let t = Topology([1, 1, 2, 2, 2, 2, 1, 1])
         let c = space.mutate(t, using: &rng) { $0.levels[0] == 1 }
         #expect(c.map { $0.levels[0] == 1 && space.contains($0) } == true)

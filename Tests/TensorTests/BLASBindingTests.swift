@@ -3,7 +3,7 @@ import Testing
 
 @Suite("OpenBLAS binding")
 struct BLASBindingTests {
-    /// Deterministic pseudo-random values in [-1, 1) (SplitMix64), so the test needs no seeding API.
+    /// Deterministic pseudo-random values in [-1, 1) (RNG), so the test needs no seeding API.
     static func values(_ count: Int, seed: UInt64) -> [Float] {
         var s = seed
         return (0..<count).map { _ in

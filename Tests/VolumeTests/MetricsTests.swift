@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Volume
+import Tensor
 
 @Suite("metrics")
 struct MetricsTests {
@@ -55,10 +56,10 @@ struct MetricsTests {
 
     @Test("distance transform equals brute force on random masks with anisotropic spacing")
     func distanceTransformBruteForce() {
-        var rng = SplitMix64(seed: 5)
+        var rng = RNG(seed: 5)
         let s = Shape3(7, 6, 5), sp = SIMD3(0.7, 1.3, 2.1)
         for _ in 0..<5 {
-            let f = (0..<s.count).map { _ in rng.uniform() < 0.05 }
+            let f = (0..<s.count).map { _ in rng.nextDouble() < 0.05 }
             let d = Metrics.distanceTransform(features: f, shape: s, spacing: sp)
             let feats = f.indices.filter { f[$0] }
             for k in 0..<s.z { for j in 0..<s.y { for i in 0..<s.x {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Volume
+import Tensor
 
 /// Seeded mutation fuzzing of the NIfTI reader: valid fixtures with corrupted header fields,
 /// flipped bytes, truncation, appended junk (incl. fake extensions), written plain or gzipped
@@ -28,7 +29,7 @@ struct NIfTIFuzzTests {
     func fuzzReader() throws {
         let dir = try makeTempDir("fuzz-nifti"); defer { try? FileManager.default.removeItem(at: dir) }
         let originals = try Self.seeds.map { try NIfTIBytes.read(Fixtures.url($0)).bytes }
-        var rng = SplitMix64(seed: 0xF0_22_2026)
+        var rng = RNG(seed: 0xF0_22_2026)
         let cases = 1600
         var decoded = 0, refused = [VolumeError.Kind: Int]()
         for n in 0..<cases {
@@ -64,7 +65,7 @@ struct NIfTIFuzzTests {
         #expect(decoded > 50 && refused.count >= 5, "the mutations exercise both paths")
     }
 
-    static func mutate(_ b: inout [UInt8], nifti2: Bool, rng: inout SplitMix64) {
+    static func mutate(_ b: inout [UInt8], nifti2: Bool, rng: inout RNG) {
         guard !b.isEmpty else { b = [UInt8](repeating: 0, count: rng.int(below: 600)); return }
         switch rng.int(below: 8) {
         case 0, 1, 2:   // a numeric header field set to an interesting value
@@ -94,7 +95,7 @@ struct NIfTIFuzzTests {
     }
 
     /// Boundary values as raw little-endian bits of the field's width (ints and floats).
-    static func interesting(width: Int, rng: inout SplitMix64) -> UInt64 {
+    static func interesting(width: Int, rng: inout RNG) -> UInt64 {
         let ints: [Int64] = [0, 1, -1, 2, 3, 4, 5, 7, 8, 16, 127, 128, 255, 256, 348, 352, 540, 32767, -32768, 65535,
                              Int64(Int32.max), Int64(Int32.min), 1 << 40, Int64.max, Int64.min]
         let floats: [Double] = [0, -0.0, 1, -1, 0.5, 1e-30, 1e30, .nan, .infinity, -.infinity, 1e300]
@@ -107,7 +108,7 @@ struct NIfTIFuzzTests {
     }
 
     /// Flips bytes inside the compressed stream (past the 10-byte gzip header).
-    static func damage(_ url: URL, rng: inout SplitMix64) throws {
+    static func damage(_ url: URL, rng: inout RNG) throws {
         var d = [UInt8](try Data(contentsOf: url))
         guard d.count > 12 else { return }
         for _ in 0..<rng.int(in: 1...4) { d[rng.int(in: 10...(d.count - 1))] ^= UInt8(truncatingIfNeeded: rng.next() | 1) }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Volume
+import Tensor
 
 @Suite("patch sampling and augmentation")
 struct SamplingTests {
@@ -33,7 +34,7 @@ struct SamplingTests {
         let index = ForegroundIndex(lab)
         #expect(index.presentClasses == [1, 2] && index.classes[2].count == 1 && index.classes[1].count == 48)
         let s = PatchSampler(patchSize: Shape3(8, 8, 8))
-        var r1 = SplitMix64(seed: 42), r2 = SplitMix64(seed: 42)
+        var r1 = RNG(seed: 42), r2 = RNG(seed: 42)
         var centred = 0, sawClass2 = false
         let total = 600
         for _ in 0..<total {
@@ -58,7 +59,7 @@ struct SamplingTests {
         let g = Grid(shape: Shape3(3, 4, 2), spacing: SIMD3(1, 1, 1))
         let img = Volume(grid: g, data: (0..<24).map { Float($0 + 1) })
         var lab = LabelVolume(grid: g); lab[1, 1, 1] = 1
-        var rng = SplitMix64(seed: 1)
+        var rng = RNG(seed: 1)
         let s = PatchSampler(patchSize: Shape3(6, 6, 6), foregroundFraction: 0.5)
         for _ in 0..<50 {
             let p = s.sample(image: img, labels: lab, foreground: ForegroundIndex(lab), rng: &rng)
@@ -68,8 +69,8 @@ struct SamplingTests {
     }
 
     static func patch(seed: UInt64, size: Shape3 = Shape3(4, 4, 3)) -> Patch {
-        var rng = SplitMix64(seed: seed)
-        return Patch(size: size, channels: 2, image: (0..<(2 * size.count)).map { _ in Float(rng.uniform(0, 1)) },
+        var rng = RNG(seed: seed)
+        return Patch(size: size, channels: 2, image: (0..<(2 * size.count)).map { _ in rng.nextFloat() },
                      labels: (0..<size.count).map { _ in UInt8(rng.int(below: 4)) }, origin: [0, 0, 0], centredOnForeground: false)
     }
 
@@ -103,7 +104,7 @@ struct SamplingTests {
     func augmenter() {
         let p = SamplingTests.patch(seed: 11)
         var a = p, b = p
-        var r1 = SplitMix64(seed: 3), r2 = SplitMix64(seed: 3)
+        var r1 = RNG(seed: 3), r2 = RNG(seed: 3)
         var everything = AugmentationConfig()
         everything.flipProbability = [1, 0, 0]; everything.rotateProbability = 0
         everything.scaleProbability = 1; everything.shiftProbability = 1; everything.gammaProbability = 1; everything.noiseProbability = 1
@@ -113,7 +114,7 @@ struct SamplingTests {
         var flippedOnly = p; Augmenter.flip(&flippedOnly, axis: 0)
         #expect(a.labels == flippedOnly.labels, "intensity augmentations never touch labels")
         #expect(a.image != flippedOnly.image)
-        var c = p; var r3 = SplitMix64(seed: 3)
+        var c = p; var r3 = RNG(seed: 3)
         Augmenter(config: .none).apply(&c, rng: &r3)
         #expect(c == p)
     }
@@ -127,7 +128,7 @@ struct SamplingTests {
         var cfg = AugmentationConfig.none
         cfg.scaleProbability = 1; cfg.scaleRange = [2, 2]; cfg.shiftProbability = 1; cfg.shiftRange = [0.5, 0.5]
         let p = SamplingTests.patch(seed: 2)
-        var q = p; var rng = SplitMix64(seed: 0)
+        var q = p; var rng = RNG(seed: 0)
         Augmenter(config: cfg).apply(&q, rng: &rng)
         for i in p.image.indices { #expect(q.image[i] == p.image[i] * 2 + 0.5) }
     }

@@ -1,13 +1,14 @@
 import Foundation
 import Testing
 @testable import Volume
+import Tensor
 
 @Suite("sliding window")
 struct SlidingWindowTests {
     static func randomVolume(_ s: Shape3, channels: Int, seed: UInt64) -> Volume {
-        var rng = SplitMix64(seed: seed)
+        var rng = RNG(seed: seed)
         return Volume(grid: Grid(shape: s, spacing: SIMD3(1, 1, 2)), channels: channels,
-                      data: (0..<(s.count * channels)).map { _ in Float(rng.uniform(-3, 3)) })
+                      data: (0..<(s.count * channels)).map { _ in rng.uniform(Float(-3), 3) })
     }
 
     @Test("identity network reproduces its input exactly, borders included",

@@ -181,7 +181,7 @@ struct InteractiveDemo {
         let tty = open("/dev/tty", O_RDWR)
         try #require(tty >= 0)
         defer { close(tty) }
-        var pending: (Date, RunState)?
+        var pending: (Date, RunActivity)?
         var logs = [LogLine]()
         var caseRequest: Int?
         try TerminalDriver.run(

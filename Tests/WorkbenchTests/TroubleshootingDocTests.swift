@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Engine
 @testable import Workbench
+import CLI
 
 /// docs/TROUBLESHOOTING.md is the rendered error catalogue; it cannot go stale because this test
 /// compares the two (and rewrites the file when UPDATE_DOCS=1).

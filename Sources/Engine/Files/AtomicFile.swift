@@ -1,7 +1,8 @@
 import Foundation
 import Tensor
+import Files
 
-/// The run's atomic writes (`AtomicWrite` in Tensor does the work), with errors that say what to do:
+/// The run's atomic writes (`AtomicWrite` in the Files module does the work), with errors that say what to do:
 /// a full disk, a read-only folder, or the system's reason.
 public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {

@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import Tensor
 import Search
 import Volume
 
@@ -13,7 +14,7 @@ extension SearchEngine {
         let data = try trainingData()
         let settings = networkSettings(data)
         let p = data.plan.patch
-        var rng = SplitMix64(seed: config.seed ^ 0x1A7E_1C77)
+        var rng = SeedDomain.calibration.rng(config.seed, 7)
         let input = Tensor(shape: [1, data.channels, p.z, p.y, p.x],
                            scalars: (0..<(data.channels * p.count)).map { _ in Float(rng.gaussian()) })
         var latencies: [String: Double] = [:]

@@ -30,7 +30,7 @@ public enum PairedBootstrap {
                                 seed: UInt64) -> BootstrapInterval? {
         guard d.count >= 1, resamples >= 1, d.allSatisfy(\.isFinite) else { return nil }
         let n = d.count
-        var rng = SplitMix64(seed: seed ^ 0xB007_57A9)
+        var rng = SeedDomain.bootstrap.rng(seed)
         var means = [Double](repeating: 0, count: resamples)
         for r in 0..<resamples {
             var s = 0.0

@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import Tensor
 import Search
 import Volume
 
@@ -49,7 +50,7 @@ public final class FitnessPatches: @unchecked Sendable {
         self.classes = classes
         channels = cases[0].image.channels
         let sampler = PatchSampler(patchSize: patch, foregroundFraction: 1)
-        var rng = SplitMix64(seed: seed)
+        var rng = RNG(seed: seed)
         let fg = cases.map { ForegroundIndex($0.labels!) }
         var ins: [Tensor] = [], labs: [[UInt8]] = [], ids: [String] = []
         for i in 0..<max(1, count) {

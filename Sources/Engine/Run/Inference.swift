@@ -2,6 +2,7 @@ import Foundation
 import NN
 import Search
 import Volume
+import Tensor
 
 /// Runs networks on whole cases: sliding-window inference on the preprocessed grid (for fitness
 /// and validation curves) and full evaluation on the original grid (metrics + NIfTI predictions).

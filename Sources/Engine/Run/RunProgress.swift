@@ -7,6 +7,10 @@ import Volume
 /// training step are derived from (seed, stage, cluster, step), so no generator state is needed
 /// beyond these counters and the evolution's own saved generator.
 public struct RunProgress: Codable, Sendable {
+    /// The layout of checkpoints and the random streams they continue. 2: one RNG (xoshiro256**)
+    /// and SeedDomain streams everywhere (DECISIONS 2026-12-01). A run of another format is refused.
+    public static let currentFormatVersion = 2
+    public var formatVersion = RunProgress.currentFormatVersion
     public var stage: Stage = .plan
     /// Global training-step counter (the x axis of every curve).
     public var globalStep = 0
@@ -62,31 +66,4 @@ public struct RunProgress: Codable, Sendable {
     public var candidatesBytes: UInt64 = 0
 
     public init() {}
-}
-
-/// Stage codes mixed into per-step seeds.
-enum SeedDomain: UInt64 {
-    case supernetInit = 1, supernetBatch, fitness, fineInit, fineBatch, finalInit, finalBatch, split, bootstrap
-    /// The order in which a supernet's members are trained (one permutation per pass).
-    case supernetOrder
-    /// Stand-alone training (finalists and audit) of the i-th selected topology.
-    case standAloneInit, standAloneBatch
-    /// The evolution's own generator (saved in its state).
-    case evolution
-    /// Throwaway networks that measure step times (never touch the run's results).
-    case calibration
-
-    /// A generator for one unit of work, fully determined by the run seed and its coordinates.
-    func rng(_ seed: UInt64, _ a: Int = 0, _ b: Int = 0) -> SplitMix64 {
-        var h = seed &* 0x9E37_79B9_7F4A_7C15 ^ rawValue &* 0xD6E8_FEB8_6659_FD93
-        h ^= UInt64(truncatingIfNeeded: a) &* 0xA076_1D64_78BD_642F
-        h ^= UInt64(truncatingIfNeeded: b) &* 0xE703_7ED1_A0B4_28DB
-        return SplitMix64(seed: h)
-    }
-
-    /// A seed (e.g. for a parameter store) for one unit of work.
-    func seed(_ seed: UInt64, _ a: Int = 0, _ b: Int = 0) -> UInt64 {
-        var r = rng(seed, a, b)
-        return r.next()
-    }
 }

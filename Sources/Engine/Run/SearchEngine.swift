@@ -2,6 +2,7 @@ import Foundation
 import NN
 import Search
 import Volume
+import Tensor
 
 /// What the UI or CLI may ask of a running engine.
 public enum EngineCommand: Sendable, Equatable {
@@ -47,10 +48,13 @@ public actor SearchEngine {
 
     /// When set, the search stages are skipped and this architecture is trained (`c2fnas train`).
     let fixedArchitecture: Architecture?
+    /// A plan to use instead of one made from the fingerprint (`--plan`); a resumed run reads its own plan.json.
+    let planFile: URL?
 
     public init(datasetFolder: URL, directory: RunDirectory, config: RunConfig, fixedArchitecture: Architecture? = nil,
-                onEvent: @escaping @Sendable (EventRecord) -> Void = { _ in }) {
+                planFile: URL? = nil, onEvent: @escaping @Sendable (EventRecord) -> Void = { _ in }) {
         self.fixedArchitecture = fixedArchitecture
+        self.planFile = planFile
         self.datasetFolder = datasetFolder
         self.directory = directory
         self.config = config
@@ -134,6 +138,13 @@ public actor SearchEngine {
         if resuming, let ckpt = store.latest() {
             let files = try store.load(ckpt)
             guard let json = files["progress.json"] else { throw RunFileError.corrupt(ckpt.path, reason: "no progress.json") }
+            // Format 1 had no version field; read the version alone first so an old run gets a clear message.
+            struct FormatProbe: Decodable { var formatVersion: Int? }
+            let found = (try? JSONDecoder().decode(FormatProbe.self, from: json))?.formatVersion ?? 1
+            guard found == RunProgress.currentFormatVersion else {
+                throw EngineError.olderCheckpoint(path: ckpt.appendingPathComponent("progress.json").path, found: found,
+                                                  expected: RunProgress.currentFormatVersion)
+            }
             do { progress = try JSONDecoder().decode(RunProgress.self, from: json) } catch let DecodingError.keyNotFound(key, _) {
                 // A checkpoint of an older version lacks the fields added since (e.g. the test metrics).
                 throw EngineError.checkpointMismatch("\(ckpt.path)/progress.json has no field \(key.stringValue)")
@@ -159,7 +170,10 @@ public actor SearchEngine {
     /// Loads and preprocesses the dataset once per process (deterministic, so a resume sees the same data).
     func trainingData() throws -> TrainingData {
         if let data { data.readerStage = progress.stage.rawValue; return data }
-        let d = try TrainingData(folder: datasetFolder, config: config) { [self] in self.log($0, $1) }
+        // The run's own plan.json wins once written (resume reads it, never recomputes it).
+        let own = FileManager.default.fileExists(atPath: directory.plan.path) ? directory.plan : nil
+        let plan = try (own ?? planFile).map { (plan: try TrainingData.loadPlan($0), path: $0.path) }
+        let d = try TrainingData(folder: datasetFolder, config: config, plan: plan) { [self] in self.log($0, $1) }
         d.readerStage = progress.stage.rawValue
         data = d
         emit(.split(d.split))

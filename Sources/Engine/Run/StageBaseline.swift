@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import Tensor
 import Search
 import Volume
 
@@ -76,7 +77,7 @@ extension SearchEngine {
     /// count, per-step batch seeds; `batch` draws step s's batch from its generator), resumable:
     /// its tensors are checkpointed under `prefix` next to the carried final-network tensors.
     func trainLikeFinal(_ arch: Architecture, label: String, prefix: String, step: WritableKeyPath<RunProgress, Int>,
-                        batch: (inout SplitMix64) -> (input: Tensor, labels: Tensor)) throws -> GraphNetwork {
+                        batch: (inout RNG) -> (input: Tensor, labels: Tensor)) throws -> GraphNetwork {
         let store = ParameterStore(seed: config.seed ^ 0xF17A_15EE)
         let net = GraphNetwork(graph: try NetworkGraph(arch), store: store)
         let optimizer: any Optimizer = config.finalOptimizer == .adam

@@ -33,7 +33,7 @@ extension SearchEngine {
         if progress.clustering == nil {
             let all = space.enumerate()
             let k = min(config.clusters, all.count)
-            progress.clustering = try KMedoids.pam(all, k: k, seed: config.seed)
+            progress.clustering = try KMedoids.pam(all, k: k, seed: SeedDomain.clustering.seed(config.seed))
             log("\(all.count) topologies (\(space.rule.rawValue), \(config.cells) cells, \(config.levels) levels) in \(k) clusters")
         }
         let clustering = progress.clustering!

@@ -62,7 +62,7 @@ extension SearchEngine {
 
     /// Fold of each of `count` cases: a seeded permutation dealt round-robin, so fold sizes differ by at most one.
     static func foldAssignment(count n: Int, folds k: Int, seed: UInt64) -> [Int] {
-        var rng = SeedDomain.split.rng(seed, 1)
+        var rng = SeedDomain.dataSplit.rng(seed, 1)
         var order = Array(0..<n)
         for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, rng.int(below: i + 1)) }
         var fold = [Int](repeating: 0, count: n)

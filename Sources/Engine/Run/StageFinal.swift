@@ -2,6 +2,7 @@ import Foundation
 import NN
 import Search
 import Volume
+import Tensor
 
 extension SearchEngine {
     /// The derived network trained from scratch: SGD with Nesterov momentum and poly decay,
@@ -51,7 +52,7 @@ extension SearchEngine {
 
     /// A stand-alone network for `arch`, fresh (seeded) or with the weights a checkpoint holds.
     func finalNetwork(_ arch: Architecture) throws -> (GraphNetwork, ParameterStore) {
-        let store = ParameterStore(seed: config.seed ^ 0xF17A_15EE)
+        let store = ParameterStore(seed: SeedDomain.finalInit.seed(config.seed))
         let net = GraphNetwork(graph: try NetworkGraph(arch), store: store)
         return (net, store)
     }

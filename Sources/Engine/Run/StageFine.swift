@@ -31,7 +31,7 @@ extension SearchEngine {
         }
         let snapshot = { self.tensors(store: store, optimizers: [("sgd", sgd), ("adam", adam)]) }
         // Seeded 50/50 split of the training cases into A (weights) and B (α).
-        var splitRNG = SeedDomain.split.rng(config.seed)
+        var splitRNG = SeedDomain.fineSplit.rng(config.seed)
         var order = Array(data.train.indices)
         for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, splitRNG.int(below: i + 1)) }
         let half = max(1, order.count / 2)

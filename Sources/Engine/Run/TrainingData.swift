@@ -1,6 +1,7 @@
 import Foundation
 import NN
 import Volume
+import Tensor
 
 /// A dataset made ready for search and training: every case preprocessed once (crop, resample,
 /// normalise), split three ways with the run's seed (search-train / search-val / test, see
@@ -48,20 +49,29 @@ public final class TrainingData: @unchecked Sendable {
     /// Patch as (d, h, w) = (z, y, x).
     public var patchDHW: [Int] { [plan.patch.z, plan.patch.y, plan.patch.x] }
 
-    public init(folder: URL, config: RunConfig, log: (String, LogLevel) -> Void = { _, _ in }) throws {
+    /// With `plan`, that plan (read from `plan.path`) pins spacing, patch and normalisation instead
+    /// of one made from the fingerprint; a dataset whose fingerprint changed since is refused.
+    public init(folder: URL, config: RunConfig, plan supplied: (plan: Plan, path: String)? = nil,
+                log: (String, LogLevel) -> Void = { _, _ in }) throws {
         dataset = try MSDDataset.load(folder)
         try dataset.checkFiles()
         log("fingerprinting \(dataset.training.count) cases of \(dataset.name)", .info)
-        fingerprint = try Fingerprint.compute(dataset: dataset, seed: config.seed)
+        fingerprint = try Fingerprint.compute(dataset: dataset)
         // Config patch is (d, h, w); the Volume module counts (x, y, z).
         let divisor = 1 << config.levels
-        plan = Plan.make(fingerprint: fingerprint, patchSize: Shape3(config.patch[2], config.patch[1], config.patch[0]),
-                         divisor: divisor, batchSize: config.batch)
+        if let supplied {
+            try Self.check(supplied.plan, path: supplied.path, fingerprint: fingerprint, divisor: divisor)
+            plan = supplied.plan
+            log("plan \(supplied.path): spacing, patch and normalisation as it says", .info)
+        } else {
+            plan = Plan.make(fingerprint: fingerprint, patchSize: Shape3(config.patch[2], config.patch[1], config.patch[0]),
+                             divisor: divisor, batchSize: config.batch)
+        }
         for (c, fc) in zip(dataset.training, fingerprint.cases) where !fc.classVoxels.dropFirst().contains(where: { $0 > 0 }) {
             log(RunWarning.allBackgroundCase(caseID: c.id, path: c.label.path).description, .warning)
         }
         let used = [plan.patch.z, plan.patch.y, plan.patch.x]
-        if used != config.patch {
+        if used != config.patch && supplied == nil {
             let m = plan.medianResampledShape
             log(RunWarning.patchShrunk(requested: config.patch, used: used, medianShape: [m[2], m[1], m[0]]).description, .warning)
         }
@@ -100,7 +110,7 @@ public final class TrainingData: @unchecked Sendable {
 
     /// A batch of `size` patches from the training cases listed in `subset` (all when nil):
     /// input (B, C, D, H, W) and labels (B, D, H, W) as class indices.
-    public func batch(size: Int, rng: inout SplitMix64, subset: [Int]? = nil, augment: Bool = true) -> (input: Tensor, labels: Tensor) {
+    public func batch(size: Int, rng: inout RNG, subset: [Int]? = nil, augment: Bool = true) -> (input: Tensor, labels: Tensor) {
         let pool = subset ?? Array(trainCases.indices)
         return makeBatch(size: size, rng: &rng, augment: augment) { r in
             let i = pool[r.int(below: pool.count)]
@@ -119,7 +129,7 @@ public final class TrainingData: @unchecked Sendable {
     }
 
     /// A batch like `batch`, drawn from search-pool cases (indices as in `searchPool`).
-    public func searchPoolBatch(size: Int, rng: inout SplitMix64, pool: [Int]) -> (input: Tensor, labels: Tensor) {
+    public func searchPoolBatch(size: Int, rng: inout RNG, pool: [Int]) -> (input: Tensor, labels: Tensor) {
         makeBatch(size: size, rng: &rng, augment: true) { r in
             let i = pool[r.int(below: pool.count)]
             return i < trainCases.count ? (trainCases[i], foreground[i])
@@ -127,8 +137,8 @@ public final class TrainingData: @unchecked Sendable {
         }
     }
 
-    private func makeBatch(size: Int, rng: inout SplitMix64, augment: Bool,
-                           pick: (inout SplitMix64) -> (PreprocessedCase, ForegroundIndex)) -> (input: Tensor, labels: Tensor) {
+    private func makeBatch(size: Int, rng: inout RNG, augment: Bool,
+                           pick: (inout RNG) -> (PreprocessedCase, ForegroundIndex)) -> (input: Tensor, labels: Tensor) {
         let p = plan.patch, v = p.count, c = channels
         var input = Tensor.zeros([size, c, p.z, p.y, p.x])
         var labels = Tensor.zeros([size, p.z, p.y, p.x])
@@ -181,7 +191,7 @@ public struct DataSplit: Codable, Sendable, Equatable {
     /// Indices (sorted) of the three parts of `count` cases.
     public static func indices(count n: Int, valFraction: Double, testFraction: Double, seed: UInt64)
         -> (train: [Int], validation: [Int], test: [Int], testIsValidation: Bool) {
-        var rng = SplitMix64(seed: seed ^ 0x5EED_5911)
+        var rng = SeedDomain.dataSplit.rng(seed)
         var order = Array(0..<n)
         for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, rng.int(below: i + 1)) }
         let nVal = max(1, min(n - 1, Int((Double(n) * valFraction).rounded())))
@@ -214,4 +224,36 @@ final class CaseReadLog: @unchecked Sendable {
     }
 
     var snapshot: [String: Set<String>] { lock.lock(); defer { lock.unlock() }; return byStage }
+}
+
+extension TrainingData {
+    /// Reads a plan file (`c2fnas plan`, or a run's own plan.json).
+    public static func loadPlan(_ url: URL) throws -> Plan {
+        guard let data = try? Data(contentsOf: url) else { throw EngineError.planUnreadable(path: url.path, reason: "the file cannot be read") }
+        do { return try JSONDecoder().decode(Plan.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
+            throw EngineError.planUnreadable(path: url.path, reason: "field '\(key.stringValue)' is missing")
+        } catch let DecodingError.typeMismatch(_, ctx) {
+            throw EngineError.planUnreadable(path: url.path, reason: "field '\(ctx.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
+        } catch {
+            throw EngineError.planUnreadable(path: url.path, reason: "not a plan (\(error))")
+        }
+    }
+
+    /// The plan a run would make for this dataset and config: what `c2fnas plan` writes.
+    public static func makePlan(fingerprint: Fingerprint, config: RunConfig) -> Plan {
+        Plan.make(fingerprint: fingerprint, patchSize: Shape3(config.patch[2], config.patch[1], config.patch[0]),
+                  divisor: 1 << config.levels, batchSize: config.batch)
+    }
+
+    /// A supplied plan must fit the network (patch divisible by 2^levels) and the dataset as it is now.
+    static func check(_ plan: Plan, path: String, fingerprint: Fingerprint, divisor: Int) throws {
+        guard plan.patchSize.count == 3, plan.patchSize.allSatisfy({ $0 >= divisor && $0 % divisor == 0 }),
+              plan.targetSpacing.count == 3, plan.targetSpacing.allSatisfy({ $0 > 0 && $0.isFinite }),
+              plan.normalization.count == fingerprint.modalities.count else {
+            throw EngineError.planUnreadable(path: path, reason: "patch \(plan.patchSize) must be three multiples of 2^levels = \(divisor), spacing three positive numbers, and one normalisation per channel (\(fingerprint.modalities.count))")
+        }
+        guard let made = plan.fingerprint else { return }
+        let changes = made.changes(to: FingerprintSummary(fingerprint))
+        if !changes.isEmpty { throw EngineError.planMismatch(path: path, changes: changes) }
+    }
 }

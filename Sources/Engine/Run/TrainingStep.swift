@@ -1,6 +1,7 @@
 import Foundation
 import NN
 import Search
+import Tensor
 
 extension SearchEngine {
     /// One optimisation step on a batch: forward, Dice + CE loss, backward, clip, update.
@@ -76,6 +77,9 @@ extension SearchEngine {
 public enum EngineError: Error, CustomStringConvertible {
     case diverged(step: Int)
     case checkpointMismatch(String)
+    case olderCheckpoint(path: String, found: Int, expected: Int)
+    case planUnreadable(path: String, reason: String)
+    case planMismatch(path: String, changes: [String])
     case noCandidates
 
     public var description: String {
@@ -84,6 +88,12 @@ public enum EngineError: Error, CustomStringConvertible {
             return "training diverged: five non-finite losses in a row up to step \(step), even after lowering the learning rate. Lower the learning rate (e.g. --set weightLR=0.01 --set finalLR=0.005) and resume; the last checkpoint holds finite weights."
         case let .checkpointMismatch(what):
             return "the checkpoint does not match this run (\(what)). It was written by another version or config; start a new run folder."
+        case let .olderCheckpoint(path, found, expected):
+            return "the checkpoint \(path) was made by \(found < expected ? "an older" : "a newer") version of c2fnas (run format \(found); this version reads format \(expected)), so it cannot be resumed bit for bit. Finish the run with the version that started it, or start a new run folder (the dataset and config can be reused)."
+        case let .planUnreadable(path, reason):
+            return "cannot use the plan \(path): \(reason). Make one with `c2fnas plan DATASET --out plan.json` (edit it if needed) and pass it with --plan."
+        case let .planMismatch(path, changes):
+            return "the plan \(path) was made from another version of this dataset: \(changes.joined(separator: "; ")). Make a new plan with `c2fnas plan DATASET`, or point the run at the dataset the plan was made from."
         case .noCandidates:
             return "the coarse stage scored no topology, so there is nothing to select. Check that generations and population are positive."
         }

@@ -89,27 +89,6 @@ public enum ErrorCatalogue {
                                  cause: "a file that is not a weights file was given where weights are expected."),
         ]
     }
-
-    /// The whole guide as Markdown; `extra` sections (the workbench's) are appended.
-    public static func markdown(extra: [Section] = []) -> String {
-        var out = """
-        # Troubleshooting
-
-        Every error and warning c2fnas can show, one entry each: its stable id, a sample message (paths
-        are examples), and the usual cause. Each message names the file or field and ends with the fix.
-        Nothing here is written by hand: the entries come from the error types themselves
-        (`ErrorCatalogue` in Sources/Engine/Util), and a test fails when this file differs from them.
-        Regenerate it with `UPDATE_DOCS=1 swift test -c release -Xswiftc -enable-testing --skip-build --filter TroubleshootingDocTests`.
-
-        """
-        for s in sections + extra {
-            out += "\n## \(s.title)\n"
-            for e in s.entries {
-                out += "\n### `\(e.id)`\n\n```\n\(e.message)\n```\n\nCause: \(e.cause)\n"
-            }
-        }
-        return out
-    }
 }
 
 extension NNError {
@@ -183,11 +162,14 @@ extension RunFileError {
 }
 
 extension EngineError {
-    public enum Kind: String, CaseIterable, Sendable { case diverged, checkpointMismatch = "checkpoint-mismatch", noCandidates = "no-candidates" }
+    public enum Kind: String, CaseIterable, Sendable { case diverged, checkpointMismatch = "checkpoint-mismatch", olderCheckpoint = "older-checkpoint", planUnreadable = "plan-unreadable", planMismatch = "plan-mismatch", noCandidates = "no-candidates" }
     public var kind: Kind {
         switch self {
         case .diverged: .diverged
         case .checkpointMismatch: .checkpointMismatch
+        case .olderCheckpoint: .olderCheckpoint
+        case .planUnreadable: .planUnreadable
+        case .planMismatch: .planMismatch
         case .noCandidates: .noCandidates
         }
     }
@@ -195,6 +177,12 @@ extension EngineError {
         switch kind {
         case .diverged: (.diverged(step: 1204), "the learning rate is too high for this data; weights are never checkpointed while non-finite.")
         case .checkpointMismatch: (.checkpointMismatch("tensor weights.cell2.conv.weight missing"), "the run folder was written by another version or configuration.")
+        case .olderCheckpoint: (.olderCheckpoint(path: "runs/spleen/checkpoints/ckpt-000001200/progress.json", found: 1, expected: RunProgress.currentFormatVersion),
+                                "the run was started by an older c2fnas whose random streams or checkpoint layout differ, so resuming could not continue it bit for bit.")
+        case .planUnreadable: (.planUnreadable(path: "plans/spleen.json", reason: "field 'patchSize' is missing"),
+                               "a hand-edited plan that is not valid JSON, misses a field, or has a patch that is not a multiple of 2^levels.")
+        case .planMismatch: (.planMismatch(path: "runs/spleen/plan.json", changes: ["training case(s) spleen_2 no longer in the dataset", "case spleen_8: spacing was [0.79, 0.79, 5.0] mm, now [0.79, 0.79, 2.5] mm"]),
+                             "cases were added, removed or re-exported since the plan (or the run) was made; its spacing, patch and normalisation may no longer fit.")
         case .noCandidates: (.noCandidates, "a configuration with no generations or an empty population.")
         }
     }

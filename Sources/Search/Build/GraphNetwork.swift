@@ -60,7 +60,7 @@ public final class GraphNetwork: Module {
             alphas = (0..<graph.architecture.topology.levels.count).map { cell in
                 store.parameter(named: "alpha.cells.\(cell)") {
                     // Near uniform with a little symmetry breaking (DARTS uses 1e-3·N(0,1)).
-                    var rng = RNG(seed: store.seed ^ ParameterStore.hash("alpha.cells.\(cell)"))
+                    var rng = RNG(seed: store.seed, stream: ParameterStore.hash("alpha.cells.\(cell)"))
                     return Tensor.randomNormal([k], std: 1e-3, rng: &rng)
                 }
             }
@@ -189,3 +189,4 @@ public final class GraphNetwork: Module {
 }
 
 import Foundation
+import Tensor

@@ -1,4 +1,5 @@
 import NN
+import Tensor
 
 /// Owns a network's parameters by name and creates each on first use. Initialisation depends
 /// only on the store's seed and the parameter's name (not on creation order), so a supernet and a
@@ -18,7 +19,7 @@ public final class ParameterStore {
             precondition(p.value.shape == spec.shape, "parameter \(spec.name): shape \(spec.shape) vs stored \(p.value.shape)")
             return p
         }
-        var rng = RNG(seed: seed ^ Self.hash(spec.name))
+        var rng = RNG(seed: seed, stream: Self.hash(spec.name))
         let value: Tensor
         switch spec.role {
         case .convWeight: value = Tensor.heNormal(spec.shape, rng: &rng)

@@ -6,11 +6,11 @@ import Search
 /// a replayed log and an attached run all draw through this one function.
 public enum ModelAdapter {
     public static func model(from s: Engine.RunState, levels: Int, now: Double, ramBytes: Int64?,
-                             outcome: RunState? = nil, keeping old: WorkbenchModel = WorkbenchModel()) -> WorkbenchModel {
+                             outcome: RunActivity? = nil, keeping old: WorkbenchModel = WorkbenchModel()) -> WorkbenchModel {
         var m = old
         var counters: [ProgressCounter] = []
         if s.progress.total > 0 { counters.append(ProgressCounter(s.progress.label, s.progress.done, of: s.progress.total)) }
-        let state: RunState
+        let state: RunActivity
         if let outcome { state = outcome }
         else if s.failure != nil { state = .failed }
         else if s.finished { state = .finished }
@@ -95,7 +95,7 @@ public enum ModelAdapter {
         return (last - first) / Double(recent.count - 1)
     }
 
-    static func level(_ l: Engine.LogLevel) -> LogLevel {
+    static func level(_ l: Engine.LogLevel) -> LogSeverity {
         switch l { case .debug: .debug; case .info: .info; case .warning: .warning; case .error: .error }
     }
 }

@@ -14,7 +14,7 @@ public final class WorkbenchSession {
     let themes: [Theme]
     /// `--graphics`: how slices are drawn.
     public var graphics: GraphicsChoice = .auto
-    let mailbox = UpdateMailbox<EventRecord>()
+    let mailbox = Mailbox<EventRecord>()
     let outcome = OutcomeCell()
     var state = Engine.RunState()
     var browser: CaseBrowser
@@ -74,7 +74,7 @@ public final class WorkbenchSession {
         lastTick = now
         pendingCase = false
         for r in records { state.apply(r) }
-        var runState: RunState?
+        var runState: RunActivity?
         if finishedRun == .stopped { runState = .stopped }
         if case .attach = source, !state.finished, state.failure == nil, let last = state.lastWall, now - last > 30 {
             runState = .stopped  // the writing process has gone quiet

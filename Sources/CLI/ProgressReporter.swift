@@ -1,4 +1,5 @@
 import Foundation
+import Engine
 
 /// Progress of long headless work on stderr: a redrawn bar with ETA on a terminal, plain
 /// periodic lines otherwise (logs, CI, nohup).

@@ -1,15 +1,17 @@
+import Engine
 import Foundation
+import Search
 
 /// Runs an engine from a synchronous command-line context: progress on stderr, SIGINT/SIGTERM
 /// turned into a checkpointed stop, and the calling thread waits for the outcome.
 public enum CLIRun {
     public static func execute(datasetFolder: URL, directory: RunDirectory, config: RunConfig,
-                               fixedArchitecture: Architecture? = nil, jsonEvents: Bool = false) -> RunOutcome {
+                               fixedArchitecture: Architecture? = nil, planFile: URL? = nil, jsonEvents: Bool = false) -> RunOutcome {
         let reporter = ProgressReporter()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let engine = SearchEngine(datasetFolder: datasetFolder, directory: directory, config: config,
-                                  fixedArchitecture: fixedArchitecture) { r in
+                                  fixedArchitecture: fixedArchitecture, planFile: planFile) { r in
             if jsonEvents, let line = try? encoder.encode(r) { FileHandle.standardOutput.write(line + Data([0x0A])) }
             switch r.event {
             case let .progress(done, total, label): reporter.update(done: done, total: total, label: label)
@@ -31,20 +33,5 @@ public enum CLIRun {
         let outcome = result.wait(seconds: 1e9)  // until the engine returns
         withExtendedLifetime(trap) {}
         return outcome ?? .stopped
-    }
-}
-
-/// The engine's outcome, set from the engine task, read by the thread that waits for it (CLI or UI).
-public final class OutcomeCell: @unchecked Sendable {
-    private let condition = NSCondition()
-    public init() {}
-    private var value: RunOutcome?
-    public func set(_ v: RunOutcome) { condition.lock(); value = v; condition.broadcast(); condition.unlock() }
-    public func peek() -> RunOutcome? { condition.lock(); defer { condition.unlock() }; return value }
-    public func wait(seconds: Double) -> RunOutcome? {
-        condition.lock(); defer { condition.unlock() }
-        let deadline = Date().addingTimeInterval(seconds)
-        while value == nil && condition.wait(until: deadline) {}
-        return value
     }
 }

@@ -1,2 +1,0 @@
-@_exported import Search
-@_exported import Volume
