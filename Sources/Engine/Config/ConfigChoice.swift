@@ -44,3 +44,9 @@ public enum FitnessMetric: String, ConfigChoice, CustomStringConvertible {
     case dice
     public var description: String { rawValue }
 }
+
+/// An optional stage: `--set baseline=on|off`.
+public enum Switch: String, ConfigChoice, CustomStringConvertible {
+    case on, off
+    public var description: String { rawValue }
+}

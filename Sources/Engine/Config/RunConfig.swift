@@ -107,9 +107,9 @@ public struct RunConfig: Codable, Sendable, Equatable {
     // Honest evaluation (after the final stage, on the test cases).
     /// "on": train the built-in U-Net scaled to the searched net's multiply-adds (±10 %) the same way
     /// and compare on the test cases. On in the cpu and paper presets.
-    public var baseline = "off"
+    public var baseline = Switch.off
     /// "on": train the coarse winner with the coarse op in every cell the same way (did the fine stage help?).
-    public var ablation = "off"
+    public var ablation = Switch.off
     /// Resamples of the paired bootstrap interval of the mean test Dice difference (from 5 test cases).
     public var bootstrapResamples = 10_000
     /// k-fold cross-validation of the final architecture over the search cases (0 = off, else 2...10).
@@ -163,14 +163,14 @@ public struct RunConfig: Codable, Sendable, Equatable {
             c.fineWarmup = 0.4; c.alphaLR = 0.1; c.entropyWeight = 0.2
             c.finalistSelection = .train; c.finalistSteps = 300
             c.audit = true
-            c.baseline = "on"
+            c.baseline = .on
         case .paper:
             c.width = 32; c.patch = [96, 96, 96]; c.cells = 12; c.levels = 4
             c.clusters = 8; c.population = 20; c.generations = 20
             c.supernetSteps = 20000; c.fineSteps = 40000; c.finalSteps = 250_000
             c.finalistSelection = .train; c.finalistSteps = 5000
             c.audit = true; c.fitnessPatches = 32
-            c.baseline = "on"
+            c.baseline = .on
         }
         return c
     }
@@ -261,8 +261,6 @@ public struct RunConfig: Codable, Sendable, Equatable {
         try check(testFraction >= 0 && testFraction < 1 && valFraction + testFraction < 1, "testFraction",
                   "a fraction between 0 and 1 with valFraction + testFraction below 1")
         try check(splitSeed >= -1, "splitSeed", "-1 (the run's seed) or a seed of 0 or more")
-        try check(["on", "off"].contains(baseline), "baseline", "on or off")
-        try check(["on", "off"].contains(ablation), "ablation", "on or off")
         try check(folds == 0 || (2...10).contains(folds), "folds", "0 (off) or 2 to 10")
         try check(bootstrapResamples >= 100 && bootstrapResamples <= 1_000_000, "bootstrapResamples", "between 100 and 1000000")
         try check(maxMemoryMB >= 0, "maxMemoryMB", "0 (no limit) or a positive number of MiB")

@@ -30,7 +30,7 @@ extension SearchEngine {
         return BudgetWork(clusters: clustering.k, fitnessPerCluster: fitnessPerCluster, standAlone: standAlone,
                           evaluationCases: data.split.test.count,
                           validationCasesPerFinalStep: config.validateEvery > 0 ? validation / Double(config.validateEvery) : 0,
-                          finalRuns: 1 + (config.baseline == "on" ? 1 : 0) + (config.ablation == "on" ? 1 : 0))
+                          finalRuns: 1 + (config.baseline == .on ? 1 : 0) + (config.ablation == .on ? 1 : 0))
     }
 
     /// Measures step times on throwaway networks (their own seeds; the run's results do not depend on

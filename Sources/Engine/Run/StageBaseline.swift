@@ -12,7 +12,7 @@ import Volume
 /// the reference's own, under the reference's role as prefix.
 extension SearchEngine {
     func stageBaseline() throws {
-        if config.baseline == "on" {
+        if config.baseline == .on {
             let data = try trainingData()
             let searched = try finalArchitecture(data)
             let match = try MatchedBaseline.unet(matching: searched)
@@ -29,7 +29,7 @@ extension SearchEngine {
     }
 
     func stageAblation() throws {
-        if config.ablation == "on", fixedArchitecture == nil {
+        if config.ablation == .on, fixedArchitecture == nil {
             let data = try trainingData()
             let searched = try finalArchitecture(data)
             let ops = [CellOp](repeating: coarseOp, count: searched.topology.cellCount)
