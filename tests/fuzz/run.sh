@@ -27,7 +27,7 @@ cflags=(-Xcc -fmodule-map-file="$rel/CNIfTI.build/module.modulemap" -Xcc -I -Xcc
         -Xcc -fmodule-map-file="$rel/CConvKernels.build/module.modulemap" -Xcc -I -Xcc "$root/Sources/CConvKernels/include"
         -Xcc -fmodule-map-file="$root/Sources/COpenBLAS/module.modulemap" $(pkg-config --cflags openblas))
 objects=()
-for m in Tensor NN Volume Search Engine CConvKernels CNIfTI; do objects+=("$rel/$m.build"/*.o); done
+for m in Files Tensor NN Volume Search Engine CConvKernels CNIfTI; do objects+=("$rel/$m.build"/*.o); done
 libs=(-lnifti2 -lznz -lz -lm $(pkg-config --libs openblas))
 
 declare -A source=([nifti]=FuzzNIfTI [dataset]=FuzzDatasetJSON [config]=FuzzConfigJSON [architecture]=FuzzArchitectureJSON)
