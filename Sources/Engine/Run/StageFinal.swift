@@ -136,15 +136,11 @@ extension SearchEngine {
     /// exist only inside the supernet, so none are written) or the final model once trained.
     func exportCommand(_ id: String?) {
         do {
-            let data = try trainingData()
-            if let id, let c = progress.candidates.first(where: { candidateID($0) == id })
-                        ?? progress.evolution?.candidates.first(where: { candidateID($0) == id }) {
-                var arch = networkSettings(data).architecture(name: id, topology: c.topology, ops: c.ops, levels: config.levels)
-                arch.provenance = Provenance(source: "coarse candidate", seed: config.seed, dataset: data.dataset.name,
-                                             metrics: ["fitness": c.fitness])
+            if let id, progress.candidates.contains(where: { candidateID($0) == id })
+                        || progress.evolution?.candidates.contains(where: { candidateID($0) == id }) == true {
                 let out = directory.url.appendingPathComponent("candidates").appendingPathComponent(id)
                 try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try writeExport(arch: arch, weights: nil, data: data, to: out)
+                try CandidateExport.write(candidate: id, run: directory, to: out)
                 emit(.exported(path: out.path))
             } else {
                 log("export: no candidate \(id ?? "(final)") yet; the final model is exported when the run finishes", .warning)
