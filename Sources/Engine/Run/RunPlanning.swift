@@ -104,6 +104,11 @@ extension SearchEngine {
         observedTrainStep = observedTrainStep.map { 0.9 * $0 + 0.1 * seconds } ?? seconds
     }
 
+    /// Likewise for a fine-stage iteration (weight step and α step).
+    func observe(fineStep seconds: Double) {
+        observedFineStep = observedFineStep.map { 0.9 * $0 + 0.1 * seconds } ?? seconds
+    }
+
     /// Work seconds so far (across resumes).
     var elapsedWork: Double { progress.workSeconds + Date().timeIntervalSince(workStart) }
 
@@ -113,11 +118,13 @@ extension SearchEngine {
         guard let plan = progress.budget, plan.budgetSeconds != nil else { return }
         var times = plan.times
         if let t = observedTrainStep, t > 0 {
-            // Fine steps scale with the train step (same machine load); the ratio comes from calibration.
+            // Until fine steps are seen they scale with the train step (same machine load), by the ratio
+            // calibration measured; evaluation likewise.
             times.fineStep *= t / times.trainStep
             times.evaluationCase *= t / times.trainStep
             times.trainStep = t
         }
+        if let f = observedFineStep, f > 0 { times.fineStep = f }
         guard let data = self.data, let clustering = progress.clustering else { return }
         let work = budgetWork(data, clustering: clustering)
         let next = BudgetPlanner.replan(plan, elapsed: elapsedWork, times: times, work: work, remaining: remaining)

@@ -45,6 +45,7 @@ public actor SearchEngine {
     var fitnessSet: FitnessPatches?
     /// Running estimate of a training step's wall time (for re-planning a budget).
     var observedTrainStep: Double?
+    var observedFineStep: Double?
 
     /// When set, the search stages are skipped and this architecture is trained (`c2fnas train`).
     let fixedArchitecture: Architecture?

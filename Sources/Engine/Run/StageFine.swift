@@ -44,6 +44,7 @@ extension SearchEngine {
             var rng = SeedDomain.fineBatch.rng(config.seed, progress.fineStep)
             sgd.learningRate = schedule.learningRate(atStep: progress.fineStep)
             let (xa, ya) = data.batch(size: config.batch, rng: &rng, subset: setA)
+            let iterationStart = Date()
             let loss = try trainStep(net, sgd, input: xa, labels: ya, clip: config.gradClip)
             for a in net.alphas { a.grad = nil }
             if progress.fineStep >= warmup {
@@ -58,6 +59,7 @@ extension SearchEngine {
                 adam.zeroGrad()
                 net.zeroGrad()
             }
+            if progress.fineStep >= warmup { observe(fineStep: Date().timeIntervalSince(iterationStart)) }
             progress.fineStep += 1
             progress.globalStep += 1
             emit(.trainLoss(value: loss))
@@ -81,6 +83,7 @@ extension SearchEngine {
                    100 * (1 - entropy / Foundation.log(3.0))))
         emit(.stageFinished(stage: .fine))
         progress.stage = .final
+        replan(remaining: ["final", "evaluation"])
         try checkpoint([:])
     }
 
