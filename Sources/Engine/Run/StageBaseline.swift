@@ -78,12 +78,9 @@ extension SearchEngine {
     /// its tensors are checkpointed under `prefix` next to the carried final-network tensors.
     func trainLikeFinal(_ arch: Architecture, label: String, prefix: String, step: WritableKeyPath<RunProgress, Int>,
                         batch: (inout RNG) -> (input: Tensor, labels: Tensor)) throws -> GraphNetwork {
-        let store = ParameterStore(seed: config.seed ^ 0xF17A_15EE)
-        let net = GraphNetwork(graph: try NetworkGraph(arch), store: store)
-        let optimizer: any Optimizer = config.finalOptimizer == .adam
-            ? Adam(parameters: net.parameters, learningRate: Float(config.finalLR), weightDecay: Float(config.finalWeightDecay))
-            : SGD(parameters: net.parameters, learningRate: Float(config.finalLR), momentum: Float(config.weightMomentum),
-                  nesterov: config.nesterov, weightDecay: Float(config.finalWeightDecay))
+        // Initialised like the final network (same seed domain) and with the same optimiser.
+        let (net, store) = try finalNetwork(arch)
+        let optimizer = finalOptimizer(net)
         // The same number of steps as the searched network's final training (the budget plan's, if any).
         let steps = finalSteps
         let schedule = PolyLRSchedule(baseLearningRate: Float(config.finalLR), totalSteps: max(1, steps))

@@ -12,10 +12,7 @@ extension SearchEngine {
         let arch = try finalArchitecture(data)
         emit(.stageStarted(stage: .final, detail: "training \(arch.ops.map(\.rawValue).joined(separator: " ")) from scratch"))
         let (net, store) = try finalNetwork(arch)
-        let sgd: any Optimizer = config.finalOptimizer == .adam
-            ? Adam(parameters: net.parameters, learningRate: Float(config.finalLR), weightDecay: Float(config.finalWeightDecay))
-            : SGD(parameters: net.parameters, learningRate: Float(config.finalLR), momentum: Float(config.weightMomentum),
-                  nesterov: config.nesterov, weightDecay: Float(config.finalWeightDecay))
+        let sgd = finalOptimizer(net)
         let steps = finalSteps
         let schedule = PolyLRSchedule(baseLearningRate: Float(config.finalLR), totalSteps: max(1, steps))
         if let saved = pendingTensors {
@@ -51,6 +48,15 @@ extension SearchEngine {
     }
 
     /// A stand-alone network for `arch`, fresh (seeded) or with the weights a checkpoint holds.
+    /// The final training's optimiser (also the baseline's, ablation's and cross-validation folds'):
+    /// SGD with Nesterov momentum, or Adam, at `finalLR` with `finalWeightDecay`.
+    func finalOptimizer(_ net: GraphNetwork) -> any Optimizer {
+        config.finalOptimizer == .adam
+            ? Adam(parameters: net.parameters, learningRate: Float(config.finalLR), weightDecay: Float(config.finalWeightDecay))
+            : SGD(parameters: net.parameters, learningRate: Float(config.finalLR), momentum: Float(config.weightMomentum),
+                  nesterov: config.nesterov, weightDecay: Float(config.finalWeightDecay))
+    }
+
     func finalNetwork(_ arch: Architecture) throws -> (GraphNetwork, ParameterStore) {
         let store = ParameterStore(seed: SeedDomain.finalInit.seed(config.seed))
         let net = GraphNetwork(graph: try NetworkGraph(arch), store: store)
