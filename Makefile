@@ -11,7 +11,7 @@ export OPENBLAS_CORETYPE ?= HASWELL
 # Seconds per libFuzzer target in `make test` (tests/fuzz/run.sh); 0 builds the targets only.
 FUZZ_SECONDS ?= 60
 
-.PHONY: run test deps build sample bench fuzz clean
+.PHONY: run test test-slurm deps build sample bench fuzz clean
 
 deps:
 	@missing=""; for p in $(PKGS); do \
@@ -45,6 +45,11 @@ test: deps
 	tests/fuzz/run.sh $(FUZZ_SECONDS) || rc=1; \
 	echo "fuzz wall time: $$((SECONDS-start)) s"; \
 	exit $$rc
+
+# The scale-out test on a one-node Slurm cluster it installs, starts and stops (needs root; .ci/run runs it).
+test-slurm: deps
+	$(SWIFT) build $(TESTFLAGS) --product c2fnas
+	tests/slurm/run.sh .build/release/c2fnas
 
 bench: deps
 	$(SWIFT) build -c release --product c2fnas

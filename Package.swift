@@ -42,6 +42,8 @@ let package = Package(
         .target(name: "Report", dependencies: ["Engine", "Volume", "Pictures"]),
         // Command-line presentation: progress lines, signal handling, the troubleshooting guide.
         .target(name: "CLI", dependencies: ["Engine", "Search"]),
+        // Scale-out of the coarse stage: clusters as local child processes or Slurm array tasks.
+        .target(name: "Scheduler", dependencies: ["Engine"]),
 
         // Executables: argument parsing and wiring only.
         .executableTarget(name: "c2fnas-tui", dependencies: [
@@ -49,7 +51,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "c2fnas", dependencies: [
-            "Engine", "CLI", "Volume", "Search", "NN", "Tensor", "Pictures", "Report",
+            "Engine", "CLI", "Scheduler", "Volume", "Search", "NN", "Tensor", "Pictures", "Report",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -62,6 +64,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Volume", "Search", "NN", "Tensor"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Engine", "CLI", "Pictures", "Volume", "CNCurses"]),
         .testTarget(name: "PicturesTests", dependencies: ["Pictures"]),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Engine"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Pictures", "Engine", "Volume"]),
     ]
 )

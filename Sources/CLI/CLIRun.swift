@@ -6,12 +6,13 @@ import Search
 /// turned into a checkpointed stop, and the calling thread waits for the outcome.
 public enum CLIRun {
     public static func execute(datasetFolder: URL, directory: RunDirectory, config: RunConfig,
-                               fixedArchitecture: Architecture? = nil, planFile: URL? = nil, jsonEvents: Bool = false) -> RunOutcome {
+                               fixedArchitecture: Architecture? = nil, planFile: URL? = nil, role: EngineRole = .whole,
+                               jsonEvents: Bool = false) -> RunOutcome {
         let reporter = ProgressReporter()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let engine = SearchEngine(datasetFolder: datasetFolder, directory: directory, config: config,
-                                  fixedArchitecture: fixedArchitecture, planFile: planFile) { r in
+                                  fixedArchitecture: fixedArchitecture, planFile: planFile, role: role) { r in
             if jsonEvents, let line = try? encoder.encode(r) { FileHandle.standardOutput.write(line + Data([0x0A])) }
             switch r.event {
             case let .progress(done, total, label): reporter.update(done: done, total: total, label: label)

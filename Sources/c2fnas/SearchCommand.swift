@@ -43,6 +43,27 @@ struct SearchCommand: ParsableCommand {
     @Flag(help: "Print every event as a JSON line on stdout.")
     var jsonEvents = false
 
+    @Option(help: "Where the coarse stage's clusters run: local (this machine; with --jobs N, N child processes) or slurm (an array job with a task per cluster, then a dependent job for the rest). --run must then name a folder every node sees.")
+    var executor: String?
+
+    @Option(help: "With --executor local: clusters run at once, each with the run's --threads.")
+    var jobs: Int = 1
+
+    @Option(help: "With --executor slurm: the partition of both jobs.")
+    var partition: String?
+
+    @Option(name: .customLong("slurm-args"), help: "With --executor slurm: more sbatch arguments for both jobs, e.g. \"--time=4:00:00 --mem=8G --account=lab\".")
+    var slurmArgs: String?
+
+    @Flag(help: "With --executor slurm: wait for the jobs and exit with the run's status.")
+    var wait = false
+
+    @Option(help: ArgumentHelp("One part of a split run: plan, coarse (with --cluster) or finish. Job scripts call this; users need not.", visibility: .hidden))
+    var stage: String?
+
+    @Option(help: ArgumentHelp("With --stage coarse: the cluster, from 0.", visibility: .hidden))
+    var cluster: Int?
+
     func run() throws {
         var cfg = try config.map { try RunConfig.load(URL(fileURLWithPath: $0)) } ?? RunConfig.preset(preset)
         var sets = overrides
@@ -66,12 +87,44 @@ struct SearchCommand: ParsableCommand {
             print("effective config:\n\(cfg.json())")
         }
         print("run folder: \(dir.url.path)")
-        let outcome = CLIRun.execute(datasetFolder: folder, directory: dir, config: cfg,
-                                     planFile: plan.map { URL(fileURLWithPath: $0) }, jsonEvents: jsonEvents)
+        let planURL = plan.map { URL(fileURLWithPath: $0) }
+        if let stage {
+            let role = try partRole(stage)
+            let outcome = CLIRun.execute(datasetFolder: folder, directory: dir, config: cfg, planFile: planURL, role: role, jsonEvents: jsonEvents)
+            switch outcome {
+            case .finished: print("\(role): done")
+            case .stopped: print("\(role): stopped; its checkpoint is kept"); throw ExitCode(3)  // not "ok" for afterok
+            case .failed: throw ExitCode.failure
+            }
+            return
+        }
+        if executor != nil || jobs > 1 {
+            let split = SplitSearch(dataset: folder, run: dir, config: cfg, plan: planURL, jobs: jobs,
+                                    partition: partition, slurmArguments: slurmArgs?.split(separator: " ").map(String.init) ?? [],
+                                    wait: wait, jsonEvents: jsonEvents, resumeHint: "c2fnas search \(dataset) --run \(dir.url.path)")
+            switch executor ?? "local" {
+            case "local": try split.runLocal()
+            case "slurm": try split.submitSlurm()
+            default: throw ValidationError("--executor '\(executor!)' is not one of: local, slurm")
+            }
+            return
+        }
+        let outcome = CLIRun.execute(datasetFolder: folder, directory: dir, config: cfg, planFile: planURL, jsonEvents: jsonEvents)
         switch outcome {
         case .finished: print("finished; export in \(dir.export.path)")
         case .stopped: print("stopped; resume with: c2fnas search \(dataset) --run \(dir.url.path)")
         case .failed: throw ExitCode.failure  // the message was printed by the progress reporter
+        }
+    }
+
+    func partRole(_ stage: String) throws -> EngineRole {
+        switch stage {
+        case "plan": return .plan
+        case "finish": return .finish
+        case "coarse":
+            guard let cluster, cluster >= 0 else { throw ValidationError("--stage coarse needs --cluster K (from 0)") }
+            return .cluster(cluster)
+        default: throw ValidationError("--stage '\(stage)' is not one of: plan, coarse, finish")
         }
     }
 }

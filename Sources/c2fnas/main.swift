@@ -7,6 +7,6 @@ struct C2FNAS: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "c2fnas",
         abstract: "Coarse-to-fine neural architecture search for 3D medical image segmentation.",
-        subcommands: [SearchCommand.self, TrainCommand.self, PlanCommand.self, PredictCommand.self, ExportCommand.self, SampleCommand.self, InspectCommand.self, EvaluateCommand.self, StabilityCommand.self, OverlayCommand.self, ReportCommand.self, BenchCommand.self])
+        subcommands: [SearchCommand.self, StatusCommand.self, TrainCommand.self, PlanCommand.self, PredictCommand.self, ExportCommand.self, SampleCommand.self, InspectCommand.self, EvaluateCommand.self, StabilityCommand.self, OverlayCommand.self, ReportCommand.self, BenchCommand.self])
 }
 C2FNAS.main()

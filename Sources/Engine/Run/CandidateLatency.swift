@@ -41,7 +41,7 @@ extension SearchEngine {
             emit(.candidate(r))
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
-            if let line = try? enc.encode(r) { append(String(decoding: line, as: UTF8.self), to: directory.candidates) }
+            if let line = try? enc.encode(r) { append(String(decoding: line, as: UTF8.self), to: work.candidates) }
             emit(.progress(done: i + 1, total: ids.count, label: "latency"))
         }
         progress.latencies = latencies

@@ -19,6 +19,9 @@ public enum RunOutcome: Sendable, Equatable {
 /// Thrown inside a stage when the run was asked to stop; the stage checkpoints first.
 struct StopRequested: Error {}
 
+/// Thrown when a planning or cluster process has done its part of the run (see `EngineRole`).
+struct PartDone: Error {}
+
 /// The engine: owns one run, executes its stages on a dedicated thread (never the cooperative
 /// pool), writes every event to `events.jsonl`, checkpoints atomically and streams events to a
 /// listener (the workbench or the CLI). Commands arrive from any thread through `send`.
@@ -31,7 +34,15 @@ public actor SearchEngine {
     nonisolated let onEvent: @Sendable (EventRecord) -> Void
 
     public let datasetFolder: URL
+    /// The run folder: config.json, plan.json and source.json, shared by every process of the run.
     public let directory: RunDirectory
+    /// What this process does with the run (the whole run, or one part of a split coarse stage).
+    public let role: EngineRole
+    /// Where this process writes its events, metrics, candidates and checkpoints: the run folder, or
+    /// `clusters/<k>/` for a cluster process (which writes nothing else).
+    public let work: RunDirectory
+    /// Held while this process writes `work` (a second writer gets a clear error).
+    private var lock: RunLock?
     public private(set) var config: RunConfig
     var progress = RunProgress()
     var eventLog: EventLog?
@@ -53,7 +64,9 @@ public actor SearchEngine {
     let planFile: URL?
 
     public init(datasetFolder: URL, directory: RunDirectory, config: RunConfig, fixedArchitecture: Architecture? = nil,
-                planFile: URL? = nil, onEvent: @escaping @Sendable (EventRecord) -> Void = { _ in }) {
+                planFile: URL? = nil, role: EngineRole = .whole, onEvent: @escaping @Sendable (EventRecord) -> Void = { _ in }) {
+        self.role = role
+        if case let .cluster(k) = role { work = directory.clusterFolder(k).files } else { work = directory }
         self.fixedArchitecture = fixedArchitecture
         self.planFile = planFile
         self.datasetFolder = datasetFolder
@@ -74,11 +87,13 @@ public actor SearchEngine {
 
     /// Runs (or resumes) the whole search. Returns when it finishes, is stopped, or fails.
     public func run() -> RunOutcome {
+        let started = Date()
         do {
             try open()
             Compute.setThreads(config.threads)
             while progress.stage != .done {
                 try checkStop()
+                if role == .plan && progress.stage > .coarse { break }  // planned long ago
                 switch progress.stage {
                 case .plan: try stagePlan()
                 case .coarse: try stageCoarse()
@@ -95,11 +110,21 @@ public actor SearchEngine {
             }
             emit(.finished(dice: progress.metrics["dice"]))
             return .finished
+        } catch is PartDone {
+            if case let .cluster(k) = role {
+                do { try writeResult(cluster: k, started: started) } catch {
+                    emit(.failed(message: "\(error)")); return .failed("\(error)")
+                }
+            }
+            log("\(role) done")
+            return .finished
         } catch is StopRequested {
+            if case let .cluster(k) = role { writeFailure(cluster: k, message: "stopped by a signal (scancel, a time limit or Ctrl-C) at step \(progress.globalStep); its checkpoint is kept") }
             emit(.log(level: .info, message: "stopped at step \(progress.globalStep); run the same command again to resume"))
             return .stopped
         } catch {
             let message = "\(error)"
+            if case let .cluster(k) = role { writeFailure(cluster: k, message: message) }
             emit(.failed(message: message))
             return .failed(message)
         }
@@ -125,7 +150,9 @@ public actor SearchEngine {
     // MARK: opening and resuming
 
     private func open() throws {
+        if case let .cluster(k) = role { return try openCluster(k) }
         try directory.create()
+        lock = try RunLock(directory.lock, holder: "c2fnas (\(role))")
         let resuming = directory.exists
         if resuming {
             config = try RunConfig.load(directory.config)
@@ -137,22 +164,7 @@ public actor SearchEngine {
         eventLog = try EventLog(url: directory.events)
         let store = CheckpointStore(root: directory.checkpoints)
         if resuming, let ckpt = store.latest() {
-            let files = try store.load(ckpt)
-            guard let json = files["progress.json"] else { throw RunFileError.corrupt(ckpt.path, reason: "no progress.json") }
-            // Format 1 had no version field; read the version alone first so an old run gets a clear message.
-            struct FormatProbe: Decodable { var formatVersion: Int? }
-            let found = (try? JSONDecoder().decode(FormatProbe.self, from: json))?.formatVersion ?? 1
-            guard found == RunProgress.currentFormatVersion else {
-                throw EngineError.olderCheckpoint(path: ckpt.appendingPathComponent("progress.json").path, found: found,
-                                                  expected: RunProgress.currentFormatVersion)
-            }
-            do { progress = try JSONDecoder().decode(RunProgress.self, from: json) } catch let DecodingError.keyNotFound(key, _) {
-                // A checkpoint of an older version lacks the fields added since (e.g. the test metrics).
-                throw EngineError.checkpointMismatch("\(ckpt.path)/progress.json has no field \(key.stringValue)")
-            }
-            if let t = files["tensors.safetensors"] {
-                pendingTensors = try SafeTensors.decode(t, file: ckpt.appendingPathComponent("tensors.safetensors").path).tensors
-            }
+            try restoreCheckpoint(store, ckpt)
             truncate(directory.metrics, to: progress.metricsBytes)
             truncate(directory.candidates, to: progress.candidatesBytes)
             emit(.resumed(fromStep: progress.globalStep))
@@ -160,6 +172,64 @@ public actor SearchEngine {
         }
         emit(.runStarted(dataset: datasetFolder.lastPathComponent, preset: config.preset.rawValue, runDirectory: directory.url.path))
         workStart = Date()
+    }
+
+    /// A cluster process: reads the run's config and plan, writes only under `clusters/<k>/`. It
+    /// resumes its own checkpoint, or starts from the run's planned state with cluster k next.
+    private func openCluster(_ k: Int) throws {
+        guard directory.exists else { throw EngineError.notPlanned(directory.url.path) }
+        config = try RunConfig.load(directory.config)
+        do { try FileManager.default.createDirectory(at: work.checkpoints, withIntermediateDirectories: true) } catch {
+            throw RunFileError.readOnly(work.url.path)
+        }
+        lock = try RunLock(directory.clusterFolder(k).lock, holder: "c2fnas (cluster \(k + 1))")
+        try? FileManager.default.removeItem(at: directory.clusterFolder(k).failure)  // running again
+        eventLog = try EventLog(url: work.events)
+        let own = CheckpointStore(root: work.checkpoints)
+        if let ckpt = own.latest() {
+            try restoreCheckpoint(own, ckpt)
+            truncate(work.metrics, to: progress.metricsBytes)
+            truncate(work.candidates, to: progress.candidatesBytes)
+            emit(.resumed(fromStep: progress.globalStep))
+            log("cluster \(k + 1) resumed from \(ckpt.lastPathComponent)")
+        } else {
+            let runStore = CheckpointStore(root: directory.checkpoints)
+            guard let ckpt = runStore.latest() else { throw EngineError.notPlanned(directory.url.path) }
+            try restoreCheckpoint(runStore, ckpt)
+            pendingTensors = nil
+            guard progress.stage == .coarse, let clustering = progress.clustering, progress.budget != nil else {
+                throw EngineError.notPlanned(directory.url.path)
+            }
+            guard k >= 0 && k < clustering.k else { throw EngineError.noSuchCluster(k, clusters: clustering.k) }
+            // Only what cluster k's own work fills in; the counters restart so that result.json's step
+            // count is the cluster's own.
+            progress.cluster = k
+            progress.supernetStep = 0; progress.supernetTarget = nil; progress.evolution = nil; progress.guardRounds = 0
+            progress.candidates = []; progress.finalists = []; progress.signals = []
+            progress.globalStep = 0; progress.seq = 0; progress.workSeconds = 0
+            progress.metricsBytes = 0; progress.candidatesBytes = 0
+        }
+        emit(.runStarted(dataset: datasetFolder.lastPathComponent, preset: config.preset.rawValue, runDirectory: work.url.path))
+        workStart = Date()
+    }
+
+    private func restoreCheckpoint(_ store: CheckpointStore, _ ckpt: URL) throws {
+        let files = try store.load(ckpt)
+        guard let json = files["progress.json"] else { throw RunFileError.corrupt(ckpt.path, reason: "no progress.json") }
+        // Format 1 had no version field; read the version alone first so an old run gets a clear message.
+        struct FormatProbe: Decodable { var formatVersion: Int? }
+        let found = (try? JSONDecoder().decode(FormatProbe.self, from: json))?.formatVersion ?? 1
+        guard found == RunProgress.currentFormatVersion else {
+            throw EngineError.olderCheckpoint(path: ckpt.appendingPathComponent("progress.json").path, found: found,
+                                              expected: RunProgress.currentFormatVersion)
+        }
+        do { progress = try JSONDecoder().decode(RunProgress.self, from: json) } catch let DecodingError.keyNotFound(key, _) {
+            // A checkpoint of an older version lacks the fields added since (e.g. the test metrics).
+            throw EngineError.checkpointMismatch("\(ckpt.path)/progress.json has no field \(key.stringValue)")
+        }
+        if let t = files["tensors.safetensors"] {
+            pendingTensors = try SafeTensors.decode(t, file: ckpt.appendingPathComponent("tensors.safetensors").path).tensors
+        }
     }
 
     private func truncate(_ url: URL, to size: UInt64) {
@@ -191,13 +261,13 @@ public actor SearchEngine {
         }
         progress.workSeconds += Date().timeIntervalSince(workStart)
         workStart = Date()
-        progress.metricsBytes = fileSize(directory.metrics)
-        progress.candidatesBytes = fileSize(directory.candidates)
+        progress.metricsBytes = fileSize(work.metrics)
+        progress.candidatesBytes = fileSize(work.candidates)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         var files = ["progress.json": try enc.encode(progress)]
         if !tensors.isEmpty { files["tensors.safetensors"] = SafeTensors.encode(tensors) }
-        let url = try CheckpointStore(root: directory.checkpoints).save(step: progress.seq, files: files)
+        let url = try CheckpointStore(root: work.checkpoints).save(step: progress.seq, files: files)
         lastCheckpoint = Date()
         emit(.checkpointed(path: url.path))
     }
@@ -235,6 +305,6 @@ public actor SearchEngine {
 
     func recordMetric(loss: Double?, dice: Double?) {
         let l = loss.map { String(format: "%.6f", $0) } ?? "", d = dice.map { String(format: "%.6f", $0) } ?? ""
-        append("\(progress.globalStep),\(progress.stage.rawValue),\(l),\(d)", to: directory.metrics, header: "step,stage,loss,dice")
+        append("\(progress.globalStep),\(progress.stage.rawValue),\(l),\(d)", to: work.metrics, header: "step,stage,loss,dice")
     }
 }

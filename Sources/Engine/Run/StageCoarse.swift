@@ -43,9 +43,25 @@ extension SearchEngine {
             try planSteps(data, clustering: clustering, settings: settings, patches: patches)
             try checkpoint([:])  // a resumed run keeps this plan (with a budget, re-measuring could change it)
         }
+        if role == .plan { throw PartDone() }
+        if role == .finish {
+            // Every cluster must have been done by its own process; none is trained here.
+            let missing = (progress.cluster..<clustering.k).filter { directory.clusterFolder($0).loadResult() == nil }
+            if !missing.isEmpty {
+                let failures = missing.compactMap { k in directory.clusterFolder(k).loadFailure().map { "cluster \(k) on \($0.node): \($0.message)" } }
+                throw EngineError.clustersNotDone(missing, run: directory.url.path, failures: failures)
+            }
+        }
         let metric = config.fitnessMetric
         while progress.cluster < clustering.k {
             let k = progress.cluster
+            if case let .cluster(mine) = role, k != mine { break }  // a cluster process does its own cluster only
+            // A cluster done by its own process (local jobs or a Slurm task) is adopted, not re-trained.
+            if role != .cluster(k), progress.supernetStep == 0, progress.evolution == nil,
+               let result = directory.clusterFolder(k).loadResult() {
+                try adopt(result, clusters: clustering.k)
+                continue
+            }
             // Candidates over the memory / MAC budget are never trained in the supernet nor scored.
             let members = try admittedMembers(clustering.members[k], settings: settings)
             guard !members.isEmpty else {
@@ -159,6 +175,7 @@ extension SearchEngine {
             emit(.stageFinished(stage: .coarse))
             try checkpoint([:])
         }
+        if case .cluster = role { throw PartDone() }
         progress.stage = .selection
         replan(remaining: ["selection", "fine", "final", "evaluation"])
         try checkpoint([:])
@@ -198,6 +215,6 @@ extension SearchEngine {
         emit(.candidate(r))
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
-        if let line = try? enc.encode(r) { append(String(decoding: line, as: UTF8.self), to: directory.candidates) }
+        if let line = try? enc.encode(r) { append(String(decoding: line, as: UTF8.self), to: work.candidates) }
     }
 }

@@ -81,6 +81,13 @@ public enum EngineError: Error, CustomStringConvertible {
     case planUnreadable(path: String, reason: String)
     case planMismatch(path: String, changes: [String])
     case noCandidates
+    /// Another process holds the lock of this run folder (or of one cluster's folder).
+    case busy(path: String, holder: String)
+    /// A cluster process was started on a run folder that has not been planned.
+    case notPlanned(String)
+    case noSuchCluster(Int, clusters: Int)
+    /// The stages after the coarse one were started before every cluster had its result.
+    case clustersNotDone([Int], run: String, failures: [String])
 
     public var description: String {
         switch self {
@@ -94,6 +101,15 @@ public enum EngineError: Error, CustomStringConvertible {
             return "cannot use the plan \(path): \(reason). Make one with `c2fnas plan DATASET --out plan.json` (edit it if needed) and pass it with --plan."
         case let .planMismatch(path, changes):
             return "the plan \(path) was made from another version of this dataset: \(changes.joined(separator: "; ")). Make a new plan with `c2fnas plan DATASET`, or point the run at the dataset the plan was made from."
+        case let .busy(path, holder):
+            return "\(path) is in use by another process (\(holder.isEmpty ? "unknown" : holder)). Wait for it to end, or stop it (Ctrl-C, or scancel for a Slurm task); two processes never write the same run files."
+        case let .notPlanned(path):
+            return "\(path) has not been planned, so a cluster cannot start. Run `c2fnas search DATASET --run \(path) --stage plan` first (the --executor options do this for you)."
+        case let .noSuchCluster(k, n):
+            return "there is no cluster \(k) in this run: its coarse stage has \(n) clusters, numbered 0 to \(n - 1)."
+        case let .clustersNotDone(ks, run, failures):
+            let list = ks.map { String($0) }.joined(separator: ", ")
+            return "clusters \(list) of \(run) have no result yet\(failures.isEmpty ? "" : " (\(failures.joined(separator: "; ")))"), so the stages after the coarse one cannot start. Run the same `c2fnas search ... --executor` command again: it resubmits only those clusters, which resume from their checkpoints. `c2fnas status \(run)` shows each cluster."
         case .noCandidates:
             return "the coarse stage scored no topology, so there is nothing to select. Check that generations and population are positive."
         }

@@ -162,7 +162,7 @@ extension RunFileError {
 }
 
 extension EngineError {
-    public enum Kind: String, CaseIterable, Sendable { case diverged, checkpointMismatch = "checkpoint-mismatch", olderCheckpoint = "older-checkpoint", planUnreadable = "plan-unreadable", planMismatch = "plan-mismatch", noCandidates = "no-candidates" }
+    public enum Kind: String, CaseIterable, Sendable { case diverged, checkpointMismatch = "checkpoint-mismatch", olderCheckpoint = "older-checkpoint", planUnreadable = "plan-unreadable", planMismatch = "plan-mismatch", noCandidates = "no-candidates", busy, notPlanned = "not-planned", noSuchCluster = "no-such-cluster", clustersNotDone = "clusters-not-done" }
     public var kind: Kind {
         switch self {
         case .diverged: .diverged
@@ -171,6 +171,10 @@ extension EngineError {
         case .planUnreadable: .planUnreadable
         case .planMismatch: .planMismatch
         case .noCandidates: .noCandidates
+        case .busy: .busy
+        case .notPlanned: .notPlanned
+        case .noSuchCluster: .noSuchCluster
+        case .clustersNotDone: .clustersNotDone
         }
     }
     public static func example(_ kind: Kind) -> (error: EngineError, cause: String) {
@@ -184,6 +188,12 @@ extension EngineError {
         case .planMismatch: (.planMismatch(path: "runs/spleen/plan.json", changes: ["training case(s) spleen_2 no longer in the dataset", "case spleen_8: spacing was [0.79, 0.79, 5.0] mm, now [0.79, 0.79, 2.5] mm"]),
                              "cases were added, removed or re-exported since the plan (or the run) was made; its spacing, patch and normalisation may no longer fit.")
         case .noCandidates: (.noCandidates, "a configuration with no generations or an empty population.")
+        case .busy: (.busy(path: "/scratch/me/runs/spleen/clusters/2", holder: "c2fnas (cluster 3), pid 41207 on node017"),
+                     "the same run (or the same cluster) started twice: a command re-run while its Slurm tasks still run, or two terminals.")
+        case .notPlanned: (.notPlanned("/scratch/me/runs/spleen"), "a cluster task started by hand (or by an old job script) on a run folder whose planning never finished.")
+        case .noSuchCluster: (.noSuchCluster(6, clusters: 6), "a hand-written job script with a task index past the last cluster.")
+        case .clustersNotDone: (.clustersNotDone([1, 4], run: "/scratch/me/runs/spleen", failures: ["cluster 1 on node017: stopped by a signal (scancel, a time limit or Ctrl-C) at step 812; its checkpoint is kept"]),
+                                "a cluster task failed, was cancelled or hit its time limit, so the dependent job (or `--stage finish`) found it without a result.")
         }
     }
 }

@@ -69,6 +69,14 @@ public final class WorkbenchSession {
         if let follower { records += follower.poll() }
         let now = Date().timeIntervalSince1970
         let finishedRun = outcome.peek()
+        // An attached run whose coarse stage is split across processes (local jobs, Slurm tasks)
+        // writes its clusters' progress under clusters/<k>/: read it from the folder every 2 s.
+        if case let .attach(dir) = source, now - lastStatusRead > 2 {
+            lastStatusRead = now
+            let status = try? RunStatus.read(dir)
+            clusterLine = status?.clusterSummary
+            clustersActive = status?.clusters.contains { $0.state == .started && ($0.quietSeconds ?? .infinity) < 30 } ?? false
+        }
         let due = !records.isEmpty || now - lastTick > 1 || pendingCase || (finishedRun != nil && model.run.state == .running)
         guard due else { return false }
         lastTick = now
@@ -76,12 +84,13 @@ public final class WorkbenchSession {
         for r in records { state.apply(r) }
         var runState: RunActivity?
         if finishedRun == .stopped { runState = .stopped }
-        if case .attach = source, !state.finished, state.failure == nil, let last = state.lastWall, now - last > 30 {
+        if case .attach = source, !state.finished, state.failure == nil, !clustersActive, let last = state.lastWall, now - last > 30 {
             runState = .stopped  // the writing process has gone quiet
         }
         let ram: Int64? = { if case .run = source { return Int64(ProcessStats.residentBytes) }; return nil }()
         let old = model
         model = ModelAdapter.model(from: state, levels: levels, now: now, ramBytes: ram, outcome: runState, keeping: model)
+        if let clusterLine { model.run.signal = [clusterLine, model.run.signal].compactMap { $0 }.joined(separator: " · ") }
         // Jump once to a case with a prediction as soon as the first one exists.
         if !jumpedToPrediction, let first = browser.firstPredicted(state.predictions) {
             jumpedToPrediction = true
@@ -96,6 +105,9 @@ public final class WorkbenchSession {
         return model != old
     }
 
+    var lastStatusRead = 0.0
+    var clusterLine: String?
+    var clustersActive = false
     var jumpedToPrediction = false
     var shown: (index: Int, prediction: String?)?
 
