@@ -89,3 +89,37 @@ struct NNUNetLayoutTests {
         #expect(names == ["phantom_101.nii.gz", "phantom_102.nii.gz", "phantom_103.nii.gz"])
     }
 }
+
+@Suite("nnU-Net layout, two channels")
+struct NNUNetTwoChannelTests {
+    @Test("a two-channel task searches, exports a 2-channel model and predicts each case from its two channel files")
+    func twoChannels() throws {
+        let dir = try temporaryFolder("nnunet-2ch"); defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("Dataset901_Phantom2"), run = dir.appendingPathComponent("run")
+        try makeNNUNetCopy(data, channels: 2)
+        let search = try runC2FNASCapturing(["search", data.path, "--run", run.path] + reducedOverrides.flatMap { ["--set", $0] })
+        #expect(search.status == 0, "\(search.err)")
+        let model = try ModelFolder(run.appendingPathComponent("export"))
+        #expect(model.architecture.inputChannels == 2)
+        let out = dir.appendingPathComponent("pred")
+        let all = try runC2FNASCapturing(["predict", run.appendingPathComponent("export").path, data.appendingPathComponent("imagesTs").path,
+                                          "--out", out.path, "--quiet"])
+        #expect(all.status == 0, "\(all.err)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+        #expect(names == ["phantom_101.nii.gz", "phantom_102.nii.gz", "phantom_103.nii.gz"])
+        let header = try NIfTI.readHeader(data.appendingPathComponent("imagesTs/phantom_101_0000.nii.gz"))
+        #expect(try NIfTI.readLabels(out.appendingPathComponent("phantom_101.nii.gz")).0.shape == header.grid.shape)
+        // Naming CASE_0000 brings its _0001 sibling (nnU-Net's convention); naming _0001 is refused, and
+        // so is a case whose second channel file is missing, naming that file.
+        let first = try runC2FNASCapturing(["predict", run.appendingPathComponent("export").path,
+                                            data.appendingPathComponent("imagesTs/phantom_101_0000.nii.gz").path, "--out", out.path, "--quiet"])
+        #expect(first.status == 0, "\(first.err)")
+        let second = try runC2FNASCapturing(["predict", run.appendingPathComponent("export").path,
+                                             data.appendingPathComponent("imagesTs/phantom_101_0001.nii.gz").path, "--out", out.path, "--quiet"])
+        #expect(second.status != 0 && second.err.contains("_0000"), "\(second.err)")
+        try FileManager.default.removeItem(at: data.appendingPathComponent("imagesTs/phantom_102_0001.nii.gz"))
+        let missing = try runC2FNASCapturing(["predict", run.appendingPathComponent("export").path,
+                                              data.appendingPathComponent("imagesTs/phantom_102_0000.nii.gz").path, "--out", out.path, "--quiet"])
+        #expect(missing.status != 0 && missing.err.contains("phantom_102_0001.nii.gz") && missing.err.contains("channel 1"), "\(missing.err)")
+    }
+}
