@@ -26,8 +26,8 @@ public class Variable {
     public var value: Tensor
     /// Accumulated gradient of the loss with respect to `value` (nil until a backward pass reaches it).
     public var grad: Tensor?
-    /// Whether gradients flow to this variable.
-    public let requiresGrad: Bool
+    /// Whether gradients flow to this variable (settable only through `Parameter.withFrozen`).
+    public internal(set) var requiresGrad: Bool
 
     var parents: [Variable] = []
     var backwardFn: ((Tensor) -> Void)?
@@ -135,6 +135,16 @@ public final class Parameter: Variable {
 
     /// Clears the accumulated gradient.
     public func zeroGrad() { grad = nil }
+
+    /// Runs `body` with `frozen` treated as constants: a forward pass inside builds no gradient
+    /// path to them, so a backward pass skips their weight gradients (a conv's dW, a norm's dγ/dβ)
+    /// and computes only what reaches the parameters still trainable. The fine stage's α step uses
+    /// it: it needs d loss / d α, not the weights' gradients it would otherwise compute and discard.
+    public static func withFrozen<T>(_ frozen: [Parameter], _ body: () throws -> T) rethrows -> T {
+        for p in frozen { p.requiresGrad = false }
+        defer { for p in frozen { p.requiresGrad = true } }
+        return try body()
+    }
 }
 
 /// A named non-trainable tensor saved with a model (e.g. batch-norm running statistics).

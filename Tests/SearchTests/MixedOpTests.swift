@@ -212,4 +212,29 @@ import Tensor
         }
         print("mixed-op α gradient check: worst error \(worst) of the cell's gradient scale")
     }
+
+    /// The α step with frozen weights (`Parameter.withFrozen`): the same α gradient, bit for bit,
+    /// and no weight gradient (the convs were asked for no dW: `needWeight` is the weight's requiresGrad).
+    @Test func frozenWeightsGiveTheSameAlphaGradient() throws {
+        let graph = try NetworkGraph(Self.arch)
+        let net = GraphNetwork(graph: graph, store: ParameterStore(seed: 21), mixedOps: true)
+        Self.setAlphas(net)
+        let x = BuildFixtures.input(1, 1, Self.arch.patch, seed: 6)
+        let labels = BuildFixtures.labels(1, classes: 2, Self.arch.patch, seed: 8)
+        func alphaGrads(frozen: Bool) throws -> [[Float]] {
+            if frozen {
+                Parameter.withFrozen(net.parameters) { diceCELoss(logits: net(Variable(x)), labels: labels).backward() }
+            } else {
+                diceCELoss(logits: net(Variable(x)), labels: labels).backward()
+            }
+            let g = try net.alphas.map { try #require($0.grad, "\($0.name) has no gradient").scalars }
+            if frozen { #expect(net.parameters.allSatisfy { $0.grad == nil }, "a frozen weight got a gradient") }
+            #expect(net.parameters.allSatisfy { $0.requiresGrad }, "weights are trainable again after withFrozen")
+            net.zeroGrad()
+            for a in net.alphas { a.grad = nil }
+            return g
+        }
+        let full = try alphaGrads(frozen: false), frozen = try alphaGrads(frozen: true)
+        #expect(full == frozen)
+    }
 }

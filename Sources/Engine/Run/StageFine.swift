@@ -49,12 +49,15 @@ extension SearchEngine {
             for a in net.alphas { a.grad = nil }
             if progress.fineStep >= warmup {
                 let (xb, yb) = data.batch(size: config.batch, rng: &rng, subset: setB)
-                let alphaLoss = segmentationLoss(logits: net(Variable(xb)), labels: yb)
-                if alphaLoss.item.isFinite {
-                    alphaLoss.backward()
-                    let ramp = Double(progress.fineStep - warmup + 1) / Double(max(1, steps - warmup))
-                    AlphaEntropy.addGradient(to: net.alphas, weight: config.entropyWeight * min(1, ramp))
-                    adam.step()
+                // The weights are constants in the α step: their gradients would be discarded.
+                Parameter.withFrozen(net.parameters) {
+                    let alphaLoss = segmentationLoss(logits: net(Variable(xb)), labels: yb)
+                    if alphaLoss.item.isFinite {
+                        alphaLoss.backward()
+                        let ramp = Double(progress.fineStep - warmup + 1) / Double(max(1, steps - warmup))
+                        AlphaEntropy.addGradient(to: net.alphas, weight: config.entropyWeight * min(1, ramp))
+                        adam.step()
+                    }
                 }
                 adam.zeroGrad()
                 net.zeroGrad()
