@@ -88,6 +88,7 @@ public actor SearchEngine {
     /// Runs (or resumes) the whole search. Returns when it finishes, is stopped, or fails.
     public func run() -> RunOutcome {
         let started = Date()
+        defer { lock = nil }  // the run folder is free again once run() returns, however it ends
         do {
             try open()
             Compute.setThreads(config.threads)
