@@ -47,7 +47,7 @@ let package = Package(
 
         // Executables: argument parsing and wiring only.
         .executableTarget(name: "c2fnas-tui", dependencies: [
-            "Workbench", "Engine", "CLI",
+            "Workbench", "Engine", "CLI", "Tensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "c2fnas", dependencies: [

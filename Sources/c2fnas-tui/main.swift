@@ -3,6 +3,7 @@ import Foundation
 import Workbench
 import Engine
 import CLI
+import Tensor
 
 /// The terminal workbench. A synchronous root command, so the UI loop owns the main thread.
 struct C2FNASTUI: ParsableCommand {
@@ -118,4 +119,5 @@ struct C2FNASTUI: ParsableCommand {
         return themes
     }
 }
+BLAS.reexecWithSupportedCoreIfNeeded()
 C2FNASTUI.main()
