@@ -90,6 +90,7 @@ struct SplitRunTests {
         let held = try RunLock(run0.lock, holder: "test holder")
         guard case let .failed(m3) = await run(dir, .cluster(0), config) else { Issue.record("two writers of cluster 0"); return }
         #expect(m3.contains("in use by another process") && m3.contains("test holder"))
+        #expect(run0.loadFailure() == nil, "the refused process wrote into the folder it does not own")
         withExtendedLifetime(held) {}
         #expect(!FileManager.default.fileExists(atPath: run0.files.checkpoints.appendingPathComponent("LATEST").path))
     }

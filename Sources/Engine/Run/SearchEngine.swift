@@ -120,12 +120,13 @@ public actor SearchEngine {
             log("\(role) done")
             return .finished
         } catch is StopRequested {
-            if case let .cluster(k) = role { writeFailure(cluster: k, message: "stopped by a signal (scancel, a time limit or Ctrl-C) at step \(progress.globalStep); its checkpoint is kept") }
+            if case let .cluster(k) = role, lock != nil { writeFailure(cluster: k, message: "stopped by a signal (scancel, a time limit or Ctrl-C) at step \(progress.globalStep); its checkpoint is kept") }
             emit(.log(level: .info, message: "stopped at step \(progress.globalStep); run the same command again to resume"))
             return .stopped
         } catch {
             let message = "\(error)"
-            if case let .cluster(k) = role { writeFailure(cluster: k, message: message) }
+            // Only the process holding the cluster's lock writes there (a refused second one does not).
+            if case let .cluster(k) = role, lock != nil { writeFailure(cluster: k, message: message) }
             emit(.failed(message: message))
             return .failed(message)
         }
