@@ -36,7 +36,7 @@ public enum BLAS {
     }
 
     /// The kernel chosen for AVX-512 CPUs that OpenBLAS does not know (DECISIONS 2026-12-01).
-    public static let preferredAVX512Core = "SKYLAKEX"
+    public static let preferredAVX512Core = "HASWELL"
 
     @inlinable
     public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
