@@ -42,15 +42,17 @@ public struct CheckpointStore: Sendable {
 
     /// The newest complete checkpoint: the one `LATEST` names if its manifest checks out,
     /// else the newest folder whose manifest does.
-    public func latest() -> URL? {
-        let fm = FileManager.default
+    public func latest() -> URL? { newest(where: isComplete) }
+
+    /// The folder `LATEST` names if it passes `accept`, else the newest `ckpt-*` folder that does.
+    func newest(where accept: (URL) -> Bool) -> URL? {
         if let name = try? String(contentsOf: root.appendingPathComponent("LATEST"), encoding: .utf8) {
             let url = root.appendingPathComponent(name.trimmingCharacters(in: .whitespacesAndNewlines))
-            if isComplete(url) { return url }
+            if accept(url) { return url }
         }
-        let names = ((try? fm.contentsOfDirectory(atPath: root.path)) ?? [])
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [])
             .filter { $0.hasPrefix("ckpt-") && !$0.hasSuffix(".tmp") }.sorted(by: >)
-        return names.map { root.appendingPathComponent($0) }.first(where: isComplete)
+        return names.map { root.appendingPathComponent($0) }.first(where: accept)
     }
 
     /// Reads every file a checkpoint's manifest lists, checking sizes.

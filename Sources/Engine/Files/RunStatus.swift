@@ -15,6 +15,12 @@ public struct RunStatus: Sendable, Equatable {
         case adopted
     }
 
+    public struct LiveProgress: Sendable, Equatable {
+        public var label: String
+        public var done: Int
+        public var total: Int
+    }
+
     public struct Cluster: Sendable, Equatable {
         public var index: Int
         public var state: ClusterState
@@ -28,13 +34,7 @@ public struct RunStatus: Sendable, Equatable {
         /// Seconds since the cluster's events log last grew (a quiet process may be gone).
         public var quietSeconds: Double?
         /// The newest progress event of the cluster's process ("supernet 2/4", 812 of 2916).
-        public var live: (label: String, done: Int, total: Int)?
-
-        public static func == (a: Cluster, b: Cluster) -> Bool {
-            a.index == b.index && a.state == b.state && a.step == b.step && a.target == b.target && a.generation == b.generation
-                && a.failure == b.failure && a.result == b.result && a.quietSeconds == b.quietSeconds
-                && a.live?.label == b.live?.label && a.live?.done == b.live?.done && a.live?.total == b.live?.total
-        }
+        public var live: LiveProgress?
     }
 
     public var stage: Stage
@@ -79,7 +79,7 @@ public struct RunStatus: Sendable, Equatable {
     public var clustersToRun: [Int] { clusters.filter { $0.state != .adopted && $0.state != .done }.map(\.index) }
 
     /// The last progress event in the final 16 KB of an events log.
-    static func lastProgress(_ events: URL) -> (label: String, done: Int, total: Int)? {
+    static func lastProgress(_ events: URL) -> LiveProgress? {
         guard let h = try? FileHandle(forReadingFrom: events) else { return nil }
         defer { try? h.close() }
         guard let end = try? h.seekToEnd() else { return nil }
@@ -88,7 +88,7 @@ public struct RunStatus: Sendable, Equatable {
         let dec = JSONDecoder()
         for line in data.split(separator: 0x0A).reversed() {
             if let r = try? dec.decode(EventRecord.self, from: Data(line)), case let .progress(done, total, label) = r.event {
-                return (label, done, total)
+                return LiveProgress(label: label, done: done, total: total)
             }
         }
         return nil
@@ -120,16 +120,9 @@ public struct RunStatus: Sendable, Equatable {
 }
 
 extension CheckpointStore {
-    /// The folder `LATEST` names, or the newest `ckpt-*` folder, without reading its files (for
+    /// The newest checkpoint folder that has a progress.json, without reading its other files (for
     /// status displays; a resume uses `latest()`, which checks every file).
     public func latestWithoutVerifying() -> URL? {
-        let fm = FileManager.default
-        if let name = try? String(contentsOf: root.appendingPathComponent("LATEST"), encoding: .utf8) {
-            let url = root.appendingPathComponent(name.trimmingCharacters(in: .whitespacesAndNewlines))
-            if fm.fileExists(atPath: url.appendingPathComponent("progress.json").path) { return url }
-        }
-        let names = ((try? fm.contentsOfDirectory(atPath: root.path)) ?? [])
-            .filter { $0.hasPrefix("ckpt-") && !$0.hasSuffix(".tmp") }.sorted(by: >)
-        return names.map { root.appendingPathComponent($0) }.first
+        newest { FileManager.default.fileExists(atPath: $0.appendingPathComponent("progress.json").path) }
     }
 }

@@ -153,7 +153,7 @@ extension SearchEngine {
 
     /// Writes cluster k's result once its process has finished it (idempotent: a resumed process that
     /// finds the cluster done writes the same file again).
-    func writeResult(cluster k: Int, started: Date) throws {
+    func writeResult(cluster k: Int) throws {
         let folder = directory.clusterFolder(k)
         let result = ClusterResult(cluster: k, finalist: progress.finalists.first { $0.cluster == k },
                                    candidates: progress.candidates.filter { $0.cluster == k },

@@ -87,7 +87,6 @@ public actor SearchEngine {
 
     /// Runs (or resumes) the whole search. Returns when it finishes, is stopped, or fails.
     public func run() -> RunOutcome {
-        let started = Date()
         defer { lock = nil }  // the run folder is free again once run() returns, however it ends
         do {
             try open()
@@ -113,7 +112,7 @@ public actor SearchEngine {
             return .finished
         } catch is PartDone {
             if case let .cluster(k) = role {
-                do { try writeResult(cluster: k, started: started) } catch {
+                do { try writeResult(cluster: k) } catch {
                     emit(.failed(message: "\(error)")); return .failed("\(error)")
                 }
             }
