@@ -233,6 +233,16 @@ enum Conv3dKernel {
             } } }
             return y
         }
+        if direct && Conv3dPointwiseKernel.applies(g) {
+            x.withUnsafePointer { xp in weight.withUnsafePointer { wp in y.withUnsafeMutablePointer { yp in
+                if let bias {
+                    bias.withUnsafePointer { bp in Conv3dPointwiseKernel.forward(xp, wp, bias: bp, yp, g) }
+                } else {
+                    Conv3dPointwiseKernel.forward(xp, wp, bias: nil, yp, g)
+                }
+            } } }
+            return y
+        }
         x.withUnsafePointer { xp in weight.withUnsafePointer { wp in y.withUnsafeMutablePointer { yp in
             if g.isPointwise {
                 for s in 0..<g.n {
@@ -287,16 +297,20 @@ enum Conv3dKernel {
         var out = Gradients()
         let k = g.columnRows, ov = g.outVoxels
         let useDirect = direct && Conv3dDirectKernel.applies(g)
-        // The direct kernels compute dW for every stride and dX for stride 1; the GEMM paths do the rest.
-        let directInput = useDirect && needInput && Conv3dDirectKernel.handlesInputGradient(g)
-        let directWeight = useDirect && needWeight
+        let usePointwise = direct && Conv3dPointwiseKernel.applies(g)
+        // The direct kernels compute dW for every stride and dX for stride 1, the pointwise kernels
+        // both for the 1x1x1 conv; the GEMM paths do the rest.
+        let directInput = needInput && (usePointwise || useDirect && Conv3dDirectKernel.handlesInputGradient(g))
+        let directWeight = (useDirect || usePointwise) && needWeight
         let gemmInput = needInput && !directInput, gemmWeight = needWeight && !directWeight
         // The direct path writes every dX value; the others accumulate into it.
         var dx = needInput ? (directInput ? Tensor(uninitialized: x.shape) : Tensor.zeros(x.shape)) : Tensor(uninitialized: [0])
         var dw = needWeight ? Tensor.zeros(weight.shape) : Tensor(uninitialized: [0])
         x.withUnsafePointer { xp in weight.withUnsafePointer { wp in dy.withUnsafePointer { dyp in
         dx.withUnsafeMutablePointer { dxp in dw.withUnsafeMutablePointer { dwp in
-            if directInput || directWeight {
+            if usePointwise {
+                Conv3dPointwiseKernel.backward(xp, wp, dyp, g, dx: directInput ? dxp : nil, dw: directWeight ? dwp : nil)
+            } else if directInput || directWeight {
                 Conv3dDirectKernel.backward(xp, wp, dyp, g, dx: directInput ? dxp : nil, dw: directWeight ? dwp : nil,
                                             budgetBytes: budgetBytes)
             }

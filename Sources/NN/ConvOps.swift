@@ -6,20 +6,45 @@ import Tensor
 /// sizes); `bias` has Cout values. Output extent per axis is ceil(n / stride).
 /// Backward computes only the gradients that are needed (no dX for an input without grad).
 public func conv3d(_ x: Variable, weight: Variable, bias: Variable? = nil, stride: Stride3D = .one) -> Variable {
-    let y = OpProfile.measure(.convForward) {
-        Conv3dKernel.forward(x: x.value, weight: weight.value, bias: bias?.value, stride: stride)
+    let label = { convProfileLabel(x.value.shape, weight.value.shape, stride) }
+    let flops = { Double(2 * conv3dMACs(inputShape: x.value.shape, outChannels: weight.value.shape[0],
+                                        kernel: Kernel3D(d: weight.value.shape[2], h: weight.value.shape[3],
+                                                         w: weight.value.shape[4]), stride: stride)) }
+    let y = OpProfile.withDetail(label(), flops: flops()) {
+        OpProfile.measure(.convForward) {
+            Conv3dKernel.forward(x: x.value, weight: weight.value, bias: bias?.value, stride: stride)
+        }
     }
     var inputs = [x, weight]
     if let bias { inputs.append(bias) }
-    return Variable.make(y, inputs: inputs, kind: .convInputGrad) { gy in
-        // Charged to dX; the weight-gradient parts inside measure themselves (exclusive time).
-        let g = Conv3dKernel.backward(x: x.value, weight: weight.value, gradOutput: gy, stride: stride,
+    return Variable.make(y, inputs: inputs, kind: nil) { gy in
+        // Charged to dX; the weight-gradient parts inside measure themselves (exclusive time). The
+        // region opens inside the shape label so that the shape split sees it.
+        let passes = (x.requiresGrad ? 1 : 0) + (weight.requiresGrad ? 1 : 0)
+        let g = OpProfile.withDetail(label(), flops: Double(passes) * flops()) {
+            OpProfile.measure(.convInputGrad) {
+                Conv3dKernel.backward(x: x.value, weight: weight.value, gradOutput: gy, stride: stride,
                                       needInput: x.requiresGrad, needWeight: weight.requiresGrad,
                                       needBias: bias?.requiresGrad ?? false)
+            }
+        }
         if let gx = g.input { x.accumulateGrad(gx) }
         if let gw = g.weight { weight.accumulateGrad(gw) }
         if let gb = g.bias { bias!.accumulateGrad(gb) }
     }
+}
+
+/// "16->32 k3x3x1 s2 64x64x64 (direct)": channels, kernel and stride in paper notation (x, y, z), the
+/// input extent and the path that runs it, for the profile's per-shape split.
+func convProfileLabel(_ input: [Int], _ weight: [Int], _ stride: Stride3D) -> String {
+    let g = ConvGeometry(input: input, weight: weight, stride: stride)
+    let kernel = Kernel3D(d: g.kd, h: g.kh, w: g.kw)
+    let direct = Conv3dEngine.useDirect
+    let path = direct && Conv3dDirectKernel.applies(g) ? "direct"
+        : direct && Conv3dPointwiseKernel.applies(g) ? "pointwise"
+        : g.isPointwise ? "gemm" : Conv3dEngine.usePlaneShift && Conv3dPlaneKernel.applies(g) ? "plane" : "im2col"
+    let batch = g.n > 1 ? "\(g.n)x" : ""
+    return "\(g.cin)->\(g.cout) k\(kernel) s\(stride) \(batch)\(g.w)x\(g.h)x\(g.d) (\(path))"
 }
 
 /// Multiply-adds of one conv3d forward pass (for cost models and benchmarks).

@@ -207,11 +207,122 @@ private func crossEntropyForward(_ x: Variable, labels: Tensor) -> Variable {
     }
 }
 
-/// Dice (on softmax of the logits) + cross-entropy, weighted: the segmentation loss.
+/// Dice (on softmax of the logits) + cross-entropy, weighted: the segmentation loss. One fused op:
+/// the softmax is computed once, the per-class sums and the cross-entropy in one parallel pass, and
+/// the backward writes d(loss)/d(logits) in one pass (the composition of `softDiceLoss`,
+/// `softmaxChannels` and `crossEntropyLoss` gives the same value and gradient; a test checks it).
+/// Sums run over fixed voxel chunks (independent of the thread count) combined in order.
 public func diceCELoss(logits: Variable, labels: Tensor, includeBackground: Bool = false, smooth: Float = 1e-5,
                        batchDice: Bool = false, diceWeight: Float = 1, ceWeight: Float = 1) -> Variable {
-    let dice = softDiceLoss(probabilities: softmaxChannels(logits), labels: labels,
-                            includeBackground: includeBackground, smooth: smooth, batchDice: batchDice)
-    let ce = crossEntropyLoss(logits: logits, labels: labels)
-    return add(scale(dice, by: diceWeight), scale(ce, by: ceWeight))
+    OpProfile.measure(.loss) {
+        fusedDiceCE(logits, labels: labels, includeBackground: includeBackground, smooth: smooth,
+                    batchDice: batchDice, diceWeight: diceWeight, ceWeight: ceWeight)
+    }
+}
+
+private func fusedDiceCE(_ x: Variable, labels: Tensor, includeBackground: Bool, smooth: Float, batchDice: Bool,
+                         diceWeight: Float, ceWeight: Float) -> Variable {
+    let s = x.shape
+    precondition(s.count >= 2, "diceCELoss: logits need N,C,…, got \(s)")
+    let n = s[0], c = s[1], v = x.value.count / max(1, n * c)
+    let first = includeBackground ? 0 : 1
+    precondition(c > first, "diceCELoss: \(c) classes leave nothing to score (includeBackground: \(includeBackground))")
+    precondition(labels.count == n * v, "diceCELoss: labels \(labels.shape) do not match \(n) samples × \(v) voxels")
+    var prob = Tensor(uninitialized: s)
+    x.value.withUnsafePointer { xp in prob.withUnsafeMutablePointer { yp in
+        SoftmaxKernel.forward(xp, yp, n: n, c: c, v: v)
+    } }
+    // Per (sample, chunk): Σ p, Σ p·g, Σ g per class, then Σ -log p[label] and a bad-label count.
+    let chunks = Compute.chunkCount(count: v, grain: 4096)
+    let stride = 3 * c + 2
+    var partial = [Double](repeating: 0, count: n * chunks * stride)
+    prob.withUnsafePointer { pp in labels.withUnsafePointer { lp in partial.withUnsafeMutableBufferPointer { part in
+        let partp = part.baseAddress!
+        Compute.parallelFor(n * chunks) { job in
+            let sample = job / chunks, r = Compute.chunkRange(job % chunks, chunks: chunks, count: v)
+            let out = partp + job * stride, ls = lp + sample * v + r.lowerBound, m = r.count
+            var bad = 0
+            var ce: Float = 0
+            for k in 0..<m {
+                let l = ls[k], li = Int(l)
+                if !(l >= 0 && l < Float(c) && Float(li) == l) { bad += 1; continue }
+                ce -= logf(max(pp[(sample * c + li) * v + r.lowerBound + k], Float.leastNormalMagnitude))
+            }
+            for ch in 0..<c {
+                let ps = pp + (sample * c + ch) * v + r.lowerBound, label = Float(ch)
+                var psum: Float = 0, inter: Float = 0, count: Float = 0
+                for k in 0..<m {
+                    let hit: Float = ls[k] == label ? 1 : 0
+                    psum += ps[k]; inter += hit * ps[k]; count += hit
+                }
+                out[3 * ch] = Double(psum); out[3 * ch + 1] = Double(inter); out[3 * ch + 2] = Double(count)
+            }
+            out[3 * c] = Double(ce)
+            out[3 * c + 1] = Double(bad)
+        }
+    } } }
+    // Chunks combined in order: psum, inter, gsum per (sample, class).
+    var psum = [Double](repeating: 0, count: n * c), inter = psum, gsum = psum
+    var ceTotal = 0.0, bad = 0.0
+    for job in 0..<(n * chunks) {
+        let sample = job / chunks, base = job * stride
+        for ch in 0..<c {
+            psum[sample * c + ch] += partial[base + 3 * ch]
+            inter[sample * c + ch] += partial[base + 3 * ch + 1]
+            gsum[sample * c + ch] += partial[base + 3 * ch + 2]
+        }
+        ceTotal += partial[base + 3 * c]
+        bad += partial[base + 3 * c + 1]
+    }
+    precondition(bad == 0, "diceCELoss: \(Int(bad)) label values are not class indices in 0..<\(c)")
+    let groups = batchDice ? 1 : n
+    func groupSums(_ a: [Double], _ gi: Int, _ ch: Int) -> Double {
+        batchDice ? (0..<n).reduce(0) { $0 + a[$1 * c + ch] } : a[gi * c + ch]
+    }
+    let sm = Double(smooth), terms = Double(groups * (c - first))
+    var diceTotal = 0.0
+    var coefA = [Float](repeating: 0, count: groups * c), coefB = coefA   // dDice/dp = A·g - B
+    for gi in 0..<groups {
+        for ch in first..<c {
+            let i = groupSums(inter, gi, ch), ps = groupSums(psum, gi, ch), gs = groupSums(gsum, gi, ch)
+            let num = 2 * i + sm, den = ps + gs + sm
+            diceTotal += num / den
+            coefA[gi * c + ch] = Float(2 / den)
+            coefB[gi * c + ch] = Float(num / (den * den))
+        }
+    }
+    let dice = 1 - diceTotal / terms, ce = ceTotal / Double(n * v)
+    let loss = Tensor(scalar: Float(Double(diceWeight) * dice + Double(ceWeight) * ce))
+    return Variable.make(loss, inputs: [x], kind: .loss) { g in
+        // d/dp of the Dice term (times its weight), through the softmax, plus the CE gradient.
+        let gl = g.item, diceScale = -diceWeight / Float(terms), ceScale = ceWeight / Float(n * v)
+        var dx = Tensor(uninitialized: s)
+        prob.withUnsafePointer { pp in labels.withUnsafePointer { lp in dx.withUnsafeMutablePointer { dp in
+            Compute.parallelFor(n * chunks) { job in
+                let sample = job / chunks, r = Compute.chunkRange(job % chunks, chunks: chunks, count: v)
+                let gi = batchDice ? 0 : sample, ls = lp + sample * v + r.lowerBound, m = r.count
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: m) { dotBuffer in
+                    let dot = dotBuffer.baseAddress!
+                    dot.update(repeating: 0, count: m)
+                    for ch in first..<c {
+                        let a = diceScale * coefA[gi * c + ch], b = diceScale * coefB[gi * c + ch]
+                        let ps = pp + (sample * c + ch) * v + r.lowerBound, label = Float(ch)
+                        for k in 0..<m { dot[k] += ps[k] * ((ls[k] == label ? a : 0) - b) }
+                    }
+                    for ch in 0..<c {
+                        let scored = ch >= first
+                        let a = scored ? diceScale * coefA[gi * c + ch] : 0, b = scored ? diceScale * coefB[gi * c + ch] : 0
+                        let o = (sample * c + ch) * v + r.lowerBound, label = Float(ch)
+                        let ps = pp + o, ds = dp + o
+                        for k in 0..<m {
+                            let hit: Float = ls[k] == label ? 1 : 0
+                            let p = ps[k]
+                            ds[k] = gl * (p * (hit * a - b - dot[k]) + ceScale * (p - hit))
+                        }
+                    }
+                }
+            }
+        } } }
+        x.accumulateGrad(dx)
+    }
 }

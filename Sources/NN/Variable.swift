@@ -101,14 +101,19 @@ public class Variable {
 
     /// Creates an op's output. The backward closure receives d(loss)/d(output) and must accumulate
     /// into the inputs that require grad. Nothing is recorded under `noGrad` or when no input needs grad.
-    /// `kind` is the op's profile kind: the backward pass is charged to it (`OpProfile`).
-    static func make(_ value: Tensor, inputs: [Variable], kind: OpKind,
+    /// `kind` is the op's profile kind: the backward pass is charged to it (`OpProfile`); nil when the
+    /// backward measures its own parts (conv3d, which also labels them with its shape).
+    static func make(_ value: Tensor, inputs: [Variable], kind: OpKind?,
                      backward: @escaping (Tensor) -> Void) -> Variable {
         let needs = GradMode.isEnabled && inputs.contains { $0.requiresGrad }
         let v = Variable(value, requiresGrad: needs)
         if needs {
             v.parents = inputs
-            v.backwardFn = { g in OpProfile.measure(kind) { backward(g) } }
+            if let kind {
+                v.backwardFn = { g in OpProfile.measure(kind) { backward(g) } }
+            } else {
+                v.backwardFn = backward
+            }
         }
         return v
     }

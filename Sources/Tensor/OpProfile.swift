@@ -43,6 +43,12 @@ public enum OpProfile {
     nonisolated(unsafe) private static var calls = [Int](repeating: 0, count: OpKind.allCases.count)
     /// Child time of each open region (a stack; the innermost last).
     nonisolated(unsafe) private static var childTime: [UInt64] = []
+    /// The label set by the innermost `withDetail` (e.g. a conv's shape) and the exclusive time and
+    /// calls of each kind recorded under each label.
+    nonisolated(unsafe) private static var detail: String?
+    nonisolated(unsafe) private static var detailTotals: [String: [UInt64]] = [:]
+    nonisolated(unsafe) private static var detailCalls: [String: [Int]] = [:]
+    nonisolated(unsafe) private static var detailFlops: [String: Double] = [:]
     private static let lock = Mutex<Void>(())
 
     /// Clears the totals and starts recording on the calling thread.
@@ -51,6 +57,10 @@ public enum OpProfile {
             totals = totals.map { _ in 0 }
             calls = calls.map { _ in 0 }
             childTime.removeAll(keepingCapacity: true)
+            detail = nil
+            detailTotals = [:]
+            detailCalls = [:]
+            detailFlops = [:]
             owner = pthread_self()
             isEnabled = true
         }
@@ -64,6 +74,45 @@ public enum OpProfile {
             owner = nil
             return OpKind.allCases.map { ($0, Double(totals[$0.rawValue]) / 1e6, calls[$0.rawValue]) }
         }
+    }
+
+    /// Per label (see `withDetail`): milliseconds and calls of each kind recorded under it, labels in
+    /// descending total time. Read after `stop`.
+    public static func details() -> [(label: String, ms: [OpKind: Double], calls: [OpKind: Int], flops: Double)] {
+        lock.withLock { _ in
+            detailTotals.map { label, t in
+                var ms: [OpKind: Double] = [:], calls: [OpKind: Int] = [:]
+                for k in OpKind.allCases where t[k.rawValue] > 0 {
+                    ms[k] = Double(t[k.rawValue]) / 1e6
+                    calls[k] = detailCalls[label]?[k.rawValue] ?? 0
+                }
+                return (label, ms, calls, detailFlops[label] ?? 0)
+            }
+            .sorted { a, b in
+                let ta = a.ms.values.reduce(0, +), tb = b.ms.values.reduce(0, +)
+                return ta != tb ? ta > tb : a.label < b.label
+            }
+        }
+    }
+
+    /// Runs `body` with `label` as the detail of every region measured inside it (the conv shape, so
+    /// the profile can split conv time by shape); `flops` is the arithmetic `body` does, for a rate.
+    /// Label and count are computed only when profiling is on.
+    @inlinable @inline(__always)
+    public static func withDetail<R>(_ label: @autoclosure () -> String, flops: @autoclosure () -> Double = 0,
+                                     _ body: () throws -> R) rethrows -> R {
+        if !isEnabled { return try body() }
+        return try withDetailEnabled(label(), flops(), body)
+    }
+
+    @usableFromInline
+    static func withDetailEnabled<R>(_ label: String, _ flops: Double, _ body: () throws -> R) rethrows -> R {
+        guard let owner, pthread_equal(owner, pthread_self()) != 0 else { return try body() }
+        let saved = detail
+        detail = label
+        detailFlops[label, default: 0] += flops
+        defer { detail = saved }
+        return try body()
     }
 
     /// Milliseconds and calls recorded so far (profiling stays on).
@@ -86,8 +135,13 @@ public enum OpProfile {
         defer {
             let elapsed = DispatchTime.now().uptimeNanoseconds &- t0
             let children = childTime.removeLast()
-            totals[kind.rawValue] &+= elapsed &- min(children, elapsed)
+            let exclusive = elapsed &- min(children, elapsed)
+            totals[kind.rawValue] &+= exclusive
             calls[kind.rawValue] += 1
+            if let detail {
+                detailTotals[detail, default: [UInt64](repeating: 0, count: OpKind.allCases.count)][kind.rawValue] &+= exclusive
+                detailCalls[detail, default: [Int](repeating: 0, count: OpKind.allCases.count)][kind.rawValue] += 1
+            }
             if !childTime.isEmpty { childTime[childTime.count - 1] &+= elapsed }
         }
         return try body()

@@ -89,6 +89,7 @@ struct BenchStepCommand: ParsableCommand {
             let kinds = OpProfile.stop()
             print(StepProfileTable.render(kinds, stepsMs: times, faultsPerStep: faults, poolJobsPerStep: jobs,
                                           emptyForkJoinMicros: StepProfileTable.emptyForkJoinMicros()))
+            print(StepProfileTable.renderConvShapes(OpProfile.details(), steps: times.count))
         }
         let estimate = try net.graph.cost(input: [size, size, size], memory: .calibrated)
         let report = Report(side: "swift", arch: architecture.name, threads: Compute.threads, size: size,

@@ -32,6 +32,28 @@ enum StepProfileTable {
         return lines.joined(separator: "\n")
     }
 
+    /// Conv time per shape and path (`OpProfile.withDetail` labels), largest first: calls, fwd / dX /
+    /// dW ms per step, the share of all conv time and the achieved GFLOP/s of the passes run.
+    static func renderConvShapes(_ details: [(label: String, ms: [OpKind: Double], calls: [OpKind: Int], flops: Double)],
+                                 steps: Int) -> String {
+        let steps = Double(max(1, steps))
+        let convKinds: [OpKind] = [.convForward, .convInputGrad, .convWeightGrad]
+        let rows = details.filter { d in convKinds.contains { d.ms[$0] != nil } }
+        let total = rows.reduce(0) { t, d in t + convKinds.reduce(0) { $0 + (d.ms[$1] ?? 0) } }
+        let width = max(24, rows.map(\.label.count).max() ?? 0)
+        var lines = ["conv shape".padding(toLength: width, withPad: " ", startingAt: 0)
+                     + "  calls   fwd ms    dX ms    dW ms   share   GFLOP/s"]
+        for d in rows {
+            let ms = convKinds.map { (d.ms[$0] ?? 0) / steps }
+            let sum = ms.reduce(0, +)
+            let calls = Double(d.calls[.convForward] ?? 0) / steps
+            lines.append(d.label.padding(toLength: width, withPad: " ", startingAt: 0)
+                         + String(format: " %6.0f %8.1f %8.1f %8.1f  %5.1f %% %8.0f", calls, ms[0], ms[1], ms[2],
+                                  100 * sum * steps / max(total, 1e-9), d.flops / steps / max(sum, 1e-9) / 1e6))
+        }
+        return lines.joined(separator: "\n")
+    }
+
     /// Round trip of an empty job through the pool (wake the workers, wait for them), median and p90
     /// of 1000, 200 µs apart so the workers are asleep as between the ops of a step.
     static func emptyForkJoinMicros() -> (median: Double, p90: Double) {

@@ -110,4 +110,30 @@ struct ConvDirectTests {
         #expect(runs[1].weight!.scalars == runs[0].weight!.scalars && runs[2].weight!.scalars == runs[0].weight!.scalars)
         #expect(runs[1].input!.scalars == runs[0].input!.scalars)
     }
+
+    @Test("1x1x1 kernels over many voxels (several pool chunks, partial tiles) match the naive loop and the GEMM path")
+    func pointwiseLarge() {
+        var rng = RNG(seed: 43)
+        // 10 710 voxels per sample: not a multiple of the 96-voxel tile; 13 outputs and 7 inputs are
+        // not multiples of the 4 × 6 weight-gradient tile.
+        let x = Tensor.randomNormal([2, 7, 9, 17, 70], rng: &rng)
+        let w = Tensor.randomNormal([13, 7, 1, 1, 1], rng: &rng)
+        let b = Tensor.randomNormal([13], rng: &rng)
+        let gy = Tensor.randomNormal([2, 13, 9, 17, 70], rng: &rng)
+        let g = ConvGeometry(input: x.shape, weight: w.shape, stride: .one)
+        #expect(Conv3dPointwiseKernel.applies(g))
+        let y = Conv3dKernel.forward(x: x, weight: w, bias: b, stride: .one, direct: true)
+        #expect(y.maxAbsDifference(naiveConv3d(x, w, bias: b, stride: .one)) < 1e-4)
+        let want = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: .one, needInput: true,
+                                         needWeight: true, needBias: true, direct: false)
+        let runs = (0..<2).map { _ in
+            Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: .one, needInput: true,
+                                  needWeight: true, needBias: true, direct: true)
+        }
+        #expect(runs[0].input!.maxAbsDifference(want.input!) < 1e-4)
+        // Sums over 21 420 voxels: relative to the magnitude (~150), float order differences only.
+        #expect(runs[0].weight!.maxAbsDifference(want.weight!) < 2e-3)
+        #expect(runs[1].weight!.scalars == runs[0].weight!.scalars)
+        #expect(runs[1].input!.scalars == runs[0].input!.scalars)
+    }
 }

@@ -91,5 +91,32 @@ struct OpGradientTests {
         let inputs = GradientCheck.randomInputs([[2, 3, 3, 3, 2]], seed: 14)
         check.check(inputs) { v in crossEntropyLoss(logits: v[0], labels: labels) }
         check.check(inputs) { v in diceCELoss(logits: v[0], labels: labels, diceWeight: 0.7, ceWeight: 1.3) }
+        for (background, batch) in [(true, false), (false, true), (true, true)] {
+            check.check(inputs) { v in
+                diceCELoss(logits: v[0], labels: labels, includeBackground: background, batchDice: batch,
+                           diceWeight: 0.7, ceWeight: 1.3)
+            }
+        }
+    }
+
+    /// The fused Dice + CE op against the composition of its three parts, over enough voxels for
+    /// several sum chunks (2 × 9 000 voxels, 4 classes).
+    @Test("fused Dice + CE equals softDice(softmax) + CE in value and gradient",
+          arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func fusedDiceCE(includeBackground: Bool, batchDice: Bool) {
+        let labels = Self.labels([2, 1, 10, 30, 30], classes: 4, seed: 15)
+        let logits = GradientCheck.randomInputs([[2, 4, 10, 30, 30]], seed: 16)[0]
+        let a = Variable(logits, requiresGrad: true), b = Variable(logits, requiresGrad: true)
+        let fused = diceCELoss(logits: a, labels: labels, includeBackground: includeBackground, batchDice: batchDice,
+                               diceWeight: 0.7, ceWeight: 1.3)
+        let dice = softDiceLoss(probabilities: softmaxChannels(b), labels: labels, includeBackground: includeBackground,
+                                batchDice: batchDice)
+        let composed = add(scale(dice, by: 0.7), scale(crossEntropyLoss(logits: b, labels: labels), by: 1.3))
+        #expect(abs(fused.item - composed.item) < 1e-5)
+        fused.backward()
+        composed.backward()
+        let ga = a.grad!, gb = b.grad!
+        let scaleOfGrad = gb.scalars.map(abs).max()!
+        #expect(ga.maxAbsDifference(gb) < 1e-4 * scaleOfGrad)
     }
 }

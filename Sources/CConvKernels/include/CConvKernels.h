@@ -52,4 +52,16 @@ void c2f_conv_weight_grad_t(const float *src, const float *dyt, float *dwt, cons
 void c2f_conv_weight_grad_dot(const float *src, const float *dy, float *dw, const c2f_conv_shape *s,
                               int z0, int planes, int q0, int q1);
 
+/// 1x1x1 stride-1 conv of one sample (pointwise.c): y[o][v] = Σ_i w[o·wo + i·wi] · x[i][v] (+ bias[o];
+/// bias may be NULL) for voxels v0..<v1; x is [inputs][voxels], y [outputs][voxels]. The forward
+/// passes w [outputs][inputs] as (wo, wi) = (inputs, 1); the input gradient passes the same w as
+/// (1, cin) with inputs = cout and outputs = cin (wᵀ).
+void c2f_pointwise_forward(const float *x, const float *w, long wo, long wi, const float *bias, float *y,
+                           int inputs, int outputs, long voxels, long v0, long v1);
+
+/// dw[o][i] += Σ over all voxels of dy[o][v] · x[i][v] for outputs o0..<o1 and inputs i0..<i1
+/// (dw is [outputs][inputs]); each entry is summed in voxel order by this call alone.
+void c2f_pointwise_weight_grad(const float *x, const float *dy, float *dw, int inputs, int outputs,
+                               long voxels, int o0, int o1, int i0, int i1);
+
 #endif
