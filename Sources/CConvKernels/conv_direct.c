@@ -20,7 +20,7 @@
 #include <string.h>
 
 enum { OUT_BLOCK = 8, VECS = 3, CHUNK_VECS = 24, DW_ROW_VOXELS = 256, DW_OUT = 4, DW_PAIRS = 6,
-       DW_BLOCK_VOXELS = 2048 };
+       DW_ROW_BLOCK = 512, DW_KEEP_PAIRS = 96 };
 
 int c2f_conv_direct_available(void) {
     // C2FNAS_CONV_DIRECT=0 turns the kernels off (A/B on a new CPU kind without rebuilding).
@@ -238,18 +238,21 @@ void c2f_conv_weight_grad_t(const float *src, const float *dyt, float *dwt, cons
     int cp = (s->cout + 15) / 16 * 16;
     int oh = out_extent(s->h, s->sh), ow = out_extent(s->w, s->sw);
     int rows = planes * oh, block = ow >= DW_ROW_VOXELS ? 1 : DW_ROW_VOXELS / ow;
+    // Slab offset of each pair, computed once (two divisions per pair and row block cost about a
+    // third of the FMA time of 16-channel convs). Padded by 24 so a short last tile reads valid entries.
+    long qoff[q1 - q0 + 24];
+    for (int j = 0; j < q1 - q0 + 24; j++) {
+        int qq = q0 + j < q1 ? q0 + j : q1 - 1;
+        qoff[j] = (long)(qq / taps) * cs + off[qq % taps];
+    }
     for (int r0 = 0; r0 < rows; r0 += block) {
         int r1 = r0 + block < rows ? r0 + block : rows;
         for (int c0 = 0; c0 < cp; c0 += 64) {
             int ncv = (cp - c0) / 16 < 4 ? (cp - c0) / 16 : 4;
             int pairs = 24 / ncv;
             for (int q = q0; q < q1; q += pairs) {
-                long xo[24];
+                const long *xo = qoff + (q - q0);
                 int n = q1 - q < pairs ? q1 - q : pairs;
-                for (int j = 0; j < pairs; j++) {
-                    int qq = j < n ? q + j : q1 - 1;
-                    xo[j] = (long)(qq / taps) * cs + off[qq % taps];
-                }
                 switch (ncv) {
                 case 1: dw_tile_1(src, dyt, dwt, s, cp, xo, q, n, c0, r0, r1); break;
                 case 2: dw_tile_2(src, dyt, dwt, s, cp, xo, q, n, c0, r0, r1); break;
@@ -262,7 +265,11 @@ void c2f_conv_weight_grad_t(const float *src, const float *dyt, float *dwt, cons
 }
 
 // Weight gradient for few output channels (≤ 8, where a 16-lane channel vector would be half empty):
-// dot products over voxels, 4 output channels × 6 pairs, reduced horizontally once per ~2048 voxels.
+// dot products along x, 4 output channels × 6 pairs per micro-tile. Rows are taken in blocks of about
+// DW_ROW_BLOCK voxels and every (channel block, pair group) sweeps the block before the next one, so
+// the block's dY rows and the current input channel's padded rows stay in L1 (a sweep of whole planes
+// streamed both from L2 and ran at half the FMA rate). The vector accumulators persist in `keep`
+// between blocks; each entry sums its voxels in plane, row, x order and is reduced once at the end.
 __attribute__((target("avx512f")))
 void c2f_conv_weight_grad_dot(const float *src, const float *dy, float *dw, const c2f_conv_shape *s,
                           int z0, int planes, int q0, int q1) {
@@ -274,45 +281,63 @@ void c2f_conv_weight_grad_dot(const float *src, const float *dy, float *dw, cons
     long hw = (long)oh * ow, vol = hw * od;
     int nvx = (ow + 15) / 16;
     __mmask16 tail = tail_mask(ow);
-    int block = (int)((DW_BLOCK_VOXELS + hw - 1) / hw);
-    for (int za = z0; za < z0 + planes; za += block) {
-        int zc = za + block < z0 + planes ? za + block : z0 + planes;
-        for (int cb = 0; cb < s->cout; cb += DW_OUT) {
-            const float *dyc[DW_OUT];
-            for (int m = 0; m < DW_OUT; m++) dyc[m] = dy + (long)(cb + m < s->cout ? cb + m : s->cout - 1) * vol;
-            for (int q = q0; q < q1; q += DW_PAIRS) {
-                long xo[DW_PAIRS];
-                for (int j = 0; j < DW_PAIRS; j++) {
-                    int qq = q + j < q1 ? q + j : q1 - 1;
-                    xo[j] = (long)(qq / taps) * cs + off[qq % taps];
-                }
-                __m512 acc[DW_OUT][DW_PAIRS];
-                for (int m = 0; m < DW_OUT; m++)
-                    for (int j = 0; j < DW_PAIRS; j++) acc[m][j] = _mm512_setzero_ps();
-                for (int z = za; z < zc; z++) {
-                    for (int yy = 0; yy < oh; yy++) {
-                        long yb = z * hw + (long)yy * ow, xb = (long)(z - z0) * s->sd * pp + (long)yy * s->sh * row;
-                        for (int xv = 0; xv < nvx; xv++) {
-                            // Masked dY lanes are zero, so x's lanes past the row end add nothing.
-                            __mmask16 mk = xv == nvx - 1 ? tail : (__mmask16)0xFFFF;
-                            __m512 d[DW_OUT];
+    int rb = ow >= DW_ROW_BLOCK ? 1 : DW_ROW_BLOCK / ow;
+    int cbs = (s->cout + DW_OUT - 1) / DW_OUT;
+    for (int qs = q0; qs < q1; qs += DW_KEEP_PAIRS) {
+        int qe = qs + DW_KEEP_PAIRS < q1 ? qs + DW_KEEP_PAIRS : q1;
+        int nq = (qe - qs + DW_PAIRS - 1) / DW_PAIRS * DW_PAIRS;
+        __m512 keep[cbs * DW_OUT * nq];
+        for (int k = 0; k < cbs * DW_OUT * nq; k++) keep[k] = _mm512_setzero_ps();
+        // Slab offset of each pair (its input channel's plane plus the tap), computed once: the
+        // divisions cost as much as the FMAs when redone per row block.
+        long qoff[nq];
+        for (int j = 0; j < nq; j++) {
+            int qq = qs + j < qe ? qs + j : qe - 1;
+            qoff[j] = (long)(qq / taps) * cs + off[qq % taps];
+        }
+        for (int z = z0; z < z0 + planes; z++) {
+            for (int ya = 0; ya < oh; ya += rb) {
+                int yc = ya + rb < oh ? ya + rb : oh;
+                for (int cb = 0; cb < cbs; cb++) {
+                    const float *dyc[DW_OUT];
+                    for (int m = 0; m < DW_OUT; m++) {
+                        int co = cb * DW_OUT + m;
+                        dyc[m] = dy + (long)(co < s->cout ? co : s->cout - 1) * vol;
+                    }
+                    for (int q = qs; q < qe; q += DW_PAIRS) {
+                        const long *xo = qoff + (q - qs);
+                        __m512 *kp = keep + ((long)cb * nq + (q - qs)) * DW_OUT;
+                        __m512 acc[DW_OUT][DW_PAIRS];
+                        for (int m = 0; m < DW_OUT; m++)
+                            for (int j = 0; j < DW_PAIRS; j++) acc[m][j] = kp[j * DW_OUT + m];
+                        for (int yy = ya; yy < yc; yy++) {
+                            long yb = z * hw + (long)yy * ow, xb = (long)(z - z0) * s->sd * pp + (long)yy * s->sh * row;
+                            for (int xv = 0; xv < nvx; xv++) {
+                                // Masked dY lanes are zero, so x's lanes past the row end add nothing.
+                                __mmask16 mk = xv == nvx - 1 ? tail : (__mmask16)0xFFFF;
+                                __m512 d[DW_OUT];
 #pragma clang loop unroll(full)
-                            for (int m = 0; m < DW_OUT; m++) d[m] = _mm512_maskz_loadu_ps(mk, dyc[m] + yb + xv * 16);
+                                for (int m = 0; m < DW_OUT; m++) d[m] = _mm512_maskz_loadu_ps(mk, dyc[m] + yb + xv * 16);
 #pragma clang loop unroll(full)
-                            for (int j = 0; j < DW_PAIRS; j++) {
-                                __m512 xv16 = _mm512_loadu_ps(src + xo[j] + xb + xv * 16);
+                                for (int j = 0; j < DW_PAIRS; j++) {
+                                    __m512 xv16 = _mm512_loadu_ps(src + xo[j] + xb + xv * 16);
 #pragma clang loop unroll(full)
-                                for (int m = 0; m < DW_OUT; m++) acc[m][j] = _mm512_fmadd_ps(d[m], xv16, acc[m][j]);
+                                    for (int m = 0; m < DW_OUT; m++) acc[m][j] = _mm512_fmadd_ps(d[m], xv16, acc[m][j]);
+                                }
                             }
                         }
+                        for (int m = 0; m < DW_OUT; m++)
+                            for (int j = 0; j < DW_PAIRS; j++) kp[j * DW_OUT + m] = acc[m][j];
                     }
                 }
-                for (int m = 0; m < DW_OUT && cb + m < s->cout; m++)
-                    for (int j = 0; j < DW_PAIRS && q + j < q1; j++) {
-                        int qq = q + j;
-                        dw[((long)(cb + m) * s->cin + qq / taps) * taps + qq % taps] += _mm512_reduce_add_ps(acc[m][j]);
-                    }
             }
         }
+        for (int cb = 0; cb < cbs; cb++)
+            for (int m = 0; m < DW_OUT && cb * DW_OUT + m < s->cout; m++)
+                for (int q = qs; q < qe; q++) {
+                    int co = cb * DW_OUT + m;
+                    __m512 v = keep[((long)cb * nq + (q - qs)) * DW_OUT + m];
+                    dw[((long)co * s->cin + q / taps) * taps + q % taps] += _mm512_reduce_add_ps(v);
+                }
     }
 }

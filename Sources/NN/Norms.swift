@@ -104,12 +104,19 @@ private func instanceNormOp(_ x: Variable, weight: Variable, bias: Variable, eps
     precondition(weight.value.count == c && bias.value.count == c,
                  "\(op): input has \(c) channels, weight \(weight.shape), bias \(bias.shape)")
     let xv = x.value
-    let (stats, y) = OpProfile.measure(.norm) {
-        NormKernels.instanceForward(xv, gamma: weight.value, beta: bias.value, channels: c, eps: eps, rectify: rectify)
+    let label = { "\(op) \(c) ch " + s.dropFirst(2).reversed().map(String.init).joined(separator: "x") }
+    let (stats, y) = OpProfile.withDetail(label()) {
+        OpProfile.measure(.norm) {
+            NormKernels.instanceForward(xv, gamma: weight.value, beta: bias.value, channels: c, eps: eps, rectify: rectify)
+        }
     }
-    return Variable.make(y, inputs: [x, weight, bias], kind: .norm) { g in
-        let (dx, sdy, sdx) = NormKernels.instanceBackward(xv, output: rectify ? y : nil, gradOutput: g, stats: stats,
-                                                          gamma: weight.value, channels: c, needInput: x.requiresGrad)
+    return Variable.make(y, inputs: [x, weight, bias], kind: nil) { g in
+        let (dx, sdy, sdx) = OpProfile.withDetail(label()) {
+            OpProfile.measure(.norm) {
+                NormKernels.instanceBackward(xv, output: rectify ? y : nil, gradOutput: g, stats: stats,
+                                             gamma: weight.value, channels: c, needInput: x.requiresGrad)
+            }
+        }
         if weight.requiresGrad {
             weight.accumulateGrad(Tensor(shape: weight.shape) { ch in
                 Float(stride(from: ch, to: planes, by: c).reduce(0.0) { $0 + sdx[$1] }) })

@@ -26,6 +26,17 @@ public final class ThreadPool: @unchecked Sendable {
     private var jobCount = 0
     private let nextItem = Atomic<Int>(0)
     private let callerLock = NSLock()       // one job at a time; a second caller runs inline
+    /// `generation` and `activeWorkers` mirrored for lock-free polling: a worker (or the caller at
+    /// the join) first watches these for `spinNanos` before it sleeps on the condition variable.
+    private let publishedGeneration = Atomic<UInt64>(0)
+    private let runningWorkers = Atomic<Int>(0)
+    /// How long an idle thread polls before it sleeps. The ops of a step follow each other within
+    /// microseconds, and waking a sleeping vCPU (futex, IPI, the host's halt exit) costs more than
+    /// the many small jobs of a step; 0 turns polling off.
+    public static let spinNanos: UInt64 = {
+        if let s = ProcessInfo.processInfo.environment["C2FNAS_POOL_SPIN_US"], let us = UInt64(s) { return us * 1000 }
+        return 100_000
+    }()
     /// Jobs handed to the workers since the start (all pools), for fork/join counts per step.
     static let dispatches = Atomic<Int>(0)
 
@@ -47,9 +58,21 @@ public final class ThreadPool: @unchecked Sendable {
         cond.unlock()
     }
 
+    /// Polls `condition` for up to `spinNanos`; true when it held.
+    @inline(__always)
+    private static func poll(_ condition: () -> Bool) -> Bool {
+        if spinNanos == 0 { return condition() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        while true {
+            for _ in 0..<64 { if condition() { return true } }
+            if DispatchTime.now().uptimeNanoseconds &- start > spinNanos { return condition() }
+        }
+    }
+
     private func workerLoop() {
         var seen: UInt64 = 0
         while true {
+            _ = Self.poll { publishedGeneration.load(ordering: .acquiring) != seen }
             cond.lock()
             while generation == seen && !stopping { cond.wait() }
             // A job dispatched before the stop is still run: its caller waits for every worker.
@@ -59,6 +82,7 @@ public final class ThreadPool: @unchecked Sendable {
             runCurrentJob()
             cond.lock()
             activeWorkers -= 1
+            runningWorkers.store(activeWorkers, ordering: .releasing)
             if activeWorkers == 0 { cond.broadcast() }
             cond.unlock()
         }
@@ -106,10 +130,13 @@ public final class ThreadPool: @unchecked Sendable {
             ThreadPool.dispatches.add(1, ordering: .relaxed)
             nextItem.store(0, ordering: .relaxed)
             activeWorkers = threadCount - 1
+            runningWorkers.store(activeWorkers, ordering: .releasing)
             generation &+= 1
+            publishedGeneration.store(generation, ordering: .releasing)
             cond.broadcast()
             cond.unlock()
             drain(escapable, n)
+            _ = Self.poll { runningWorkers.load(ordering: .acquiring) == 0 }
             cond.lock()
             while activeWorkers > 0 { cond.wait() }
             job = nil

@@ -89,7 +89,9 @@ struct BenchStepCommand: ParsableCommand {
             let kinds = OpProfile.stop()
             print(StepProfileTable.render(kinds, stepsMs: times, faultsPerStep: faults, poolJobsPerStep: jobs,
                                           emptyForkJoinMicros: StepProfileTable.emptyForkJoinMicros()))
-            print(StepProfileTable.renderConvShapes(OpProfile.details(), steps: times.count))
+            let details = OpProfile.details()
+            print(StepProfileTable.renderConvShapes(details, steps: times.count))
+            print(StepProfileTable.renderOtherShapes(details, stepsMs: times))
         }
         let estimate = try net.graph.cost(input: [size, size, size], memory: .calibrated)
         let report = Report(side: "swift", arch: architecture.name, threads: Compute.threads, size: size,

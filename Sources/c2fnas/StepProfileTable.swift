@@ -54,6 +54,23 @@ enum StepProfileTable {
         return lines.joined(separator: "\n")
     }
 
+    /// Time of the other labelled ops (norms, by channels and extent), largest first: calls (forward
+    /// and backward), ms per step and the share of the step.
+    static func renderOtherShapes(_ details: [(label: String, ms: [OpKind: Double], calls: [OpKind: Int], flops: Double)],
+                                  stepsMs: [Double]) -> String {
+        let steps = Double(max(1, stepsMs.count)), stepMs = stepsMs.reduce(0, +) / steps
+        let rows = details.filter { d in !d.ms.keys.contains { $0.isConv } }
+        let width = max(24, rows.map(\.label.count).max() ?? 0)
+        var lines = ["op".padding(toLength: width, withPad: " ", startingAt: 0) + "  calls    ms/step   share"]
+        for d in rows {
+            let ms = d.ms.values.reduce(0, +) / steps
+            let calls = Double(d.calls.values.reduce(0, +)) / steps
+            lines.append(d.label.padding(toLength: width, withPad: " ", startingAt: 0)
+                         + String(format: " %6.0f %10.1f  %5.1f %%", calls, ms, 100 * ms / max(stepMs, 1e-9)))
+        }
+        return lines.joined(separator: "\n")
+    }
+
     /// Round trip of an empty job through the pool (wake the workers, wait for them), median and p90
     /// of 1000, 200 µs apart so the workers are asleep as between the ops of a step.
     static func emptyForkJoinMicros() -> (median: Double, p90: Double) {
