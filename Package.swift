@@ -23,6 +23,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Direct conv3d kernels (AVX-512 intrinsics, chosen at run time).
         .target(name: "CConvKernels", path: "Sources/CConvKernels"),
+        // CPU affinity of the compute pool's threads (glibc calls Swift's Glibc module lacks).
+        .target(name: "CThreadAffinity", path: "Sources/CThreadAffinity"),
         .target(name: "CNIfTI", path: "Sources/CNIfTI",
                 linkerSettings: [.linkedLibrary("nifti2"), .linkedLibrary("znz"),
                                  .linkedLibrary("z"), .linkedLibrary("m")]),
@@ -30,7 +32,7 @@ let package = Package(
         // Engine layers, lowest first. Files (complete-or-absent writes) is beside Tensor, which
         // knows nothing of files; the modules that save something depend on it.
         .target(name: "Files"),
-        .target(name: "Tensor", dependencies: ["COpenBLAS"]),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "CThreadAffinity"]),
         .target(name: "NN", dependencies: ["Tensor", "Files", "CConvKernels"]),
         .target(name: "Volume", dependencies: ["Tensor", "Files", "CNIfTI"]),
         .target(name: "Search", dependencies: ["Tensor", "NN"]),

@@ -11,6 +11,7 @@
 // never overlap (ops call one or the other), so the machine is never oversubscribed. With one
 // thread every loop runs inline on the caller: no locks, no wake-ups.
 
+import CThreadAffinity
 import Foundation
 import Synchronization
 
@@ -40,15 +41,47 @@ public final class ThreadPool: @unchecked Sendable {
     /// Jobs handed to the workers since the start (all pools), for fork/join counts per step.
     static let dispatches = Atomic<Int>(0)
 
+    /// The process's CPUs when the pool pins its workers (worker i on cpus[i], cpus[0] for callers).
+    private let pinnedCPUs: [Int32]?
+
     public init(threads: Int) {
         threadCount = max(1, threads)
+        let cpus = Self.workerCPUs(threads: threadCount)
+        pinnedCPUs = cpus.map { $0.map(Int32.init) }
         for i in 1..<threadCount {
-            let t = Thread { [self] in workerLoop() }
+            let cpu = cpus.map { $0[i] }
+            let t = Thread { [self] in
+                if let cpu { Self.pinCurrentThread(to: cpu) }
+                workerLoop()
+            }
             t.name = "c2fnas.compute.\(i)"
             t.stackSize = 1 << 20
             t.start()
         }
     }
+
+    /// CPUs for the workers: worker i gets the i-th CPU this process may run on, leaving the first
+    /// to the caller. Without pinning, Linux often ran the caller and a worker on one CPU and left
+    /// them there: `bench conv` at 2 threads then ran whole processes at the 1-thread speed (16->16
+    /// 3x3x3 32³ forward, median of 30: 3.0 ms in four processes of six, 1.9 ms in the others; pinned
+    /// workers alone still gave 3.0 in three of six; with the caller moved too, 1.93-2.03 in six of
+    /// six). Pinning applies only when the process may run on exactly as many CPUs as the pool has
+    /// threads (a 2-core VM, a Slurm task's cpuset): two processes that share a larger machine must
+    /// not crowd onto its first CPUs. Nil when it does not apply or C2FNAS_POOL_PIN=0.
+    static func workerCPUs(threads: Int) -> [Int]? {
+        if ProcessInfo.processInfo.environment["C2FNAS_POOL_PIN"] == "0" || threads < 2 { return nil }
+        let allowed = allowedCPUs()
+        return allowed.count == threads ? allowed : nil
+    }
+
+    /// The CPUs the calling thread may run on (its affinity mask; a Slurm task's cpuset).
+    static func allowedCPUs() -> [Int] {
+        var cpus = [Int32](repeating: 0, count: 1024)
+        let n = Int(c2f_allowed_cpus(&cpus, Int32(cpus.count)))
+        return cpus.prefix(n).map(Int.init)
+    }
+
+    static func pinCurrentThread(to cpu: Int) { _ = c2f_pin_current_thread(Int32(cpu)) }
 
     /// Stops the workers once idle; the pool then runs everything inline.
     public func shutdown() {
@@ -116,6 +149,14 @@ public final class ThreadPool: @unchecked Sendable {
             return
         }
         defer { callerLock.unlock() }
+        // A caller that runs on a worker's CPU would share it with that worker for the whole job:
+        // it moves to the callers' CPU for the job (two syscalls, only in that case).
+        var moved = false
+        if let cpus = pinnedCPUs {
+            let now = c2f_current_cpu()
+            if now != cpus[0] && cpus.contains(now) { moved = c2f_pin_current_thread(cpus[0]) == 0 }
+        }
+        defer { if moved, let cpus = pinnedCPUs { _ = c2f_set_current_thread_cpus(cpus, Int32(cpus.count)) } }
         withoutActuallyEscaping(body) { escapable in
             cond.lock()
             // Checked under the same lock as the dispatch: no worker has left before this point,

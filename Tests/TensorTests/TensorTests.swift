@@ -123,6 +123,29 @@ struct ThreadPoolTests {
         #expect(total == [Int](repeating: 4, count: 8))
     }
 
+    /// Workers are pinned only when the process may use exactly as many CPUs as the pool has
+    /// threads; with more CPUs (processes sharing a machine) the scheduler places them.
+    @Test("workers are pinned only when the threads fill the allowed CPUs")
+    func pinningPolicy() {
+        let allowed = ThreadPool.allowedCPUs()
+        #expect(!allowed.isEmpty)
+        #expect(ThreadPool.workerCPUs(threads: 1) == nil)
+        #expect(ThreadPool.workerCPUs(threads: allowed.count + 1) == nil)
+        if allowed.count >= 2 {
+            #expect(ThreadPool.workerCPUs(threads: allowed.count) == allowed)
+            #expect(ThreadPool.workerCPUs(threads: allowed.count - 1) == nil)
+        }
+        // A pinned pool still runs every item once.
+        let pool = ThreadPool(threads: max(2, allowed.count))
+        defer { pool.shutdown() }
+        var hits = [Int](repeating: 0, count: 100)
+        hits.withUnsafeMutableBufferPointer { h in
+            let p = h.baseAddress!
+            pool.run(100) { i in p[i] += 1 }
+        }
+        #expect(hits.allSatisfy { $0 == 1 })
+    }
+
     @Test("chunking depends only on the size, so chunked sums are bit-identical")
     func chunking() {
         #expect(Compute.chunkCount(count: 10, grain: 100) == 1)
