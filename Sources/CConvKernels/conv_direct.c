@@ -181,6 +181,76 @@ void c2f_conv_forward(const float *src, const float *packed, const float *bias, 
     }
 }
 
+// Forward for short rows (stride 1): the output positions of a plane are taken in the padded
+// layout, p = y · row + x for x < row (row = the padded width), so a 16-lane vector spans rows
+// instead of holding one short row plus masked lanes: at 4³ a row of 4 filled 4 of 16 lanes, the
+// padded plane fills 16 of 24; at 8³ 8 of 16 against 64 of 80. Every tap is still one offset
+// (a·plane + b·row + c). Lanes on padding columns are computed and dropped when the tile is copied
+// out to y.
+__attribute__((target("avx512f")))
+void c2f_conv_forward_flat(const float *src, const float *packed, const float *bias, float *y,
+                           const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb,
+                           int b0, int b1) {
+    int taps = s->kd * s->kh * s->kw;
+    int off[taps];
+    tap_offsets(s, off);
+    long row = padded_row(s), pp = padded_plane(s), cs = slab_channel(s, planes);
+    int od = out_extent(s->d, s->sd), oh = out_extent(s->h, s->sh), ow = out_extent(s->w, s->sw);
+    long ohw = (long)oh * ow, vol = ohw * od;
+    long positions = (long)oh * row;
+    int npos = (int)((positions + 15) / 16);
+    for (int z = za; z < zb; z++) {
+        for (int b = b0; b < b1; b++) {
+            const float *wb = packed + (long)b * inputs * taps * OUT_BLOCK;
+            for (int p = 0; p < npos; p += VECS) {
+                long xin[VECS];
+                for (int j = 0; j < VECS; j++) {
+                    int q = p + j < npos ? p + j : npos - 1;  // a short last tile repeats its last vector
+                    xin[j] = (long)(z - z0) * pp + (long)q * 16;
+                }
+                __m512 acc[OUT_BLOCK][VECS];
+                for (int m = 0; m < OUT_BLOCK; m++) {
+                    int o = b * OUT_BLOCK + m;
+                    __m512 init = _mm512_set1_ps(bias && o < outputs ? bias[o] : 0.f);
+                    for (int j = 0; j < VECS; j++) acc[m][j] = init;
+                }
+                for (int ci = 0; ci < inputs; ci++) {
+                    const float *xc = src + ci * cs;
+                    const float *wc = wb + (long)ci * taps * OUT_BLOCK;
+                    for (int t = 0; t < taps; t++) {
+                        const float *sp = xc + off[t];
+                        __m512 v0 = _mm512_loadu_ps(sp + xin[0]);
+                        __m512 v1 = _mm512_loadu_ps(sp + xin[1]);
+                        __m512 v2 = _mm512_loadu_ps(sp + xin[2]);
+                        const float *wt = wc + t * OUT_BLOCK;
+#pragma clang loop unroll(full)
+                        for (int m = 0; m < OUT_BLOCK; m++) {
+                            __m512 wv = _mm512_set1_ps(wt[m]);
+                            acc[m][0] = _mm512_fmadd_ps(wv, v0, acc[m][0]);
+                            acc[m][1] = _mm512_fmadd_ps(wv, v1, acc[m][1]);
+                            acc[m][2] = _mm512_fmadd_ps(wv, v2, acc[m][2]);
+                        }
+                    }
+                }
+                int nv = npos - p < VECS ? npos - p : VECS;
+                for (int m = 0; m < OUT_BLOCK; m++) {
+                    int o = b * OUT_BLOCK + m;
+                    if (o >= outputs) break;
+                    float lanes[VECS * 16];
+                    for (int j = 0; j < VECS; j++) _mm512_storeu_ps(lanes + 16 * j, acc[m][j]);
+                    float *yc = y + o * vol + z * ohw;
+                    long first = (long)p * 16, last = first + 16L * nv;
+                    if (last > positions) last = positions;
+                    for (long q = first; q < last; q++) {
+                        long yy = q / row, xx = q - yy * row;
+                        if (xx < ow) yc[yy * ow + xx] = lanes[q - first];
+                    }
+                }
+            }
+        }
+    }
+}
+
 void c2f_transpose_grad(const float *dy, float *dyt, const c2f_conv_shape *s, int z0, int za, int zb) {
     long hw = (long)out_extent(s->h, s->sh) * out_extent(s->w, s->sw), vol = hw * out_extent(s->d, s->sd);
     int cp = (s->cout + 15) / 16 * 16;

@@ -43,6 +43,8 @@ struct BenchInferCommand: ParsableCommand {
 
     @Option(help: "Untimed warm-up runs.")
     var warmup = 1
+    @Flag(help: "Print time per op kind and per conv shape over the timed runs (as bench step --profile); the window loop's own work (cropping, Gaussian blending, softmax) is \"other\".")
+    var profile = false
 
     struct Report: Codable {
         let side: String, arch: String, threads: Int, size: Int, roi: Int, overlap: Double, params: Int
@@ -67,11 +69,19 @@ struct BenchInferCommand: ParsableCommand {
             .map { SlidingWindow.starts(length: $0, patch: roi, overlap: overlap).count }.reduce(1, *)
         var times: [Double] = [], checksum = 0.0
         for i in 0..<(warmup + runs) {
+            if i == warmup && profile { OpProfile.start() }
             let t0 = DispatchTime.now().uptimeNanoseconds
             let out = try window.predict(image, classes: architecture.classes, network: Inference.patchNetwork(net))
             let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             if i >= warmup { times.append(s) }
             checksum = out.data.withUnsafeBufferPointer { $0.reduce(0) { $0 + Double($1) } } / Double(out.data.count)
+        }
+        if profile {
+            let kinds = OpProfile.stop(), details = OpProfile.details()
+            let ms = times.map { $0 * 1000 }
+            print(StepProfileTable.render(kinds, stepsMs: ms, faultsPerStep: [], poolJobsPerStep: [],
+                                          emptyForkJoinMicros: (0, 0)).replacingOccurrences(of: "step ", with: "run "))
+            print(StepProfileTable.renderConvShapes(details, steps: times.count))
         }
         let report = Report(side: "swift", arch: architecture.name, threads: Compute.threads, size: size, roi: roi,
                             overlap: overlap, params: net.parameterCount, windows: windows, runsS: times,

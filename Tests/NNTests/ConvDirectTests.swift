@@ -14,8 +14,10 @@ struct ConvDirectTests {
     static let strides: [Stride3D] = [.one, .two, Stride3D(d: 1, h: 2, w: 2), Stride3D(d: 2, h: 1, w: 1),
                                       Stride3D(d: 1, h: 1, w: 2)]
     /// N, Cin, D, H, W and Cout: tiny, an x row of 1, a row of 19 (one vector + tail), 33 (two + tail).
+    /// The last two have rows of whole vectors, so stride-1 convs there take one row per vector;
+    /// the others take the padded-row ("flat") layout at stride 1 (see `flatLayoutChoice`).
     static let shapes: [([Int], Int)] = [([2, 3, 5, 6, 7], 4), ([1, 9, 4, 3, 1], 10), ([1, 2, 3, 4, 19], 17),
-                                         ([1, 1, 4, 2, 33], 16)]
+                                         ([1, 1, 4, 2, 33], 16), ([1, 3, 3, 2, 16], 9), ([1, 2, 2, 3, 32], 11)]
 
     @Test("applies to all but 1x1x1 stride 1 and in-plane strides over extent 1; dX only for stride 1")
     func appliesWhere() {
@@ -34,6 +36,19 @@ struct ConvDirectTests {
         #expect(Conv3dDirectKernel.handlesInputGradient(geometry(.k333, .one)))
         #expect(!Conv3dDirectKernel.handlesInputGradient(geometry(.k333, .two)))
         #expect(!Conv3dDirectKernel.handlesInputGradient(geometry(.k333, Stride3D(d: 2, h: 1, w: 1))))
+    }
+
+    @Test("stride-1 convs with short rows take the padded-row layout, rows of whole vectors do not")
+    func flatLayoutChoice() {
+        func g(_ shape: [Int], _ k: Kernel3D, _ s: Stride3D = .one) -> ConvGeometry {
+            ConvGeometry(input: shape, weight: [4, shape[1], k.d, k.h, k.w], stride: s)
+        }
+        #expect(Conv3dDirectKernel.usesFlatRows(g([1, 8, 4, 4, 4], .k333)))
+        #expect(Conv3dDirectKernel.usesFlatRows(g([1, 8, 8, 8, 8], .k331)))
+        #expect(Conv3dDirectKernel.usesFlatRows(g([1, 2, 2, 5, 7], .k333)))
+        #expect(!Conv3dDirectKernel.usesFlatRows(g([1, 8, 16, 16, 16], .k333)))
+        #expect(!Conv3dDirectKernel.usesFlatRows(g([1, 3, 3, 2, 16], .k333)))
+        #expect(!Conv3dDirectKernel.usesFlatRows(g([1, 8, 8, 8, 8], .k333, .two)))
     }
 
     @Test("slabs fit the budget and cover the volume in balanced pieces")

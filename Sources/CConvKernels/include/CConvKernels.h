@@ -37,6 +37,12 @@ void c2f_conv_forward(const float *src, const float *packed, const float *bias, 
                       const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb,
                       int b0, int b1);
 
+/// c2f_conv_forward for stride 1 with the output positions of a plane taken in the padded row layout
+/// (vectors span rows): faster when rows are short (below 16 voxels).
+void c2f_conv_forward_flat(const float *src, const float *packed, const float *bias, float *y,
+                           const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb,
+                           int b0, int b1);
+
 /// dY planes za..<zb ([cout][od][oh][ow]) into `dyt` as [voxel - z0·oh·ow][cp], cp = cout rounded up to 16
 /// (zero padded): the layout of c2f_conv_weight_grad_t.
 void c2f_transpose_grad(const float *dy, float *dyt, const c2f_conv_shape *s, int z0, int za, int zb);
