@@ -11,16 +11,18 @@ import Tensor
 enum Conv3dPointwiseKernel {
     static func applies(_ g: ConvGeometry) -> Bool { Conv3dDirectKernel.available && g.isPointwise }
 
-    /// Voxel ranges per pool job: one per thread is enough for these streaming loops, four give the
-    /// dynamic claiming room on a noisy core. Ranges are multiples of 96 voxels (the micro-tile).
-    private static func voxelChunks(_ voxels: Int) -> Int {
-        Compute.threads == 1 ? 1 : max(1, min(4 * Compute.threads, voxels / 4096))
+    /// Voxel ranges per pool job: four per thread give the dynamic claiming room on a noisy core,
+    /// as long as a range keeps about 256 K multiply-adds (a 64-channel 16³ conv splits, a 16-channel
+    /// 8³ one does not). Ranges are multiples of 96 voxels (the micro-tile).
+    private static func voxelChunks(_ voxels: Int, macsPerVoxel: Int) -> Int {
+        Compute.threads == 1 ? 1
+            : max(1, min(4 * Compute.threads, voxels / 96, voxels * macsPerVoxel / (256 << 10)))
     }
 
     private static func product(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, wo: Int, wi: Int,
                                 bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>,
                                 inputs: Int, outputs: Int, voxels: Int) {
-        let chunks = voxelChunks(voxels)
+        let chunks = voxelChunks(voxels, macsPerVoxel: inputs * outputs)
         let tiles = (voxels + 95) / 96
         Compute.parallelFor(chunks) { c in
             let v0 = min(voxels, tiles * c / chunks * 96), v1 = min(voxels, tiles * (c + 1) / chunks * 96)

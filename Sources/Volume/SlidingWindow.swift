@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// A segmentation network seen as a function: a patch (channel-major, x fastest) with `channels`
 /// channels and spatial size `size` in, K values per voxel out (K-major, same spatial size).
@@ -157,18 +158,24 @@ public struct SlidingWindow: Sendable {
         func flush(upTo end: Int) throws {
             for z in base..<end where z < s.z {
                 let zl = z - base
+                let logits = output == .logits
+                // Rows in parallel: the weight normalisation and, for logits, the softmax of each voxel.
                 acc.withUnsafeBufferPointer { a in
                     emitted.withUnsafeMutableBufferPointer { e in
-                        for j in 0..<s.y {
-                            let wyz = wy[j] * wz[z]
-                            for i in 0..<s.x {
-                                let inv = Float(1 / (wx[i] * wyz))
-                                for c in 0..<classes { e[c * emitPlane + j * s.x + i] = a[c * slab + zl * plane + j * padded.x + i] * inv }
+                        let ap = a.baseAddress!, ep = e.baseAddress!
+                        Compute.parallelChunks(count: s.y, grain: max(1, 16384 / max(1, s.x * classes))) { _, rows in
+                            for j in rows {
+                                let wyz = wy[j] * wz[z]
+                                for i in 0..<s.x {
+                                    let inv = Float(1 / (wx[i] * wyz))
+                                    let o = j * s.x + i, src = zl * plane + j * padded.x + i
+                                    for c in 0..<classes { ep[c * emitPlane + o] = ap[c * slab + src] * inv }
+                                    if logits { SlidingWindow.softmaxVoxel(ep + o, classes: classes, stride: emitPlane) }
+                                }
                             }
                         }
                     }
                 }
-                if output == .logits { SlidingWindow.softmax(&emitted, classes: classes, voxels: emitPlane) }
                 try emitted.withUnsafeBufferPointer { try slice(z, $0) }
             }
             let shift = end - base, keep = depth - shift
@@ -213,13 +220,19 @@ public struct SlidingWindow: Sendable {
             acc.withUnsafeMutableBufferPointer { a in
                 out.withUnsafeBufferPointer { o in
                     gauss.withUnsafeBufferPointer { g in
-                        for (w, origin) in origins.enumerated() {
-                            for c in 0..<classes { for k in 0..<p.z { for j in 0..<p.y {
-                                let dst = c * slab + (z0 + k - base) * plane + (origin.y + j) * padded.x + origin.x
-                                let src = p.index(0, j, k)
-                                let oc = w * pk + c * pn + src
-                                for i in 0..<p.x { a[dst + i] += o[oc + i] * scale * g[src + i] }
-                            } } }
+                        let ap = a.baseAddress!, op = o.baseAddress!, gp = g.baseAddress!
+                        // (class, patch plane) pairs in parallel: each writes its own rows of the slab;
+                        // windows are added in order within a pair, so the sums do not depend on threads.
+                        Compute.parallelFor(classes * p.z) { job in
+                            let c = job / p.z, k = job % p.z
+                            for (w, origin) in origins.enumerated() {
+                                for j in 0..<p.y {
+                                    let dst = c * slab + (z0 + k - base) * plane + (origin.y + j) * padded.x + origin.x
+                                    let src = p.index(0, j, k)
+                                    let oc = w * pk + c * pn + src
+                                    for i in 0..<p.x { ap[dst + i] += op[oc + i] * scale * gp[src + i] }
+                                }
+                            }
                         }
                     }
                 }
@@ -270,15 +283,16 @@ public struct SlidingWindow: Sendable {
         return out
     }
 
-    static func softmax(_ d: inout [Float], classes: Int, voxels n: Int) {
-        for i in 0..<n {
-            var m = -Float.infinity
-            for c in 0..<classes { m = max(m, d[c * n + i]) }
-            var total: Float = 0
-            for c in 0..<classes { let e = exp(d[c * n + i] - m); d[c * n + i] = e; total += e }
-            for c in 0..<classes { d[c * n + i] /= total }
-        }
+    /// Softmax over the `classes` values of one voxel, `stride` apart, in place.
+    @inline(__always)
+    static func softmaxVoxel(_ d: UnsafeMutablePointer<Float>, classes: Int, stride n: Int) {
+        var m = -Float.infinity
+        for c in 0..<classes { m = max(m, d[c * n]) }
+        var total: Float = 0
+        for c in 0..<classes { let e = exp(d[c * n] - m); d[c * n] = e; total += e }
+        for c in 0..<classes { d[c * n] /= total }
     }
+
 }
 
 /// Whole-case inference: preprocess, slide the network, map the probabilities back to the
