@@ -117,13 +117,12 @@ static inline __mmask16 tail_mask(int w) {
     return (w % 16) ? (__mmask16)((1u << (w % 16)) - 1) : (__mmask16)0xFFFF;
 }
 
-__attribute__((target("avx512f")))
-void c2f_conv_forward(const float *src, const float *packed, const float *bias, float *y,
-                      const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb,
-                      int b0, int b1) {
-    int taps = s->kd * s->kh * s->kw;
-    int off[taps];
-    tap_offsets(s, off);
+// The forward micro-kernel over an explicit list of tap offsets (the taps of `s` for a conv; a
+// parity class's taps for a strided input gradient).
+__attribute__((target("avx512f"), always_inline))
+static inline void conv_forward_taps(const float *src, const float *packed, const float *bias, float *y,
+                                     const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes,
+                                     int za, int zb, int b0, int b1, const int *off, int taps) {
     long row = padded_row(s), pp = padded_plane(s), cs = slab_channel(s, planes);
     int od = out_extent(s->d, s->sd), oh = out_extent(s->h, s->sh), ow = out_extent(s->w, s->sw);
     long ohw = (long)oh * ow, vol = ohw * od;
@@ -179,6 +178,70 @@ void c2f_conv_forward(const float *src, const float *packed, const float *bias, 
         }
         }
     }
+}
+
+__attribute__((target("avx512f")))
+void c2f_conv_forward(const float *src, const float *packed, const float *bias, float *y,
+                      const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb,
+                      int b0, int b1) {
+    int taps = s->kd * s->kh * s->kw;
+    int off[taps];
+    tap_offsets(s, off);
+    conv_forward_taps(src, packed, bias, y, s, inputs, outputs, z0, planes, za, zb, b0, b1, off, taps);
+}
+
+// Input gradient of a strided conv, one parity class at a time. dx at z = s·j + r receives
+// w[a] · dy[j + δ] for the taps a with (r + p - a) divisible by s, δ = (r + p - a) / s (per axis),
+// so each class is a stride-1 correlation of dY with its own few taps and no wasted multiply
+// (zero-inserting dY to reuse the stride-1 kernel would do 8× the work at stride 2).
+// `classTaps` fills the tap list of class (rz, ry, rx): their indices into the kernel and their
+// offsets in the padded slab of dY (padded as a stride-1 "same" conv with the same kernel on dY's
+// extents, `sy`); returns the count.
+int c2f_strided_class_taps(const c2f_conv_shape *s, const c2f_conv_shape *sy, int planes, int rz, int ry, int rx,
+                           int *tapIndex, int *offsets) {
+    long row = padded_row(sy), pp = padded_plane(sy);
+    int pd = s->kd / 2, ph = s->kh / 2, pw = s->kw / 2, n = 0;
+    (void)planes;
+    for (int a = 0; a < s->kd; a++) {
+        int qa = rz + pd - a;
+        if (((qa % s->sd) + s->sd) % s->sd) continue;
+        for (int b = 0; b < s->kh; b++) {
+            int qb = ry + ph - b;
+            if (((qb % s->sh) + s->sh) % s->sh) continue;
+            for (int c = 0; c < s->kw; c++) {
+                int qc = rx + pw - c;
+                if (((qc % s->sw) + s->sw) % s->sw) continue;
+                int dz = qa / s->sd, dyy = qb / s->sh, dx = qc / s->sw;   // exact: divisible
+                tapIndex[n] = (a * s->kh + b) * s->kw + c;
+                offsets[n] = (int)((dz + sy->kd / 2) * pp + (dyy + sy->kh / 2) * row + (dx + sy->kw / 2));
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+/// Packs w [cout][cin][taps] for the input gradient over the listed taps: outputs = cin in blocks of
+/// 8, inputs = cout, [block][co][t][8].
+void c2f_pack_class_weights(const float *w, float *dst, const c2f_conv_shape *s, const int *tapIndex, int n) {
+    int taps = s->kd * s->kh * s->kw;
+    int blocks = (s->cin + OUT_BLOCK - 1) / OUT_BLOCK;
+    for (int b = 0; b < blocks; b++)
+        for (int i = 0; i < s->cout; i++)
+            for (int t = 0; t < n; t++) {
+                float *d = dst + (((long)b * s->cout + i) * n + t) * OUT_BLOCK;
+                for (int m = 0; m < OUT_BLOCK; m++) {
+                    int o = b * OUT_BLOCK + m;
+                    d[m] = o < s->cin ? w[((long)i * s->cin + o) * taps + tapIndex[t]] : 0.f;
+                }
+            }
+}
+
+__attribute__((target("avx512f")))
+void c2f_conv_class_input_grad(const float *src, const float *packed, float *out, const c2f_conv_shape *sy,
+                               int inputs, int outputs, int z0, int planes, int za, int zb, int b0, int b1,
+                               const int *offsets, int n) {
+    conv_forward_taps(src, packed, NULL, out, sy, inputs, outputs, z0, planes, za, zb, b0, b1, offsets, n);
 }
 
 // Forward for short rows (stride 1): the output positions of a plane are taken in the padded

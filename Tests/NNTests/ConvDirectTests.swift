@@ -17,9 +17,10 @@ struct ConvDirectTests {
     /// The last two have rows of whole vectors, so stride-1 convs there take one row per vector;
     /// the others take the padded-row ("flat") layout at stride 1 (see `flatLayoutChoice`).
     static let shapes: [([Int], Int)] = [([2, 3, 5, 6, 7], 4), ([1, 9, 4, 3, 1], 10), ([1, 2, 3, 4, 19], 17),
-                                         ([1, 1, 4, 2, 33], 16), ([1, 3, 3, 2, 16], 9), ([1, 2, 2, 3, 32], 11)]
+                                         ([1, 1, 4, 2, 33], 16), ([1, 3, 3, 2, 16], 9), ([1, 2, 2, 3, 32], 11),
+                                         ([2, 3, 3, 4, 18], 5)]
 
-    @Test("applies to all but 1x1x1 stride 1 and in-plane strides over extent 1; dX only for stride 1")
+    @Test("applies to all but 1x1x1 stride 1 and in-plane strides over extent 1; dX wherever it applies")
     func appliesWhere() {
         func geometry(_ k: Kernel3D, _ s: Stride3D) -> ConvGeometry {
             ConvGeometry(input: [1, 2, 6, 6, 6], weight: [2, 2, k.d, k.h, k.w], stride: s)
@@ -34,8 +35,13 @@ struct ConvDirectTests {
         #expect(Conv3dDirectKernel.applies(geometry(.k331, .two)))
         #expect(Conv3dDirectKernel.applies(geometry(.k333, .two)))
         #expect(Conv3dDirectKernel.handlesInputGradient(geometry(.k333, .one)))
-        #expect(!Conv3dDirectKernel.handlesInputGradient(geometry(.k333, .two)))
-        #expect(!Conv3dDirectKernel.handlesInputGradient(geometry(.k333, Stride3D(d: 2, h: 1, w: 1))))
+        let wide = ConvGeometry(input: [1, 2, 6, 6, 16], weight: [2, 2, 3, 3, 3], stride: .two)
+        #expect(Conv3dDirectKernel.handlesInputGradient(wide))
+        #expect(!Conv3dDirectKernel.handlesInputGradient(geometry(.k333, .two)))   // dY rows of 3
+        #expect(!Conv3dDirectKernel.handlesInputGradient(geometry(.k333, Stride3D(d: 2, h: 1, w: 1))))   // rows of 6
+        #expect(Conv3dDirectKernel.handlesInputGradient(
+            ConvGeometry(input: [1, 2, 6, 6, 9], weight: [2, 2, 3, 3, 3], stride: Stride3D(d: 2, h: 1, w: 1))))
+        #expect(!Conv3dDirectKernel.handlesInputGradient(geometry(.k113, .two)))
     }
 
     @Test("stride-1 convs with short rows take the padded-row layout, rows of whole vectors do not")

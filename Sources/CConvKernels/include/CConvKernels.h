@@ -43,6 +43,22 @@ void c2f_conv_forward_flat(const float *src, const float *packed, const float *b
                            const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb,
                            int b0, int b1);
 
+/// The input gradient of a strided conv, by parity class (rz, ry, rx) of the input position
+/// (z = sd·j + rz, …): the class's taps (indices into the kernel, offsets in the padded slab of dY
+/// laid out by `sy`, the stride-1 "same" shape of the same kernel on dY's extents); returns their
+/// count (0: no tap reaches the class, its dX is zero).
+int c2f_strided_class_taps(const c2f_conv_shape *s, const c2f_conv_shape *sy, int planes, int rz, int ry, int rx,
+                           int *tapIndex, int *offsets);
+
+/// Weights of the listed taps packed for c2f_conv_class_input_grad: [ceil(cin / 8)][cout][n][8].
+void c2f_pack_class_weights(const float *w, float *dst, const c2f_conv_shape *s, const int *tapIndex, int n);
+
+/// out[ci][j][k][l] = Σ_co Σ_t packed · slab(dY)[co][(j, k, l) + offset t] for planes za..<zb of
+/// the slab and the 8-channel blocks b0..<b1 of the cin outputs; out has dY's extents (`sy`).
+void c2f_conv_class_input_grad(const float *src, const float *packed, float *out, const c2f_conv_shape *sy,
+                               int inputs, int outputs, int z0, int planes, int za, int zb, int b0, int b1,
+                               const int *offsets, int n);
+
 /// dY planes za..<zb ([cout][od][oh][ow]) into `dyt` as [voxel - z0·oh·ow][cp], cp = cout rounded up to 16
 /// (zero padded): the layout of c2f_conv_weight_grad_t.
 void c2f_transpose_grad(const float *dy, float *dyt, const c2f_conv_shape *s, int z0, int za, int zb);
