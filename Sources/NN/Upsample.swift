@@ -1,9 +1,10 @@
 // Trilinear ×2 upsampling with PyTorch's align_corners=false semantics, forward and backward.
 //
 // Output index o maps to source s = (o + 0.5) / 2 - 0.5, clamped at 0; i0 = floor(s), i1 = min(i0 + 1,
-// n - 1), weights (1 - λ, λ) with λ = s - i0. The op is separable, so it runs as three 1-D passes
-// (W, then H, then D); backward applies the transposed passes in reverse order. Along W the
-// weights are the fixed 0.75/0.25 pattern with clamped ends, written out directly.
+// n - 1), weights (1 - λ, λ) with λ = s - i0. The op is separable: each output plane blends two
+// input planes (D), each of its rows two rows of that blend (H), then the row is resampled along W,
+// where the weights are the fixed 0.75/0.25 pattern with clamped ends, written out directly.
+// Backward is the transpose, per input plane.
 
 import Tensor
 
@@ -27,72 +28,92 @@ struct LinearTaps {
 }
 
 enum Upsample2x {
-    /// The W pass (contiguous rows): fixed weights 0.25/0.75 with clamped ends.
-    static func rows(_ x: Tensor, rows: Int, n: Int, outShape: [Int]) -> Tensor {
+    /// One row along W: d[0..<2n] from s[0..<n], fixed weights 0.25/0.75 with clamped ends.
+    @inline(__always)
+    static func upRow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, n: Int) {
+        d[0] = s[0]
+        for k in 0..<(n - 1) {
+            let a = s[k], b = s[k + 1]
+            d[2 * k + 1] = 0.75 * a + 0.25 * b
+            d[2 * k + 2] = 0.25 * a + 0.75 * b
+        }
+        d[2 * n - 1] = s[n - 1]
+    }
+
+    /// Transpose of `upRow`: d[0..<n] from s[0..<2n].
+    @inline(__always)
+    static func downRow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, n: Int) {
+        if n == 1 { d[0] = s[0] + s[1]; return }
+        d[0] = s[0] + 0.75 * s[1] + 0.25 * s[2]
+        for k in 1..<max(1, n - 1) {
+            d[k] = 0.25 * s[2 * k - 1] + 0.75 * s[2 * k] + 0.75 * s[2 * k + 1] + 0.25 * s[2 * k + 2]
+        }
+        d[n - 1] = 0.25 * s[2 * n - 3] + 0.75 * s[2 * n - 2] + s[2 * n - 1]
+    }
+
+    /// For each input index, the (output index, weight) pairs of `taps` that read it: the transpose.
+    static func contributors(_ taps: LinearTaps, inputLength n: Int) -> [[(Int, Float)]] {
+        var list = [[(Int, Float)]](repeating: [], count: n)
+        for o in taps.i0.indices {
+            list[taps.i0[o]].append((o, taps.w0[o]))
+            list[taps.i1[o]].append((o, taps.w1[o]))
+        }
+        return list
+    }
+
+    /// [planes, d, h, w] → [planes, 2d, 2h, 2w] in one pass: per output plane, the two input planes
+    /// blended along D into a scratch plane, then per output row the two scratch rows along H, then
+    /// W. Each output value is written once (three separate 1-D passes wrote 2 + 4 + 8 times the
+    /// input through two intermediate tensors); output planes are the pool's jobs.
+    static func forward(_ x: Tensor, planes: Int, d: Int, h: Int, w: Int, th: LinearTaps, td: LinearTaps,
+                        outShape: [Int]) -> Tensor {
         var y = Tensor(uninitialized: outShape)
+        let hw = h * w, ohw = 4 * hw
         x.withUnsafePointer { xp in y.withUnsafeMutablePointer { yp in
-            Compute.parallelChunks(count: rows, grain: max(1, parallelGrain / max(1, n))) { _, r in
-                for row in r {
-                    let s = xp + row * n, d = yp + row * 2 * n
-                    d[0] = s[0]
-                    for k in 0..<(n - 1) {
-                        let a = s[k], b = s[k + 1]
-                        d[2 * k + 1] = 0.75 * a + 0.25 * b
-                        d[2 * k + 2] = 0.25 * a + 0.75 * b
+            Compute.parallelFor(planes * 2 * d) { job in
+                let b = job / (2 * d), zo = job % (2 * d)
+                let p0 = xp + (b * d + td.i0[zo]) * hw, p1 = xp + (b * d + td.i1[zo]) * hw
+                let a0 = td.w0[zo], a1 = td.w1[zo]
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: hw + w) { scratch in
+                    let plane = scratch.baseAddress!, row = plane + hw
+                    for i in 0..<hw { plane[i] = a0 * p0[i] + a1 * p1[i] }
+                    let out = yp + (b * 2 * d + zo) * ohw
+                    for yo in 0..<(2 * h) {
+                        let r0 = plane + th.i0[yo] * w, r1 = plane + th.i1[yo] * w
+                        let c0 = th.w0[yo], c1 = th.w1[yo]
+                        for i in 0..<w { row[i] = c0 * r0[i] + c1 * r1[i] }
+                        upRow(row, out + yo * 2 * w, n: w)
                     }
-                    d[2 * n - 1] = s[n - 1]
                 }
             }
         } }
         return y
     }
 
-    /// Transpose of `rows`.
-    static func rowsBackward(_ g: Tensor, rows: Int, n: Int, inShape: [Int]) -> Tensor {
+    /// Transpose of `forward`: per input plane, every output plane that reads it (at most four),
+    /// each output row taken back along W and added into the two input rows it reads, weighted.
+    static func backward(_ g: Tensor, planes: Int, d: Int, h: Int, w: Int, th: LinearTaps, td: LinearTaps,
+                         inShape: [Int]) -> Tensor {
         var x = Tensor(uninitialized: inShape)
+        let hw = h * w, ohw = 4 * hw
+        let fromZ = contributors(td, inputLength: d)
         g.withUnsafePointer { gp in x.withUnsafeMutablePointer { xp in
-            Compute.parallelChunks(count: rows, grain: max(1, parallelGrain / max(1, n))) { _, r in
-                for row in r {
-                    let s = gp + row * 2 * n, d = xp + row * n
-                    if n == 1 { d[0] = s[0] + s[1]; continue }
-                    d[0] = s[0] + 0.75 * s[1] + 0.25 * s[2]
-                    for k in 1..<(n - 1) {
-                        d[k] = 0.25 * s[2 * k - 1] + 0.75 * s[2 * k] + 0.75 * s[2 * k + 1] + 0.25 * s[2 * k + 2]
+            Compute.parallelFor(planes * d) { job in
+                let b = job / d, z = job % d
+                let acc = xp + (b * d + z) * hw
+                acc.update(repeating: 0, count: hw)
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: w) { scratch in
+                    let row = scratch.baseAddress!
+                    for (zo, a) in fromZ[z] {
+                        let src = gp + (b * 2 * d + zo) * ohw
+                        for yo in 0..<(2 * h) {
+                            downRow(src + yo * 2 * w, row, n: w)
+                            let r0 = acc + th.i0[yo] * w, r1 = acc + th.i1[yo] * w
+                            let c0 = a * th.w0[yo], c1 = a * th.w1[yo]
+                            for i in 0..<w { r0[i] += c0 * row[i] }
+                            for i in 0..<w { r1[i] += c1 * row[i] }
+                        }
                     }
-                    d[n - 1] = 0.25 * s[2 * n - 3] + 0.75 * s[2 * n - 2] + s[2 * n - 1]
-                }
-            }
-        } }
-        return x
-    }
-
-    /// One pass along an axis: input viewed as [outer, n, inner] → [outer, 2n, inner].
-    static func pass(_ x: Tensor, outer: Int, n: Int, inner: Int, taps: LinearTaps, outShape: [Int]) -> Tensor {
-        var y = Tensor(uninitialized: outShape)
-        x.withUnsafePointer { xp in y.withUnsafeMutablePointer { yp in
-            Compute.parallelFor(outer) { b in
-                let src = xp + b * n * inner, dst = yp + b * 2 * n * inner
-                for o in 0..<(2 * n) {
-                    let r0 = src + taps.i0[o] * inner, r1 = src + taps.i1[o] * inner, d = dst + o * inner
-                    let a = taps.w0[o], c = taps.w1[o]
-                    for i in 0..<inner { d[i] = a * r0[i] + c * r1[i] }
-                }
-            }
-        } }
-        return y
-    }
-
-    /// Transposed pass: [outer, 2n, inner] → [outer, n, inner].
-    static func passBackward(_ g: Tensor, outer: Int, n: Int, inner: Int, taps: LinearTaps, inShape: [Int]) -> Tensor {
-        var x = Tensor.zeros(inShape)
-        g.withUnsafePointer { gp in x.withUnsafeMutablePointer { xp in
-            Compute.parallelFor(outer) { b in
-                let src = gp + b * 2 * n * inner, dst = xp + b * n * inner
-                for o in 0..<(2 * n) {
-                    let s = src + o * inner, d0 = dst + taps.i0[o] * inner, d1 = dst + taps.i1[o] * inner
-                    let a = taps.w0[o], c = taps.w1[o]
-                    for i in 0..<inner { d0[i] += a * s[i] }
-                    for i in 0..<inner { d1[i] += c * s[i] }
                 }
             }
         } }
@@ -106,16 +127,11 @@ public func upsampleTrilinear2x(_ x: Variable) -> Variable {
     precondition(s.count == 5, "upsampleTrilinear2x: input must be N,C,D,H,W, got \(s)")
     let nc = s[0] * s[1], d = s[2], h = s[3], w = s[4]
     let th = LinearTaps(inputLength: h), td = LinearTaps(inputLength: d)
-    let shapeW = [s[0], s[1], d, h, 2 * w], shapeH = [s[0], s[1], d, 2 * h, 2 * w]
     let shapeD = [s[0], s[1], 2 * d, 2 * h, 2 * w]
     let y = OpProfile.measure(.resample) {
-        let a = Upsample2x.rows(x.value, rows: nc * d * h, n: w, outShape: shapeW)
-        let b = Upsample2x.pass(a, outer: nc * d, n: h, inner: 2 * w, taps: th, outShape: shapeH)
-        return Upsample2x.pass(b, outer: nc, n: d, inner: 4 * h * w, taps: td, outShape: shapeD)
+        Upsample2x.forward(x.value, planes: nc, d: d, h: h, w: w, th: th, td: td, outShape: shapeD)
     }
     return Variable.make(y, inputs: [x], kind: .resample) { g in
-        let gb = Upsample2x.passBackward(g, outer: nc, n: d, inner: 4 * h * w, taps: td, inShape: shapeH)
-        let ga = Upsample2x.passBackward(gb, outer: nc * d, n: h, inner: 2 * w, taps: th, inShape: shapeW)
-        x.accumulateGrad(Upsample2x.rowsBackward(ga, rows: nc * d * h, n: w, inShape: s))
+        x.accumulateGrad(Upsample2x.backward(g, planes: nc, d: d, h: h, w: w, th: th, td: td, inShape: s))
     }
 }
