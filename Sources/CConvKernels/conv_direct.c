@@ -85,11 +85,10 @@ void c2f_pad_slab(const float *src, float *dst, const c2f_conv_shape *s, int cha
     if (c1 == channels) memset(dst + channels * cs, 0, sizeof(float) * slack(s));
 }
 
-void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed) {
+void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int b0, int b1) {
     int taps = s->kd * s->kh * s->kw;
     int outs = transposed ? s->cin : s->cout, ins = transposed ? s->cout : s->cin;
-    int blocks = (outs + OUT_BLOCK - 1) / OUT_BLOCK;
-    for (int b = 0; b < blocks; b++)
+    for (int b = b0; b < b1; b++)
         for (int i = 0; i < ins; i++)
             for (int t = 0; t < taps; t++) {
                 float *d = dst + (((long)b * ins + i) * taps + t) * OUT_BLOCK;

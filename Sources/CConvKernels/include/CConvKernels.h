@@ -27,8 +27,8 @@ void c2f_pad_slab(const float *src, float *dst, const c2f_conv_shape *s, int cha
 
 /// Packs weights [cout][cin][kd][kh][kw] into blocks of 8 output channels, [block][in][tap][8].
 /// `transposed` packs the input-gradient conv instead: outputs = cin, inputs = cout, taps reversed.
-/// `dst` holds ceil(outputs / 8) · 8 · inputs · taps floats.
-void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed);
+/// `dst` holds ceil(outputs / 8) · 8 · inputs · taps floats; this call fills blocks b0..<b1.
+void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int b0, int b1);
 
 /// y[o][z] for output planes za..<zb (inside the slab that starts at z0 and has `planes` planes) and the
 /// output channels of 8-channel blocks b0..<b1, of the conv of the padded slab `src` (`inputs`
