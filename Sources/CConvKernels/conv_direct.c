@@ -12,7 +12,7 @@
 //   weight gradient: dY is transposed to voxel-major [v][cout] so that 16 output channels fill a
 //   vector; a micro-tile of 1-4 such vectors × 24-6 (input channel, tap) pairs (24 accumulators)
 //   broadcasts one padded-x value per pair and voxel, and adds into dW once per ~256 voxels.
-//   With ≤ 8 output channels, dot products along x instead (c2f_conv_weight_grad_dot).
+//   With ≤ 16 output channels, dot products along x instead (c2f_conv_weight_grad_dot).
 
 #include "CConvKernels.h"
 #include <immintrin.h>
@@ -396,7 +396,7 @@ void c2f_conv_weight_grad_t(const float *src, const float *dyt, float *dwt, cons
     }
 }
 
-// Weight gradient for few output channels (≤ 8, where a 16-lane channel vector would be half empty):
+// Weight gradient for few output channels (≤ 16; ≤ 8 would leave a 16-lane channel vector half empty):
 // dot products along x, 4 output channels × 6 pairs per micro-tile. Rows are taken in blocks of about
 // DW_ROW_BLOCK voxels and every (channel block, pair group) sweeps the block before the next one, so
 // the block's dY rows and the current input channel's padded rows stay in L1 (a sweep of whole planes

@@ -4,8 +4,8 @@ import Tensor
 
 /// The direct AVX-512 path against the naive 7-loop (forward) and the classic im2col path
 /// (gradients), for every kernel shape and stride, with odd sizes, rows longer than one 16-wide
-/// vector with a partial tail, channel counts that are not multiples of the 8-channel block, ≤ 8 and
-/// > 8 output channels (the two weight-gradient kernels), several samples, and slabs of one plane.
+/// vector with a partial tail, channel counts that are not multiples of the 8-channel block, ≤ 16 and
+/// > 16 output channels (the two weight-gradient kernels), several samples, and slabs of one plane.
 /// Skipped on CPUs without AVX-512F (the path is not used there).
 @Suite("conv3d direct kernels", .enabled(if: Conv3dDirectKernel.available))
 struct ConvDirectTests {

@@ -70,7 +70,7 @@ void c2f_conv_weight_grad_t(const float *src, const float *dyt, float *dwt, cons
                             int planes, int q0, int q1);
 
 /// dw[co][ci][tap] += Σ over output planes z0..<z0+planes of dy[co] · (x shifted by tap), for the
-/// (ci, tap) pairs q0..<q1; `src` is the padded slab of x, dy is [cout][od][oh][ow] (for cout ≤ 8).
+/// (ci, tap) pairs q0..<q1; `src` is the padded slab of x, dy is [cout][od][oh][ow] (used for cout ≤ 16).
 void c2f_conv_weight_grad_dot(const float *src, const float *dy, float *dw, const c2f_conv_shape *s,
                               int z0, int planes, int q0, int q1);
 
