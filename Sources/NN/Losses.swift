@@ -59,9 +59,19 @@ enum SoftmaxKernel {
                     for i in 0..<r.count { mx[i] = max(mx[i], xs[i]) }
                 }
                 total.update(repeating: 0, count: r.count)
+                let end = r.count & ~15
                 for ch in 0..<c {
                     let xs = xp + base + ch * v, ys = yp + base + ch * v
-                    for i in 0..<r.count { let e = expf(xs[i] - mx[i]); ys[i] = e; total[i] += e }
+                    var i = 0
+                    while i < end {   // 16 lanes: Kernels.exp instead of a libm call per value
+                        let e = Kernels.exp(UnsafeRawPointer(xs + i).loadUnaligned(as: SIMD16<Float>.self)
+                                            - UnsafeRawPointer(mx + i).loadUnaligned(as: SIMD16<Float>.self))
+                        UnsafeMutableRawPointer(ys + i).storeBytes(of: e, as: SIMD16<Float>.self)
+                        let tsum = UnsafeRawPointer(total + i).loadUnaligned(as: SIMD16<Float>.self) + e
+                        UnsafeMutableRawPointer(total + i).storeBytes(of: tsum, as: SIMD16<Float>.self)
+                        i += 16
+                    }
+                    while i < r.count { let e = expf(xs[i] - mx[i]); ys[i] = e; total[i] += e; i += 1 }
                 }
                 for i in 0..<r.count { total[i] = 1 / total[i] }
                 for ch in 0..<c {

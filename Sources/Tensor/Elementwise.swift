@@ -259,3 +259,42 @@ extension Tensor {
         return m
     }
 }
+
+extension Kernels {
+    /// e^x for 16 lanes: x = n·ln 2 + r with |r| ≤ ln 2 / 2, a degree-6 polynomial for e^r (Cephes
+    /// coefficients), times 2^n built in the exponent bits. For -87.3 ≤ x ≤ 87.9 the relative error
+    /// is a few 1e-7 (a test checks it against Foundation's exp); below, 0; above, e^87.9 (callers
+    /// pass x − max ≤ 0); NaN stays NaN. The softmax of a step called libm's scalar expf per value:
+    /// 786 K calls in the 64³ three-class loss, most of its 6 ms.
+    @inlinable @inline(__always)
+    public static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let hi = SIMD16<Float>(repeating: 87.9), lo = SIMD16<Float>(repeating: -87.3365)
+        var v = x
+        v.replace(with: hi, where: v .> hi)
+        let under = v .< lo
+        v.replace(with: lo, where: under)
+        // n = round(v / ln 2) via the 1.5·2^23 trick (no SSE4.1 round needed).
+        let magic = SIMD16<Float>(repeating: 12_582_912)
+        let t = v * 1.442_695_04 + magic
+        let n = t - magic
+        let r = v - n * 0.693_359_375 + n * 2.121_944_4e-4
+        var p = SIMD16<Float>(repeating: 1.987_569_1e-4)
+        p = p * r + 1.398_199_9e-3
+        p = p * r + 8.333_451_9e-3
+        p = p * r + 4.166_579_6e-2
+        p = p * r + 1.666_666_5e-1
+        p = p * r + 5.000_000_1e-1
+        p = p * (r * r) + r + 1
+        // 2^n: n + 127 into the exponent field (n within [-126, 127] after the clamps).
+        let bits = (t.bitPatternVector &- magic.bitPatternVector &+ 127) &<< 23
+        var result = p * SIMD16<Float>(bitPattern: bits)
+        result.replace(with: SIMD16<Float>(), where: under)
+        result.replace(with: x, where: x .!= x)
+        return result
+    }
+}
+
+extension SIMD16 where Scalar == Float {
+    @usableFromInline var bitPatternVector: SIMD16<UInt32> { unsafeBitCast(self, to: SIMD16<UInt32>.self) }
+    @usableFromInline init(bitPattern bits: SIMD16<UInt32>) { self = unsafeBitCast(bits, to: SIMD16<Float>.self) }
+}

@@ -72,12 +72,14 @@ enum StepProfileTable {
     }
 
     /// Round trip of an empty job through the pool (wake the workers, wait for them), median and p90
-    /// of 1000, 200 µs apart so the workers are asleep as between the ops of a step.
+    /// of 1000, 20 µs apart: ops of a step follow each other within microseconds, so the workers are
+    /// still polling (`ThreadPool.spinNanos`); a worker asleep on a halted vCPU takes about 40 µs more
+    /// to wake (measured with 200 µs gaps), which a step only pays after a long serial stretch.
     static func emptyForkJoinMicros() -> (median: Double, p90: Double) {
         guard Compute.threads > 1 else { return (0, 0) }
         var samples: [Double] = []
         for _ in 0..<1000 {
-            usleep(200)
+            usleep(20)
             let t0 = DispatchTime.now().uptimeNanoseconds
             Compute.parallelFor(Compute.threads) { _ in }
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)

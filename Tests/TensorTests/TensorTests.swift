@@ -158,3 +158,24 @@ struct ThreadPoolTests {
         #expect(t.sum().bitPattern == t.sum().bitPattern)
     }
 }
+
+@Suite("vector exp")
+struct VectorExpTests {
+    @Test("Kernels.exp matches Foundation's exp to 4e-7 relative over -87..87.9, 0 below, NaN kept")
+    func matchesFoundation() {
+        var worst = 0.0
+        var x: Float = -87
+        while x <= 87.9 {
+            let lanes = SIMD16<Float>((0..<16).map { x + Float($0) * 0.0037 })
+            let got = Kernels.exp(lanes)
+            for i in 0..<16 where lanes[i] <= 87.9 {
+                let want = Foundation.exp(Double(lanes[i]))
+                worst = max(worst, abs(Double(got[i]) - want) / want)
+            }
+            x += 0.0593
+        }
+        #expect(worst < 4e-7, "worst relative error \(worst)")
+        let edges = Kernels.exp(SIMD16<Float>([-100, -88, 0, .nan, -0.0, 1, -1, 10, 20, 30, 40, 50, 60, 70, 80, 87]))
+        #expect(edges[0] == 0 && edges[1] == 0 && edges[2] == 1 && edges[3].isNaN && edges[4] == 1)
+    }
+}
