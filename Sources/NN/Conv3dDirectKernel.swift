@@ -113,21 +113,33 @@ enum Conv3dDirectKernel {
             let per = slabPlanes(g, channels: inputs, budgetBytes: budgetBytes)
             ColumnWorkspace.with(count: slabFloats(g, channels: inputs, planes: per)) { buf in
                 slabs(src, channels: inputs, g, per: per, into: buf) { z0, planes in
-                    // Work items are planes, split further by output-channel blocks when a slab has
-                    // fewer than two planes per thread.
                     let blocks = (outputs + 7) / 8
-                    let split = min(blocks, max(1, (2 * Compute.threads + planes - 1) / planes))
                     let flat = usesFlatRows(g)
-                    Compute.parallelFor(planes * split) { i in
+                    func run(_ za: Int, _ zb: Int, _ b0: Int, _ b1: Int) {
                         var s = shape(g)
-                        let z = Int32(z0 + i / split), part = i % split
-                        let b0 = Int32(blocks * part / split), b1 = Int32(blocks * (part + 1) / split)
                         if flat {
                             c2f_conv_forward_flat(buf, pk.baseAddress!, bias, dst, &s, Int32(inputs), Int32(outputs),
-                                                  Int32(z0), Int32(planes), z, z + 1, b0, b1)
+                                                  Int32(z0), Int32(planes), Int32(za), Int32(zb), Int32(b0), Int32(b1))
                         } else {
                             c2f_conv_forward(buf, pk.baseAddress!, bias, dst, &s, Int32(inputs), Int32(outputs),
-                                             Int32(z0), Int32(planes), z, z + 1, b0, b1)
+                                             Int32(z0), Int32(planes), Int32(za), Int32(zb), Int32(b0), Int32(b1))
+                        }
+                    }
+                    let jobs = 2 * Compute.threads
+                    if planes >= jobs {
+                        // Work items are runs of consecutive planes: plane z + 1 reads two of plane z's
+                        // three input planes, which a run finds in its core's L2. Items of single
+                        // planes alternated between the cores, and each re-read them from L3 (2
+                        // threads gave 1.3-1.5x on 32³ convs in inference; 1.8-1.9x in `bench conv`).
+                        Compute.parallelFor(jobs) { r in
+                            run(z0 + planes * r / jobs, z0 + planes * (r + 1) / jobs, 0, blocks)
+                        }
+                    } else {
+                        // Fewer planes than items: planes split further by output-channel blocks.
+                        let split = min(blocks, max(1, (jobs + planes - 1) / planes))
+                        Compute.parallelFor(planes * split) { i in
+                            let z = z0 + i / split, part = i % split
+                            run(z, z + 1, blocks * part / split, blocks * (part + 1) / split)
                         }
                     }
                 }
