@@ -116,6 +116,37 @@ static inline __mmask16 tail_mask(int w) {
     return (w % 16) ? (__mmask16)((1u << (w % 16)) - 1) : (__mmask16)0xFFFF;
 }
 
+// One micro-tile of the forward: 8 output channels (block b) × 3 vectors at slab offsets xin,
+// summed over every input channel and tap, bias-initialised.
+__attribute__((target("avx512f"), always_inline))
+static inline void forward_tile(const float *src, const float *wb, const float *bias, int b, int inputs,
+                                int outputs, long cs, const int *off, int taps, const long *xin,
+                                __m512 acc[OUT_BLOCK][VECS]) {
+    for (int m = 0; m < OUT_BLOCK; m++) {
+        int o = b * OUT_BLOCK + m;
+        __m512 init = _mm512_set1_ps(bias && o < outputs ? bias[o] : 0.f);
+        for (int j = 0; j < VECS; j++) acc[m][j] = init;
+    }
+    for (int ci = 0; ci < inputs; ci++) {
+        const float *xc = src + ci * cs;
+        const float *wc = wb + (long)ci * taps * OUT_BLOCK;
+        for (int t = 0; t < taps; t++) {
+            const float *sp = xc + off[t];
+            __m512 v0 = _mm512_loadu_ps(sp + xin[0]);
+            __m512 v1 = _mm512_loadu_ps(sp + xin[1]);
+            __m512 v2 = _mm512_loadu_ps(sp + xin[2]);
+            const float *wt = wc + t * OUT_BLOCK;
+#pragma clang loop unroll(full)
+            for (int m = 0; m < OUT_BLOCK; m++) {
+                __m512 wv = _mm512_set1_ps(wt[m]);
+                acc[m][0] = _mm512_fmadd_ps(wv, v0, acc[m][0]);
+                acc[m][1] = _mm512_fmadd_ps(wv, v1, acc[m][1]);
+                acc[m][2] = _mm512_fmadd_ps(wv, v2, acc[m][2]);
+            }
+        }
+    }
+}
+
 // The forward micro-kernel over an explicit list of tap offsets (the taps of `s` for a conv; a
 // parity class's taps for a strided input gradient).
 __attribute__((target("avx512f"), always_inline))
@@ -144,29 +175,7 @@ static inline void conv_forward_taps(const float *src, const float *packed, cons
                     mk[j] = xv == nvx - 1 ? tail : (__mmask16)0xFFFF;
                 }
                 __m512 acc[OUT_BLOCK][VECS];
-                for (int m = 0; m < OUT_BLOCK; m++) {
-                    int o = b * OUT_BLOCK + m;
-                    __m512 init = _mm512_set1_ps(bias && o < outputs ? bias[o] : 0.f);
-                    for (int j = 0; j < VECS; j++) acc[m][j] = init;
-                }
-                for (int ci = 0; ci < inputs; ci++) {
-                    const float *xc = src + ci * cs;
-                    const float *wc = wb + (long)ci * taps * OUT_BLOCK;
-                    for (int t = 0; t < taps; t++) {
-                        const float *sp = xc + off[t];
-                        __m512 v0 = _mm512_loadu_ps(sp + xin[0]);
-                        __m512 v1 = _mm512_loadu_ps(sp + xin[1]);
-                        __m512 v2 = _mm512_loadu_ps(sp + xin[2]);
-                        const float *wt = wc + t * OUT_BLOCK;
-#pragma clang loop unroll(full)
-                        for (int m = 0; m < OUT_BLOCK; m++) {
-                            __m512 wv = _mm512_set1_ps(wt[m]);
-                            acc[m][0] = _mm512_fmadd_ps(wv, v0, acc[m][0]);
-                            acc[m][1] = _mm512_fmadd_ps(wv, v1, acc[m][1]);
-                            acc[m][2] = _mm512_fmadd_ps(wv, v2, acc[m][2]);
-                        }
-                    }
-                }
+                forward_tile(src, wb, bias, b, inputs, outputs, cs, off, taps, xin, acc);
                 for (int m = 0; m < OUT_BLOCK; m++) {
                     int o = b * OUT_BLOCK + m;
                     if (o >= outputs) break;
@@ -271,29 +280,7 @@ void c2f_conv_forward_flat(const float *src, const float *packed, const float *b
                     xin[j] = (long)(z - z0) * pp + (long)q * 16;
                 }
                 __m512 acc[OUT_BLOCK][VECS];
-                for (int m = 0; m < OUT_BLOCK; m++) {
-                    int o = b * OUT_BLOCK + m;
-                    __m512 init = _mm512_set1_ps(bias && o < outputs ? bias[o] : 0.f);
-                    for (int j = 0; j < VECS; j++) acc[m][j] = init;
-                }
-                for (int ci = 0; ci < inputs; ci++) {
-                    const float *xc = src + ci * cs;
-                    const float *wc = wb + (long)ci * taps * OUT_BLOCK;
-                    for (int t = 0; t < taps; t++) {
-                        const float *sp = xc + off[t];
-                        __m512 v0 = _mm512_loadu_ps(sp + xin[0]);
-                        __m512 v1 = _mm512_loadu_ps(sp + xin[1]);
-                        __m512 v2 = _mm512_loadu_ps(sp + xin[2]);
-                        const float *wt = wc + t * OUT_BLOCK;
-#pragma clang loop unroll(full)
-                        for (int m = 0; m < OUT_BLOCK; m++) {
-                            __m512 wv = _mm512_set1_ps(wt[m]);
-                            acc[m][0] = _mm512_fmadd_ps(wv, v0, acc[m][0]);
-                            acc[m][1] = _mm512_fmadd_ps(wv, v1, acc[m][1]);
-                            acc[m][2] = _mm512_fmadd_ps(wv, v2, acc[m][2]);
-                        }
-                    }
-                }
+                forward_tile(src, wb, bias, b, inputs, outputs, cs, off, taps, xin, acc);
                 int nv = npos - p < VECS ? npos - p : VECS;
                 for (int m = 0; m < OUT_BLOCK; m++) {
                     int o = b * OUT_BLOCK + m;

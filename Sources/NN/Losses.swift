@@ -143,24 +143,8 @@ private func softDiceForward(_ p: Variable, labels: Tensor, includeBackground: B
             }
         }
     } }
-    // Groups over which one Dice is computed: (sample, class) or (class) with batchDice.
-    let groups = batchDice ? 1 : n
-    func groupSums(_ a: [Double], _ gi: Int, _ ch: Int) -> Double {
-        batchDice ? (0..<n).reduce(0) { $0 + a[$1 * c + ch] } : a[gi * c + ch]
-    }
-    let sm = Double(smooth)
-    let terms = Double(groups * (c - first))
-    var diceTotal = 0.0
-    var coefA = [Float](repeating: 0, count: groups * c), coefB = coefA   // dDice/dp = A·g - B
-    for gi in 0..<groups {
-        for ch in first..<c {
-            let i = groupSums(inter, gi, ch), ps = groupSums(psum, gi, ch), gs = groupSums(gsum, gi, ch)
-            let num = 2 * i + sm, den = ps + gs + sm
-            diceTotal += num / den
-            coefA[gi * c + ch] = Float(2 / den)
-            coefB[gi * c + ch] = Float(num / (den * den))
-        }
-    }
+    let (diceTotal, terms, coefA, coefB) = diceCoefficients(inter: inter, psum: psum, gsum: gsum, samples: n,
+                                                           classes: c, first: first, batchDice: batchDice, smooth: smooth)
     let loss = Tensor(scalar: Float(1 - diceTotal / terms))
     return Variable.make(loss, inputs: [p], kind: .loss) { g in
         let scale = -g.item / Float(terms)
@@ -178,6 +162,31 @@ private func softDiceForward(_ p: Variable, labels: Tensor, includeBackground: B
         } }
         p.accumulateGrad(dp)
     }
+}
+
+/// The soft Dice terms from per-(sample, class) sums Σ p·g, Σ p, Σ g: Σ of the Dice ratios, their
+/// count, and per (group, class) the coefficients of dDice/dp = A·g − B. Groups are samples, or one
+/// group with `batchDice` (sums over the batch before the ratio).
+func diceCoefficients(inter: [Double], psum: [Double], gsum: [Double], samples n: Int, classes c: Int,
+                      first: Int, batchDice: Bool, smooth: Float)
+    -> (total: Double, terms: Double, coefA: [Float], coefB: [Float]) {
+    let groups = batchDice ? 1 : n
+    func groupSums(_ a: [Double], _ gi: Int, _ ch: Int) -> Double {
+        batchDice ? (0..<n).reduce(0) { $0 + a[$1 * c + ch] } : a[gi * c + ch]
+    }
+    let sm = Double(smooth)
+    var total = 0.0
+    var coefA = [Float](repeating: 0, count: groups * c), coefB = coefA
+    for gi in 0..<groups {
+        for ch in first..<c {
+            let i = groupSums(inter, gi, ch), ps = groupSums(psum, gi, ch), gs = groupSums(gsum, gi, ch)
+            let num = 2 * i + sm, den = ps + gs + sm
+            total += num / den
+            coefA[gi * c + ch] = Float(2 / den)
+            coefB[gi * c + ch] = Float(num / (den * den))
+        }
+    }
+    return (total, Double(groups * (c - first)), coefA, coefB)
 }
 
 /// Mean cross-entropy over all voxels of N,C,… logits against class-index labels.
@@ -285,22 +294,8 @@ private func fusedDiceCE(_ x: Variable, labels: Tensor, includeBackground: Bool,
         bad += partial[base + 3 * c + 1]
     }
     precondition(bad == 0, "diceCELoss: \(Int(bad)) label values are not class indices in 0..<\(c)")
-    let groups = batchDice ? 1 : n
-    func groupSums(_ a: [Double], _ gi: Int, _ ch: Int) -> Double {
-        batchDice ? (0..<n).reduce(0) { $0 + a[$1 * c + ch] } : a[gi * c + ch]
-    }
-    let sm = Double(smooth), terms = Double(groups * (c - first))
-    var diceTotal = 0.0
-    var coefA = [Float](repeating: 0, count: groups * c), coefB = coefA   // dDice/dp = A·g - B
-    for gi in 0..<groups {
-        for ch in first..<c {
-            let i = groupSums(inter, gi, ch), ps = groupSums(psum, gi, ch), gs = groupSums(gsum, gi, ch)
-            let num = 2 * i + sm, den = ps + gs + sm
-            diceTotal += num / den
-            coefA[gi * c + ch] = Float(2 / den)
-            coefB[gi * c + ch] = Float(num / (den * den))
-        }
-    }
+    let (diceTotal, terms, coefA, coefB) = diceCoefficients(inter: inter, psum: psum, gsum: gsum, samples: n,
+                                                           classes: c, first: first, batchDice: batchDice, smooth: smooth)
     let dice = 1 - diceTotal / terms, ce = ceTotal / Double(n * v)
     let loss = Tensor(scalar: Float(Double(diceWeight) * dice + Double(ceWeight) * ce))
     return Variable.make(loss, inputs: [x], kind: .loss) { g in
