@@ -205,11 +205,10 @@ void c2f_conv_forward(const float *src, const float *packed, const float *bias, 
 // `classTaps` fills the tap list of class (rz, ry, rx): their indices into the kernel and their
 // offsets in the padded slab of dY (padded as a stride-1 "same" conv with the same kernel on dY's
 // extents, `sy`); returns the count.
-int c2f_strided_class_taps(const c2f_conv_shape *s, const c2f_conv_shape *sy, int planes, int rz, int ry, int rx,
+int c2f_strided_class_taps(const c2f_conv_shape *s, const c2f_conv_shape *sy, int rz, int ry, int rx,
                            int *tapIndex, int *offsets) {
     long row = padded_row(sy), pp = padded_plane(sy);
     int pd = s->kd / 2, ph = s->kh / 2, pw = s->kw / 2, n = 0;
-    (void)planes;
     for (int a = 0; a < s->kd; a++) {
         int qa = rz + pd - a;
         if (((qa % s->sd) + s->sd) % s->sd) continue;

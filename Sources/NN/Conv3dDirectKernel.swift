@@ -30,7 +30,7 @@ enum Conv3dDirectKernel {
     /// with transposed weights, other strides by parity class (`stridedInputGradient`) when dY's rows
     /// fill at least half a vector (64->128 at 8³, dY rows of 4: 1.8 ms here against 0.9 on im2col).
     static func handlesInputGradient(_ g: ConvGeometry) -> Bool {
-        applies(g) && (g.sd == 1 && g.sh == 1 && g.sw == 1 || g.ow >= 8)
+        applies(g) && (g.isStride1 || g.ow >= 8)
     }
 
     static func shape(_ g: ConvGeometry) -> c2f_conv_shape {
@@ -93,7 +93,7 @@ enum Conv3dDirectKernel {
     /// row layout (c2f_conv_forward_flat): stride 1, and more of its vector lanes hold outputs than
     /// with one row per vector (short rows: 4³ fills 67 % instead of 25 %, 8³ 80 % instead of 50 %).
     static func usesFlatRows(_ g: ConvGeometry) -> Bool {
-        guard g.sd == 1 && g.sh == 1 && g.sw == 1 else { return false }
+        guard g.isStride1 else { return false }
         let row = g.w + g.kw - 1
         let perRow = Double(g.ow) / Double(16 * ((g.ow + 15) / 16))
         let flat = Double(g.oh * g.ow) / Double(16 * ((g.oh * row + 15) / 16))
@@ -160,13 +160,12 @@ enum Conv3dDirectKernel {
     static func backward(_ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ dyp: UnsafePointer<Float>,
                          _ g: ConvGeometry, dx dxp: UnsafeMutablePointer<Float>?, dw dwp: UnsafeMutablePointer<Float>?,
                          budgetBytes: Int) {
-        let stride1 = g.sd == 1 && g.sh == 1 && g.sw == 1
-        let packed = dxp == nil || !stride1 ? Tensor.zeros([0]) : packedWeights(wp, g, transposed: true)
+        let packed = dxp == nil || !g.isStride1 ? Tensor.zeros([0]) : packedWeights(wp, g, transposed: true)
         for n in 0..<g.n {
             let xs = xp + n * g.cin * g.inVoxels, dys = dyp + n * g.cout * g.outVoxels
             if let dwp { OpProfile.measure(.convWeightGrad) { weightGradient(xs, dys, dwp, g, budgetBytes: budgetBytes) } }
             if let dxp {
-                if g.sd == 1 && g.sh == 1 && g.sw == 1 {
+                if g.isStride1 {
                     convolve(dys, inputs: g.cout, packed, outputs: g.cin, bias: nil,
                              dxp + n * g.cin * g.inVoxels, g, budgetBytes: budgetBytes)
                 } else {
@@ -197,7 +196,7 @@ enum Conv3dDirectKernel {
         for c in 0..<classes {
             let rz = c / (g.sh * g.sw), ry = (c / g.sw) % g.sh, rx = c % g.sw
             var index = [Int32](repeating: 0, count: taps), off = [Int32](repeating: 0, count: taps)
-            let n = Int(c2f_strided_class_taps(&s, &sy, Int32(per), Int32(rz), Int32(ry), Int32(rx), &index, &off))
+            let n = Int(c2f_strided_class_taps(&s, &sy, Int32(rz), Int32(ry), Int32(rx), &index, &off))
             tapCount[c] = n
             for t in 0..<n { offsets[c * taps + t] = off[t] }
             var pk = Tensor(uninitialized: [max(1, blocks * 8 * g.cout * n)])

@@ -18,7 +18,7 @@ import Tensor
 enum Conv3dPlaneKernel {
     /// Stride 1 everywhere and a depth kernel: the case this path handles.
     static func applies(_ g: ConvGeometry) -> Bool {
-        g.sd == 1 && g.sh == 1 && g.sw == 1 && g.kd > 1
+        g.isStride1 && g.kd > 1
     }
 
     /// The in-plane (kd = 1) geometry whose columns this path uses.

@@ -80,7 +80,9 @@ struct ConvGeometry {
     var outRows: Int { od * oh }
     var outputShape: [Int] { [n, cout, od, oh, ow] }
     /// A 1x1x1 stride-1 conv is a plain GEMM on the input (no column matrix).
-    var isPointwise: Bool { kernelVolume == 1 && sd == 1 && sh == 1 && sw == 1 }
+    /// Stride 1 along every axis.
+    var isStride1: Bool { sd == 1 && sh == 1 && sw == 1 }
+    var isPointwise: Bool { kernelVolume == 1 && isStride1 }
     /// Multiply-adds of the forward pass.
     var macs: Int { n * cout * columnRows * outVoxels }
 }

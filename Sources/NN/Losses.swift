@@ -263,8 +263,10 @@ private func fusedDiceCE(_ x: Variable, labels: Tensor, includeBackground: Bool,
             var bad = 0
             var ce: Float = 0
             for k in 0..<m {
-                let l = ls[k], li = Int(l)
-                if !(l >= 0 && l < Float(c) && Float(li) == l) { bad += 1; continue }
+                // Range first: Int(_:) of a NaN or huge label would trap without naming the problem.
+                let l = ls[k]
+                guard l >= 0 && l < Float(c), Float(Int(l)) == l else { bad += 1; continue }
+                let li = Int(l)
                 ce -= logf(max(pp[(sample * c + li) * v + r.lowerBound + k], Float.leastNormalMagnitude))
             }
             for ch in 0..<c {

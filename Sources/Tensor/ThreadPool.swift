@@ -91,21 +91,21 @@ public final class ThreadPool: @unchecked Sendable {
         cond.unlock()
     }
 
-    /// Polls `condition` for up to `spinNanos`; true when it held.
+    /// Polls `condition` for up to `spinNanos` (the caller then takes the lock and checks again).
     @inline(__always)
-    private static func poll(_ condition: () -> Bool) -> Bool {
-        if spinNanos == 0 { return condition() }
+    private static func poll(_ condition: () -> Bool) {
+        if spinNanos == 0 { return }
         let start = DispatchTime.now().uptimeNanoseconds
         while true {
-            for _ in 0..<64 { if condition() { return true } }
-            if DispatchTime.now().uptimeNanoseconds &- start > spinNanos { return condition() }
+            for _ in 0..<64 { if condition() { return } }
+            if DispatchTime.now().uptimeNanoseconds &- start > spinNanos { return }
         }
     }
 
     private func workerLoop() {
         var seen: UInt64 = 0
         while true {
-            _ = Self.poll { publishedGeneration.load(ordering: .acquiring) != seen }
+            Self.poll { publishedGeneration.load(ordering: .acquiring) != seen }
             cond.lock()
             while generation == seen && !stopping { cond.wait() }
             // A job dispatched before the stop is still run: its caller waits for every worker.
@@ -177,7 +177,7 @@ public final class ThreadPool: @unchecked Sendable {
             cond.broadcast()
             cond.unlock()
             drain(escapable, n)
-            _ = Self.poll { runningWorkers.load(ordering: .acquiring) == 0 }
+            Self.poll { runningWorkers.load(ordering: .acquiring) == 0 }
             cond.lock()
             while activeWorkers > 0 { cond.wait() }
             job = nil

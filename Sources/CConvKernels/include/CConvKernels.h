@@ -47,7 +47,7 @@ void c2f_conv_forward_flat(const float *src, const float *packed, const float *b
 /// (z = sd·j + rz, …): the class's taps (indices into the kernel, offsets in the padded slab of dY
 /// laid out by `sy`, the stride-1 "same" shape of the same kernel on dY's extents); returns their
 /// count (0: no tap reaches the class, its dX is zero).
-int c2f_strided_class_taps(const c2f_conv_shape *s, const c2f_conv_shape *sy, int planes, int rz, int ry, int rx,
+int c2f_strided_class_taps(const c2f_conv_shape *s, const c2f_conv_shape *sy, int rz, int ry, int rx,
                            int *tapIndex, int *offsets);
 
 /// Weights of the listed taps packed for c2f_conv_class_input_grad: [ceil(cin / 8)][cout][n][8].
