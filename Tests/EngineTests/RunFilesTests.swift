@@ -139,8 +139,10 @@ struct ProcessStatsTests {
         defer { buffer.deallocate() }
         for i in stride(from: 0, to: count, by: 4096) { buffer[i] = UInt8(truncatingIfNeeded: i >> 12) }
         let during = ProcessStats.residentBytes
-        // Other suites allocate and free concurrently, so only a lower bound is certain.
-        #expect(ProcessStats.peakResidentBytes >= during)
+        // The peak must cover the live, touched buffer. Comparing it with `during` instead is racy:
+        // other suites free pages concurrently (madvise does not update the kernel's high-water
+        // mark), so VmHWM read later can be a few pages below a VmRSS read earlier (CI, stop 21).
+        #expect(ProcessStats.peakResidentBytes >= count)
         #expect(during >= 48 << 20)
         #expect(buffer[4096 * 7] == 7)
     }
