@@ -149,6 +149,14 @@ enum Conv3dDirectKernel {
 
     static func forward(_ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                         _ yp: UnsafeMutablePointer<Float>, _ g: ConvGeometry, budgetBytes: Int) {
+        if Conv3dWinogradKernel.applies(g, inputs: g.cin, outputs: g.cout) {
+            let packed = Conv3dWinogradKernel.packedWeights(wp, g, transposed: false)
+            for n in 0..<g.n {
+                Conv3dWinogradKernel.convolve(xp + n * g.cin * g.inVoxels, inputs: g.cin, packed, outputs: g.cout,
+                                              bias: bias, yp + n * g.cout * g.outVoxels, g, budgetBytes: budgetBytes)
+            }
+            return
+        }
         let packed = packedWeights(wp, g, transposed: false)
         for n in 0..<g.n {
             convolve(xp + n * g.cin * g.inVoxels, inputs: g.cin, packed, outputs: g.cout, bias: bias,
@@ -160,12 +168,17 @@ enum Conv3dDirectKernel {
     static func backward(_ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ dyp: UnsafePointer<Float>,
                          _ g: ConvGeometry, dx dxp: UnsafeMutablePointer<Float>?, dw dwp: UnsafeMutablePointer<Float>?,
                          budgetBytes: Int) {
-        let packed = dxp == nil || !g.isStride1 ? Tensor.zeros([0]) : packedWeights(wp, g, transposed: true)
+        let winograd = dxp != nil && Conv3dWinogradKernel.applies(g, inputs: g.cout, outputs: g.cin)
+        let packed = dxp == nil || !g.isStride1 ? Tensor.zeros([0])
+            : winograd ? Conv3dWinogradKernel.packedWeights(wp, g, transposed: true) : packedWeights(wp, g, transposed: true)
         for n in 0..<g.n {
             let xs = xp + n * g.cin * g.inVoxels, dys = dyp + n * g.cout * g.outVoxels
             if let dwp { OpProfile.measure(.convWeightGrad) { weightGradient(xs, dys, dwp, g, budgetBytes: budgetBytes) } }
             if let dxp {
-                if g.isStride1 {
+                if winograd {
+                    Conv3dWinogradKernel.convolve(dys, inputs: g.cout, packed, outputs: g.cin, bias: nil,
+                                                  dxp + n * g.cin * g.inVoxels, g, budgetBytes: budgetBytes)
+                } else if g.isStride1 {
                     convolve(dys, inputs: g.cout, packed, outputs: g.cin, bias: nil,
                              dxp + n * g.cin * g.inVoxels, g, budgetBytes: budgetBytes)
                 } else {

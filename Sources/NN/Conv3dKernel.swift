@@ -17,12 +17,20 @@ public enum Conv3dEngine {
     private static let budget = Atomic<Int>(16 << 20)
     private static let planeShift = Atomic<Bool>(true)
     private static let directKernels = Atomic<Bool>(true)
+    private static let winogradKernels = Atomic<Bool>(true)
 
     /// Stride-1 convs use the direct AVX-512 kernels (Conv3dDirectKernel) when the CPU has AVX-512F;
     /// false forces the GEMM paths (for benchmarks).
     public static var useDirect: Bool {
         get { directKernels.load(ordering: .relaxed) }
         set { directKernels.store(newValue, ordering: .relaxed) }
+    }
+
+    /// The direct path runs stride-1 3x3x3 and 3x3x1 convs by Winograd (Conv3dWinogradKernel) where
+    /// it applies; false keeps them on the direct kernels (for benchmarks).
+    public static var useWinograd: Bool {
+        get { winogradKernels.load(ordering: .relaxed) }
+        set { winogradKernels.store(newValue, ordering: .relaxed) }
     }
 
     /// Whether this CPU can run the direct kernels at all.

@@ -50,6 +50,13 @@ struct BenchConvCommand: ParsableCommand {
           help: "A/B: time the GEMM paths (A) and the default paths (B) alternately, 3 rounds per shape.")
     var abCompare = false
 
+    @Flag(name: .customLong("ab-winograd"),
+          help: "A/B: time the direct kernels without Winograd (A) and the default paths (B) alternately.")
+    var abWinograd = false
+
+    @Option(help: "Comma-separated Cin->Cout pairs (stride 1) instead of the standard shapes, e.g. \"16->8,32->16\".")
+    var channels: String?
+
     struct Case {
         let cin: Int, cout: Int, stride: Int, kernel: Kernel3D, size: Int
         var label: String {
@@ -86,7 +93,14 @@ struct BenchConvCommand: ParsableCommand {
         if classic { Conv3dEngine.usePlaneShift = false }
         if noDirect { Conv3dEngine.useDirect = false }
         if let tileMiB { Conv3dEngine.columnBudgetBytes = Int(tileMiB * 1_048_576) }
-        let channelPairs = [(1, 16, 1), (16, 16, 1), (32, 32, 1), (64, 64, 1), (32, 64, 2)]
+        var channelPairs = [(1, 16, 1), (16, 16, 1), (32, 32, 1), (64, 64, 1), (32, 64, 2)]
+        if let channels {
+            channelPairs = channels.split(separator: ",").compactMap { pair in
+                let parts = pair.split(separator: "-").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "> ")) }
+                guard parts.count == 2, let a = Int(parts[0]), let b = Int(parts[1]), a > 0, b > 0 else { return nil }
+                return (a, b, 1)
+            }
+        }
         var cases: [Case] = []
         for size in parsedSizes {
             for (cin, cout, s) in channelPairs {
@@ -96,7 +110,7 @@ struct BenchConvCommand: ParsableCommand {
             }
         }
         if let filter { cases = cases.filter { $0.label.contains(filter) } }
-        if abCompare {
+        if abCompare || abWinograd {
             runAB(cases)
             return
         }
@@ -147,27 +161,34 @@ struct BenchConvCommand: ParsableCommand {
                    threads: Compute.threads, torchTrainAnchorMs: Self.torchAnchors[c.label])
     }
 
-    /// GEMM paths (A) against the default (B, direct kernels where they apply), alternating per round.
+    /// GEMM paths (A; with --ab-winograd the direct kernels without Winograd) against the default (B),
+    /// alternating per round: forward and fwd+bwd.
     func runAB(_ cases: [Case]) {
+        let baseline = abWinograd ? "direct" : "gemm"
         print("conv3d A/B: \(Compute.threads) thread(s), OpenBLAS \(BLAS.coreName), direct kernels "
-            + "\(Conv3dEngine.directAvailable ? "available" : "unavailable"), fwd+bwd ms, 3 rounds of \(repeats) runs")
-        print("| shape | A gemm med / best | B default med / best | B GF/s (best) | A/B (best) |")
-        print("|---|---|---|---|---|")
+            + "\(Conv3dEngine.directAvailable ? "available" : "unavailable"), 3 rounds of \(repeats) runs, ms")
+        print("| shape | A \(baseline) fwd med / best | B default fwd med / best | A \(baseline) f+b med / best "
+            + "| B default f+b med / best | A/B fwd (median) | A/B f+b (median) |")
+        print("|---|---|---|---|---|---|---|")
+        func setA(_ on: Bool) {
+            if abWinograd { Conv3dEngine.useWinograd = !on } else { Conv3dEngine.useDirect = !on }
+        }
         for c in cases {
             var a: [Row] = [], b: [Row] = []
-            for _ in 0..<3 {
-                Conv3dEngine.useDirect = false
-                a.append(measure(c))
-                Conv3dEngine.useDirect = true
-                b.append(measure(c))
+            for round in 0..<3 {
+                for first in round % 2 == 0 ? [true, false] : [false, true] {
+                    setA(first)
+                    if first { a.append(measure(c)) } else { b.append(measure(c)) }
+                }
             }
-            func summary(_ rows: [Row]) -> (Double, Double) {
-                let med = rows.map(\.trainMedianMs).sorted()[rows.count / 2]
-                return (med, rows.map(\.trainBestMs).min()!)
+            setA(false)
+            func summary(_ rows: [Row], _ key: KeyPath<Row, Double>, _ best: KeyPath<Row, Double>) -> (Double, Double) {
+                (rows.map { $0[keyPath: key] }.sorted()[rows.count / 2], rows.map { $0[keyPath: best] }.min()!)
             }
-            let (am, ab) = summary(a), (bm, bb) = summary(b)
-            print(String(format: "| %@ | %.1f / %.1f | %.1f / %.1f | %.0f | %.2f |", c.label, am, ab, bm, bb,
-                         3 * b[0].gflopForward / bb * 1e3, ab / bb))
+            let (afm, afb) = summary(a, \.forwardMedianMs, \.forwardBestMs), (bfm, bfb) = summary(b, \.forwardMedianMs, \.forwardBestMs)
+            let (atm, atb) = summary(a, \.trainMedianMs, \.trainBestMs), (btm, btb) = summary(b, \.trainMedianMs, \.trainBestMs)
+            print(String(format: "| %@ | %.2f / %.2f | %.2f / %.2f | %.1f / %.1f | %.1f / %.1f | %.2f | %.2f |", c.label,
+                         afm, afb, bfm, bfb, atm, atb, btm, btb, afm / bfm, atm / btm))
             fflush(nil)
         }
     }

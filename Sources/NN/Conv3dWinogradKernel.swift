@@ -1,0 +1,103 @@
+// The stride-1 3x3x3 conv by Winograd F(2x2x2, 3x3x3) (CConvKernels/winograd.c): 64 multiply-adds
+// per 2x2x2 output tile and input channel instead of 216, plus the input and output transforms; the
+// 3x3x1 (in-plane) conv by F(2x2, 3x3): 16 per 2x2 tile instead of 36.
+// It runs the forward and the stride-1 input gradient (the forward conv of dY with transposed,
+// flipped weights) of the direct path when tile vectors are mostly full (rows of 11-16 voxels,
+// two tile rows per vector, or of at least 24) and there are enough channels that the transforms are
+// small next to the products (see DECISIONS.md for the measurements). The weight gradient stays direct.
+//
+// The input is copied slab by slab (tile planes, 2 output planes each) into a zero-padded buffer
+// bounded by the column budget; each slab's tile vectors are split into runs over the pool, each
+// run with its own scratch, and every output value is computed by one run in a fixed order.
+
+import CConvKernels
+import Tensor
+
+enum Conv3dWinogradKernel {
+    /// The CPU runs the kernels and C2FNAS_CONV_WINOGRAD is not "0".
+    static let available = c2f_wino_available() != 0
+
+    /// A stride-1 3x3x3 or 3x3x1 (in-plane) conv from `inputs` to `outputs` channels on g's extents.
+    static func applies(_ g: ConvGeometry, inputs: Int, outputs: Int) -> Bool {
+        guard available, Conv3dEngine.useWinograd, g.isStride1, g.kd == 3 || g.kd == 1, g.kh == 3, g.kw == 3 else { return false }
+        // The transforms cost per input and per output channel, the products per pair, so small
+        // channel counts lose (`bench conv --ab-winograd`, 1 thread, forward direct / Winograd:
+        // 16->8 and 8->16 0.80-0.90 at 16³-64³, 16->16 0.82-1.11, 32->16 1.03-1.32, 16->32
+        // 1.36-1.42). In-plane kernels save 2.25x the products, not 3.375x, so they need more:
+        // 16->16 k3x3x1 at 32³ 1.2 ms direct, 1.8 Winograd; 32->32 6.0 and 4.8.
+        let enough = g.kd == 3 ? min(inputs, outputs) >= 16 && inputs + outputs >= 48 : min(inputs, outputs) >= 32
+        return enough && laneFill(g) >= 0.75
+    }
+
+    /// The share of vector lanes that hold tiles: rows of up to 8 tiles go two to a vector.
+    static func laneFill(_ g: ConvGeometry) -> Double {
+        let tiles = (g.w + 1) / 2
+        return tiles <= 8 ? Double(tiles) / 8 : Double(tiles) / Double(16 * ((tiles + 15) / 16))
+    }
+
+    static func shape(_ g: ConvGeometry) -> c2f_conv_shape { Conv3dDirectKernel.shape(g) }
+
+    /// Transformed weights of the forward (`transposed` false) or the input-gradient conv.
+    static func packedWeights(_ wp: UnsafePointer<Float>, _ g: ConvGeometry, transposed: Bool) -> Tensor {
+        let outs = transposed ? g.cin : g.cout, ins = transposed ? g.cout : g.cin
+        let blocks = (outs + 7) / 8, positions = g.kd == 3 ? 64 : 16
+        var out = Tensor(uninitialized: [blocks * positions * ins * 8])
+        let jobs = blocks * ins >= 256 ? blocks : 1
+        out.withUnsafeMutablePointer { dst in
+            Compute.parallelFor(jobs) { j in
+                var s = shape(g)
+                c2f_wino_pack_weights(wp, dst, &s, transposed ? 1 : 0, Int32(blocks * j / jobs), Int32(blocks * (j + 1) / jobs))
+            }
+        }
+        return out
+    }
+
+    /// Tile vectors per call. The transformed input of a group (64 · inputs · group · 16 floats) is
+    /// written once and read by every block of 8 output channels; the smaller it is, the less its
+    /// stores stall (`bench conv`, 1 thread: groups of 3-6 vectors ran 1.2-2x faster than 12-24).
+    static func group(inputs: Int) -> Int {
+        inputs <= 16 ? 6 : 3
+    }
+
+    /// conv of `src` (`inputs` channels of one sample) with the transformed weights into `dst`.
+    static func convolve(_ src: UnsafePointer<Float>, inputs: Int, _ packed: Tensor, outputs: Int,
+                         bias: UnsafePointer<Float>?, _ dst: UnsafeMutablePointer<Float>, _ g: ConvGeometry,
+                         budgetBytes: Int) {
+        var s = shape(g)
+        let tileDepth = Int(c2f_wino_tile_planes(&s))
+        // Slab floats are a + b · tile planes.
+        let one = Int(c2f_wino_slab_floats(&s, Int32(inputs), 1)), b = Int(c2f_wino_slab_floats(&s, Int32(inputs), 2)) - one
+        let fit = max(1, (budgetBytes / MemoryLayout<Float>.stride - (one - b)) / max(1, b))
+        let slabCount = (tileDepth + fit - 1) / fit
+        let per = (tileDepth + slabCount - 1) / slabCount
+        let group = group(inputs: inputs)
+        let slabFloats = Int(c2f_wino_slab_floats(&s, Int32(inputs), Int32(per)))
+        let scratch = Int(c2f_wino_scratch_floats(Int32(inputs), Int32(group)))
+        let runs = Compute.threads == 1 ? 1 : 2 * Compute.threads
+        packed.withUnsafeBufferPointer { pk in
+            ColumnWorkspace.with(count: slabFloats + runs * scratch) { buf in
+                var tz0 = 0
+                while tz0 < tileDepth {
+                    let planes = min(per, tileDepth - tz0)
+                    let parts = min(inputs, Compute.threads)
+                    Compute.parallelFor(parts) { p in
+                        var s = shape(g)
+                        c2f_wino_pad(src, buf, &s, Int32(inputs * p / parts), Int32(inputs * (p + 1) / parts),
+                                     Int32(tz0), Int32(planes))
+                    }
+                    let vectors = Int(c2f_wino_vectors(&s, Int32(planes)))
+                    // Runs of whole groups, consecutive along x, then y: neighbouring tiles share input rows.
+                    let groups = (vectors + group - 1) / group
+                    let n = min(runs, groups)
+                    Compute.parallelFor(n) { r in
+                        var s = shape(g)
+                        let v0 = groups * r / n * group, v1 = min(vectors, groups * (r + 1) / n * group)
+                        c2f_wino_forward(buf, pk.baseAddress!, bias, dst, &s, Int32(inputs), Int32(outputs),
+                                         Int32(tz0), Int32(planes), v0, v1, Int32(group), buf + slabFloats + r * scratch)
+                    }
+                    tz0 += planes
+                }
+            }
+        }
+    }
+}
