@@ -8,9 +8,9 @@
 //                     G g   = (g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2)
 //                     A^T m = (m0 + m1 + m2, m1 - m2 - m3)
 // Vectors hold 16 tiles along x (32 output voxels of one row pair), or with rows of at most 16
-// voxels the 8 tiles of two tile rows. The input is copied into a zero-padded slab whose rows hold
-// 32 · (vectors per row) + 2 values (18 for two rows per vector), so every tile reads inside its
-// row; even and odd padded positions are split with one permute each. A group of tile vectors
+// voxels the 8 tiles of two tile rows. The transform reads the input in place: each tile row takes
+// four 16-lane loads per input row, masked to the volume (the zero padding), and even and odd
+// positions are split with one permute each (a padded copy of the input was 4 % of inference). A group of tile vectors
 // is transformed into V [64 (16) positions][inputs][group][16], then per block of 8 output channels
 // the 64 products M_p = U_p · V_p run as the direct kernel's micro-tile (8 channels × 3 vectors,
 // 24 accumulators), and the output transform writes y. Every output value is computed by one
@@ -36,8 +36,7 @@ typedef struct {
     int deep, pairs;
     int tz, ty, tx;          // tiles along z, y, x
     int rows_v, vpr;         // vector rows (tile rows, or tile-row pairs) and vectors per row
-    int pos, tile_z, span_z; // positions, output planes per tile, input planes per tile
-    long row, plane;         // padded row and plane (floats)
+    int pos;                 // transform positions (64 or 16)
 } tiling;
 
 static tiling tiling_of(const c2f_conv_shape *s) {
@@ -50,26 +49,12 @@ static tiling tiling_of(const c2f_conv_shape *s) {
     t.rows_v = t.pairs ? (t.ty + 1) / 2 : t.ty;
     t.vpr = t.pairs ? 1 : (t.tx + 15) / 16;
     t.pos = t.deep ? 64 : 16;
-    t.tile_z = t.deep ? 2 : 1;
-    t.span_z = t.deep ? 4 : 1;
-    t.row = t.pairs ? 18 : 32L * t.vpr + 2;
-    t.plane = (2L * t.rows_v * (t.pairs ? 2 : 1) + 2) * t.row;
     return t;
 }
 
-static inline long slab_planes(const tiling *t, int tplanes) { return t->deep ? 2L * tplanes + 2 : tplanes; }
-static inline long wino_channel(const tiling *t, int tplanes) { return slab_planes(t, tplanes) * t->plane; }
-
-int c2f_wino_tile_planes(const c2f_conv_shape *s) { return tiling_of(s).tz; }
-
-long c2f_wino_vectors(const c2f_conv_shape *s, int tplanes) {
+long c2f_wino_vectors(const c2f_conv_shape *s) {
     tiling t = tiling_of(s);
-    return (long)tplanes * t.rows_v * t.vpr;
-}
-
-long c2f_wino_slab_floats(const c2f_conv_shape *s, int channels, int tplanes) {
-    tiling t = tiling_of(s);
-    return (long)channels * wino_channel(&t, tplanes);
+    return (long)t.tz * t.rows_v * t.vpr;
 }
 
 // Strides between the positions of V and M: one cache line more than the data, so the lines a
@@ -80,30 +65,6 @@ static inline long m_stride(int group) { return (long)WB * group * 16 + 16; }
 
 long c2f_wino_scratch_floats(int inputs, int group) {
     return 64 * v_stride(inputs, group) + 64 * m_stride(group);
-}
-
-void c2f_wino_pad(const float *src, float *dst, const c2f_conv_shape *s, int c0, int c1, int tz0, int tplanes) {
-    tiling t = tiling_of(s);
-    long row = t.row, pp = t.plane, cs = wino_channel(&t, tplanes), hw = (long)s->h * s->w;
-    long rows = pp / row;
-    for (int c = c0; c < c1; c++) {
-        float *o = dst + c * cs;
-        const float *sc = src + (long)c * s->d * hw;
-        for (long k = 0; k < slab_planes(&t, tplanes); k++) {
-            float *op = o + k * pp;
-            long z = t.deep ? 2L * tz0 - 1 + k : tz0 + k;
-            if (z < 0 || z >= s->d) { memset(op, 0, sizeof(float) * pp); continue; }
-            const float *sp = sc + z * hw;
-            for (long r = 0; r < rows; r++) {
-                float *rp = op + r * row;
-                long y = r - 1;
-                if (y < 0 || y >= s->h) { memset(rp, 0, sizeof(float) * row); continue; }
-                rp[0] = 0;
-                memcpy(rp + 1, sp + y * s->w, sizeof(float) * s->w);
-                memset(rp + 1 + s->w, 0, sizeof(float) * (row - 1 - s->w));
-            }
-        }
-    }
 }
 
 // G g along one axis of a 3-tap line (stride `st` between taps) into 4 values (stride `so`).
@@ -150,38 +111,63 @@ void c2f_wino_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, 
 #define BT(d0, d1, d2, d3) do { __m512 t0_ = _mm512_sub_ps(d0, d2), t1_ = _mm512_add_ps(d1, d2); \
     __m512 t2_ = _mm512_sub_ps(d2, d1), t3_ = _mm512_sub_ps(d1, d3); d0 = t0_; d1 = t1_; d2 = t2_; d3 = t3_; } while (0)
 
-// Vector v of a slab: tile plane (from the slab's first), vector row, x vector.
+// Vector v: tile plane, vector row, x vector.
 static inline void vector_place(const tiling *t, long v, int *tz, int *vy, int *vx) {
     *vx = (int)(v % t->vpr);
     *vy = (int)((v / t->vpr) % t->rows_v);
     *tz = (int)(v / ((long)t->vpr * t->rows_v));
 }
 
-// V[p][ci][j] for the group's vectors, all input channels. `deep` and `pairs` are constants after
-// inlining. Row pairs: lanes 0-7 are tile row 2·vy, lanes 8-15 tile row 2·vy + 1, so the second
-// half of each permute reads two padded rows further on instead of 16 values further on.
+// Lanes i of a load starting at x0 with 0 <= x0 + i < w.
+static inline __mmask16 lanes_inside(int x0, int w) {
+    int lo = x0 < 0 ? -x0 : 0, hi = w - x0 < 16 ? w - x0 : 16;
+    if (hi <= lo) return 0;
+    return (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+}
+
+// V[p][ci][j] for the group's vectors, all input channels, read from x [inputs][d][h][w]. `deep`
+// and `pairs` are constants after inlining. Row pairs: lanes 0-7 are tile row 2·vy, lanes 8-15
+// tile row 2·vy + 1, so the second half of each permute reads two input rows further on instead
+// of 16 values further on. Rows and planes outside the volume are zero vectors.
 __attribute__((target("avx512f"), always_inline))
-static inline void input_transform_t(const float *slab, float *V, const tiling *t, int inputs, int tplanes,
+static inline void input_transform_t(const float *x, float *V, const c2f_conv_shape *s, const tiling *t, int inputs,
                                      long v0, int nv, int group, int deep, int pairs) {
-    long row = t->row, pp = t->plane, cs = wino_channel(t, tplanes);
+    long hw = (long)s->h * s->w, vol = hw * s->d;
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    const __m512 zero = _mm512_setzero_ps();
     long pstride = v_stride(inputs, group);
-    long second = pairs ? 2 * row : 16;
     int span = deep ? 4 : 1;
     for (int j = 0; j < nv; j++) {
         int tz, vy, vx;
         vector_place(t, v0 + j, &tz, &vy, &vx);
-        long origin = (deep ? 2L * tz : tz) * pp + (pairs ? 4L * vy : 2L * vy) * row + 32L * vx;
+        int z0 = deep ? 2 * tz - 1 : tz;
+        int y0 = pairs ? 4 * vy - 1 : 2 * vy - 1;
+        int xa = pairs ? -1 : 32 * vx - 1;            // x of lane 0 of the first load
+        int xb = pairs ? xa : xa + 16;                 // of the second (pairs: two rows down)
+        int rb = pairs ? 2 : 0;                        // row offset of the second load
+        __mmask16 ma = lanes_inside(xa, s->w), mb = lanes_inside(xb, s->w);
+        __mmask16 mc = lanes_inside(xa + 2, s->w), md = lanes_inside(xb + 2, s->w);
         for (int ci = 0; ci < inputs; ci++) {
-            const float *base = slab + ci * cs + origin;
+            const float *xc = x + ci * vol;
             __m512 tr[4][16];
             for (int dz = 0; dz < span; dz++) {
+                int z = z0 + dz;
+                int zin = z >= 0 && z < s->d;
                 __m512 r[4][4];
                 for (int dy = 0; dy < 4; dy++) {
-                    const float *rp = base + dz * pp + dy * row;
-                    __m512 a = _mm512_loadu_ps(rp), b = _mm512_loadu_ps(rp + second);
-                    __m512 c = _mm512_loadu_ps(rp + 2), d = _mm512_loadu_ps(rp + second + 2);
+                    int ya = y0 + dy, yb = ya + rb;
+                    __m512 a = zero, b = zero, c = zero, d = zero;
+                    if (zin && ya >= 0 && ya < s->h) {
+                        const float *rp = xc + z * hw + (long)ya * s->w;
+                        a = _mm512_maskz_loadu_ps(ma, rp + xa);
+                        c = _mm512_maskz_loadu_ps(mc, rp + xa + 2);
+                    }
+                    if (zin && yb >= 0 && yb < s->h) {
+                        const float *rp = xc + z * hw + (long)yb * s->w;
+                        b = _mm512_maskz_loadu_ps(mb, rp + xb);
+                        d = _mm512_maskz_loadu_ps(md, rp + xb + 2);
+                    }
                     __m512 d0 = _mm512_permutex2var_ps(a, even, b), d1 = _mm512_permutex2var_ps(a, odd, b);
                     __m512 d2 = _mm512_permutex2var_ps(c, even, d), d3 = _mm512_permutex2var_ps(c, odd, d);
                     BT(d0, d1, d2, d3);
@@ -211,12 +197,12 @@ static inline void input_transform_t(const float *slab, float *V, const tiling *
 }
 
 __attribute__((target("avx512f")))
-static void input_transform(const float *slab, float *V, const tiling *t, int inputs, int tplanes,
+static void input_transform(const float *x, float *V, const c2f_conv_shape *s, const tiling *t, int inputs,
                             long v0, int nv, int group) {
-    if (t->deep && !t->pairs) input_transform_t(slab, V, t, inputs, tplanes, v0, nv, group, 1, 0);
-    else if (t->deep) input_transform_t(slab, V, t, inputs, tplanes, v0, nv, group, 1, 1);
-    else if (!t->pairs) input_transform_t(slab, V, t, inputs, tplanes, v0, nv, group, 0, 0);
-    else input_transform_t(slab, V, t, inputs, tplanes, v0, nv, group, 0, 1);
+    if (t->deep && !t->pairs) input_transform_t(x, V, s, t, inputs, v0, nv, group, 1, 0);
+    else if (t->deep) input_transform_t(x, V, s, t, inputs, v0, nv, group, 1, 1);
+    else if (!t->pairs) input_transform_t(x, V, s, t, inputs, v0, nv, group, 0, 0);
+    else input_transform_t(x, V, s, t, inputs, v0, nv, group, 0, 1);
 }
 
 // M[p][m][j0 + k] = Σ_ci U[p][ci][m] · V[p][ci][j0 + k] for k < n (n = 1..3, a constant after inlining).
@@ -253,7 +239,7 @@ static inline __mmask16 lanes_below(int n) {
 
 __attribute__((target("avx512f"), always_inline))
 static inline void output_transform_t(const float *M, const float *bias, float *y, const c2f_conv_shape *s,
-                                      const tiling *t, int outputs, int b, int tz0, long v0, int nv, int group,
+                                      const tiling *t, int outputs, int b, long v0, int nv, int group,
                                       int deep, int pairs) {
     long hw = (long)s->h * s->w, vol = hw * s->d;
     long pstride = m_stride(group);
@@ -261,9 +247,8 @@ static inline void output_transform_t(const float *M, const float *bias, float *
     const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
     int nz = deep ? 4 : 1;
     for (int j = 0; j < nv; j++) {
-        int tzl, vy, vx;
-        vector_place(t, v0 + j, &tzl, &vy, &vx);
-        int tz = tz0 + tzl;
+        int tz, vy, vx;
+        vector_place(t, v0 + j, &tz, &vy, &vx);
         // The interleaved halves: lanes 0-15 and 16-31 of a row (x0 = 32·vx), or row pairs'
         // first and second tile row (both from x = 0).
         int x0 = pairs ? 0 : 32 * vx;
@@ -320,22 +305,22 @@ static inline void output_transform_t(const float *M, const float *bias, float *
 
 __attribute__((target("avx512f")))
 static void output_transform(const float *M, const float *bias, float *y, const c2f_conv_shape *s, const tiling *t,
-                             int outputs, int b, int tz0, long v0, int nv, int group) {
-    if (t->deep && !t->pairs) output_transform_t(M, bias, y, s, t, outputs, b, tz0, v0, nv, group, 1, 0);
-    else if (t->deep) output_transform_t(M, bias, y, s, t, outputs, b, tz0, v0, nv, group, 1, 1);
-    else if (!t->pairs) output_transform_t(M, bias, y, s, t, outputs, b, tz0, v0, nv, group, 0, 0);
-    else output_transform_t(M, bias, y, s, t, outputs, b, tz0, v0, nv, group, 0, 1);
+                             int outputs, int b, long v0, int nv, int group) {
+    if (t->deep && !t->pairs) output_transform_t(M, bias, y, s, t, outputs, b, v0, nv, group, 1, 0);
+    else if (t->deep) output_transform_t(M, bias, y, s, t, outputs, b, v0, nv, group, 1, 1);
+    else if (!t->pairs) output_transform_t(M, bias, y, s, t, outputs, b, v0, nv, group, 0, 0);
+    else output_transform_t(M, bias, y, s, t, outputs, b, v0, nv, group, 0, 1);
 }
 
 __attribute__((target("avx512f")))
-void c2f_wino_forward(const float *slab, const float *U, const float *bias, float *y, const c2f_conv_shape *s,
-                      int inputs, int outputs, int tz0, int tplanes, long v0, long v1, int group, float *scratch) {
+void c2f_wino_forward(const float *x, const float *U, const float *bias, float *y, const c2f_conv_shape *s,
+                      int inputs, int outputs, long v0, long v1, int group, float *scratch) {
     tiling t = tiling_of(s);
     float *V = scratch, *M = scratch + 64 * v_stride(inputs, group);
     int blocks = (outputs + WB - 1) / WB;
     for (long g0 = v0; g0 < v1; g0 += group) {
         int nv = (int)(v1 - g0 < group ? v1 - g0 : group);
-        input_transform(slab, V, &t, inputs, tplanes, g0, nv, group);
+        input_transform(x, V, s, &t, inputs, g0, nv, group);
         for (int b = 0; b < blocks; b++) {
             const float *Ub = U + (long)b * t.pos * inputs * WB;
             for (int p = 0; p < t.pos; p++) {
@@ -346,8 +331,7 @@ void c2f_wino_forward(const float *slab, const float *U, const float *bias, floa
                 if (nv - j0 == 2) product_tile(Vp, Up, Mp, inputs, group, j0, 2);
                 else if (nv - j0 == 1) product_tile(Vp, Up, Mp, inputs, group, j0, 1);
             }
-            // Slab-local vector indices: tile planes are counted from tz0.
-            output_transform(M, bias, y, s, &t, outputs, b, tz0, g0, nv, group);
+            output_transform(M, bias, y, s, &t, outputs, b, g0, nv, group);
         }
     }
 }

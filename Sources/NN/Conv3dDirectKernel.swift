@@ -153,7 +153,7 @@ enum Conv3dDirectKernel {
             let packed = Conv3dWinogradKernel.packedWeights(wp, g, transposed: false)
             for n in 0..<g.n {
                 Conv3dWinogradKernel.convolve(xp + n * g.cin * g.inVoxels, inputs: g.cin, packed, outputs: g.cout,
-                                              bias: bias, yp + n * g.cout * g.outVoxels, g, budgetBytes: budgetBytes)
+                                              bias: bias, yp + n * g.cout * g.outVoxels, g)
             }
             return
         }
@@ -177,7 +177,7 @@ enum Conv3dDirectKernel {
             if let dxp {
                 if winograd {
                     Conv3dWinogradKernel.convolve(dys, inputs: g.cout, packed, outputs: g.cin, bias: nil,
-                                                  dxp + n * g.cin * g.inVoxels, g, budgetBytes: budgetBytes)
+                                                  dxp + n * g.cin * g.inVoxels, g)
                 } else if g.isStride1 {
                     convolve(dys, inputs: g.cout, packed, outputs: g.cin, bias: nil,
                              dxp + n * g.cin * g.inVoxels, g, budgetBytes: budgetBytes)

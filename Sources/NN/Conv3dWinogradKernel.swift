@@ -6,9 +6,9 @@
 // two tile rows per vector, or of at least 24) and there are enough channels that the transforms are
 // small next to the products (see DECISIONS.md for the measurements). The weight gradient stays direct.
 //
-// The input is copied slab by slab (tile planes, 2 output planes each) into a zero-padded buffer
-// bounded by the column budget; each slab's tile vectors are split into runs over the pool, each
-// run with its own scratch, and every output value is computed by one run in a fixed order.
+// The transform reads the input in place (masked loads stand for the zero padding); the tile
+// vectors are split into runs over the pool, each run with its own scratch, and every output value
+// is computed by one run in a fixed order.
 
 import CConvKernels
 import Tensor
@@ -42,7 +42,7 @@ enum Conv3dWinogradKernel {
         let outs = transposed ? g.cin : g.cout, ins = transposed ? g.cout : g.cin
         let blocks = (outs + 7) / 8, positions = g.kd == 3 ? 64 : 16
         var out = Tensor(uninitialized: [blocks * positions * ins * 8])
-        let jobs = blocks * ins >= 256 ? blocks : 1
+        let jobs = blocks * ins >= 64 ? blocks : 1
         out.withUnsafeMutablePointer { dst in
             Compute.parallelFor(jobs) { j in
                 var s = shape(g)
@@ -60,42 +60,25 @@ enum Conv3dWinogradKernel {
     }
 
     /// conv of `src` (`inputs` channels of one sample) with the transformed weights into `dst`.
+    /// It needs no column budget: the transform reads the input in place and each run's scratch is
+    /// fixed by the channel count. `runs` overrides the split of the tile vectors (tests).
     static func convolve(_ src: UnsafePointer<Float>, inputs: Int, _ packed: Tensor, outputs: Int,
                          bias: UnsafePointer<Float>?, _ dst: UnsafeMutablePointer<Float>, _ g: ConvGeometry,
-                         budgetBytes: Int) {
+                         runs split: Int? = nil) {
         var s = shape(g)
-        let tileDepth = Int(c2f_wino_tile_planes(&s))
-        // Slab floats are a + b · tile planes.
-        let one = Int(c2f_wino_slab_floats(&s, Int32(inputs), 1)), b = Int(c2f_wino_slab_floats(&s, Int32(inputs), 2)) - one
-        let fit = max(1, (budgetBytes / MemoryLayout<Float>.stride - (one - b)) / max(1, b))
-        let slabCount = (tileDepth + fit - 1) / fit
-        let per = (tileDepth + slabCount - 1) / slabCount
         let group = group(inputs: inputs)
-        let slabFloats = Int(c2f_wino_slab_floats(&s, Int32(inputs), Int32(per)))
         let scratch = Int(c2f_wino_scratch_floats(Int32(inputs), Int32(group)))
-        let runs = Compute.threads == 1 ? 1 : 2 * Compute.threads
+        let vectors = Int(c2f_wino_vectors(&s))
+        // Runs of whole groups, consecutive along x, then y, then z: neighbouring tiles share input rows.
+        let groups = (vectors + group - 1) / group
+        let runs = max(1, min(groups, split ?? (Compute.threads == 1 ? 1 : 2 * Compute.threads)))
         packed.withUnsafeBufferPointer { pk in
-            ColumnWorkspace.with(count: slabFloats + runs * scratch) { buf in
-                var tz0 = 0
-                while tz0 < tileDepth {
-                    let planes = min(per, tileDepth - tz0)
-                    let parts = min(inputs, Compute.threads)
-                    Compute.parallelFor(parts) { p in
-                        var s = shape(g)
-                        c2f_wino_pad(src, buf, &s, Int32(inputs * p / parts), Int32(inputs * (p + 1) / parts),
-                                     Int32(tz0), Int32(planes))
-                    }
-                    let vectors = Int(c2f_wino_vectors(&s, Int32(planes)))
-                    // Runs of whole groups, consecutive along x, then y: neighbouring tiles share input rows.
-                    let groups = (vectors + group - 1) / group
-                    let n = min(runs, groups)
-                    Compute.parallelFor(n) { r in
-                        var s = shape(g)
-                        let v0 = groups * r / n * group, v1 = min(vectors, groups * (r + 1) / n * group)
-                        c2f_wino_forward(buf, pk.baseAddress!, bias, dst, &s, Int32(inputs), Int32(outputs),
-                                         Int32(tz0), Int32(planes), v0, v1, Int32(group), buf + slabFloats + r * scratch)
-                    }
-                    tz0 += planes
+            ColumnWorkspace.with(count: runs * scratch) { buf in
+                Compute.parallelFor(runs) { r in
+                    var s = shape(g)
+                    let v0 = groups * r / runs * group, v1 = min(vectors, groups * (r + 1) / runs * group)
+                    c2f_wino_forward(src, pk.baseAddress!, bias, dst, &s, Int32(inputs), Int32(outputs),
+                                     v0, v1, Int32(group), buf + r * scratch)
                 }
             }
         }

@@ -91,30 +91,21 @@ void c2f_pointwise_weight_grad(const float *x, const float *dy, float *dw, int i
 /// run and C2FNAS_CONV_WINOGRAD is not "0".
 int c2f_wino_available(void);
 
-/// Tile planes of the shape: (d + 1) / 2 for a 3x3x3 kernel, d for 3x3x1.
-int c2f_wino_tile_planes(const c2f_conv_shape *s);
-
-/// Tile vectors (16 tiles along x, or 8 of two tile rows) of `tplanes` tile planes.
-long c2f_wino_vectors(const c2f_conv_shape *s, int tplanes);
-
-/// Floats of the zero-padded slab of `channels` channels that tile planes tz0..<tz0+tplanes read.
-long c2f_wino_slab_floats(const c2f_conv_shape *s, int channels, int tplanes);
+/// Tile vectors of the shape (16 tiles along x, or 8 of two tile rows; tile planes of 2 output planes
+/// for a 3x3x3 kernel, 1 for 3x3x1).
+long c2f_wino_vectors(const c2f_conv_shape *s);
 
 /// Floats of one call's scratch (transformed input and products) for `group` tile vectors.
 long c2f_wino_scratch_floats(int inputs, int group);
-
-/// Copies channels c0..<c1 of `src` ([channels][d][h][w]) that tile planes tz0..<tz0+tplanes read into
-/// the padded slab `dst`.
-void c2f_wino_pad(const float *src, float *dst, const c2f_conv_shape *s, int c0, int c1, int tz0, int tplanes);
 
 /// Transformed weights [ceil(outputs / 8)][64][inputs][8] of blocks b0..<b1; `transposed` as in
 /// c2f_pack_weights (the input-gradient conv: outputs = cin, inputs = cout, taps reversed).
 void c2f_wino_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int b0, int b1);
 
-/// y (all `outputs` channels, [outputs][d][h][w]; bias may be NULL) at the tiles of the slab's tile
-/// vectors v0..<v1 (counted from tile plane tz0), `group` vectors at a time, with `scratch` of
-/// c2f_wino_scratch_floats(inputs, group) floats.
-void c2f_wino_forward(const float *slab, const float *U, const float *bias, float *y, const c2f_conv_shape *s,
-                      int inputs, int outputs, int tz0, int tplanes, long v0, long v1, int group, float *scratch);
+/// y (all `outputs` channels, [outputs][d][h][w]; bias may be NULL) at the tiles of tile vectors
+/// v0..<v1 of the conv of x ([inputs][d][h][w], one sample), `group` vectors at a time, with `scratch`
+/// of c2f_wino_scratch_floats(inputs, group) floats.
+void c2f_wino_forward(const float *x, const float *U, const float *bias, float *y, const c2f_conv_shape *s,
+                      int inputs, int outputs, long v0, long v1, int group, float *scratch);
 
 #endif
