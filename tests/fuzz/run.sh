@@ -59,6 +59,12 @@ for t in "${targets[@]}"; do
         status=1
         cp "$log" "$crashes/last-run.log"
         grep -v '^\*\* ERROR' "$log" | grep -E 'ERROR|SUMMARY|Fatal error|artifact|deadly' | head -20
+        # A clean clone (CI, fresh-clone-check) is deleted afterwards: the stack and the input go
+        # to the output so the crash can be reproduced from the log alone.
+        grep -E '^ +#[0-9]+ ' "$log" | head -30 || true
+        for f in "$crashes"/crash-* "$crashes"/oom-* "$crashes"/timeout-*; do
+            [ -f "$f" ] && echo "fuzz $t: input $(basename "$f") as base64: $(base64 -w0 "$f")"
+        done
         echo "fuzz $t: failed; log in $crashes/last-run.log"
     fi
     execs=$(grep -E 'stat::number_of_executed_units' "$log" | awk '{print $2}')
