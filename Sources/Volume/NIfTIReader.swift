@@ -126,7 +126,11 @@ public enum NIfTI {
     /// file can hold: exactly for .nii, and by deflate's largest ratio (1032:1) for gzip files.
     static func checkDataFits(path: String, offset: Int, voxels: Int, bytesPerVoxel: Int, datatype: String) throws {
         guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int else { return }
-        let need = max(0, offset) + voxels * max(1, bytesPerVoxel)
+        // A NIfTI-2 vox_offset is a 64-bit field: offset + data may overflow (libFuzzer found a
+        // header with vox_offset near Int64.max). Overflow means the file cannot hold it.
+        let data = voxels.multipliedReportingOverflow(by: max(1, bytesPerVoxel))
+        let sum = max(0, offset).addingReportingOverflow(data.partialValue)
+        let need = data.overflow || sum.overflow ? Int.max : sum.partialValue
         let gzip = (try? FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: 2)).map { $0 == Data([0x1F, 0x8B]) } ?? false
         let capacity = gzip ? size.multipliedReportingOverflow(by: 1032).partialValue + (1 << 16) : size
         guard need <= capacity else {

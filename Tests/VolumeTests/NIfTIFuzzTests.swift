@@ -94,6 +94,36 @@ struct NIfTIFuzzTests {
         }
     }
 
+    /// Inputs libFuzzer (tests/fuzz/run.sh) found to crash the reader, each kept as a regression case.
+    static let fuzzCrashes: [(name: String, base64: String)] = [
+        // NIfTI-2 with vox_offset near Int64.max: offset + data size overflowed in checkDataFits.
+        ("vox_offset overflow", [
+            "HAIAAG4rMgANChoKCAAgAAMAAAAAAAAAAwAAAAAAAAAEAAAAAAAAAAMAAAAAAAAAAQAAAAAAAAABAAAAAAAAAAEAAAAAAAAA",
+            "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAADwPwAAAAAAAOA/AAAAAAAA4D8AAAAAAAD0PwAAAAAAAPD/",
+            "/////////////////////////////////////////3////////////////8AAAAAAAAAAAAAAAAAAAAAgD8AAAAAAAAAAAAA",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAACzvb7jywU+AABIwVaanT51TII/Jc23vgAA8kEAAAAA6ZhDPjOpCkAAAOBAAAAAAAAAAAAA",
+            "IAAAAAAAAG4rMQAAAAAAOP85/zr/9fX19fX19fX19fX19fX19fX19fX19fX19fX19fX19fX19fX19fX19fX19fX19fX19fX1",
+            "9fX19fX19fX19fX19fX19fX19fX19fX19fX19fX19fX19fX19fX19fX19fX19fX19fX19Tv/PP89/0L/Q/9E9w2+d0J/AAAA",
+            "AG4rMQAAAAAIwAAAAAAAAOA/AAAAAAAAAAAAAAArAAAAAAAAAAAAAADwvwAAAAAAAAAAAAAAAAAA4D8AAAAAAAAAAAAAAAAA",
+            "AADAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAPQ/AAAAAAAACMAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAGoBAAB/AQAA",
+            "ggEAAIUBAACIAQAAUQIAAFQCAABXAgAAWgIAAG8CAAByAgAAdQIAAHgCAACNAgAAkAIAAJMCAACWAgAAqwIAAAAABAAAAAAA",
+            "AAAEAAAAAAAAAAMAAAAAAAAAAQAAAAAAAAABAAAAAAAAAAEAAAAAAAAAAAAA4D8AAAAAAAAAAAEAAAAAAADAAAAAAAAAAAAA",
+            "AAAAAAAAAAAAAAAAAPQ/AAAAAAAACMAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABq",
+            "AQAAfwEAAIIBAACFAQAAiAEAAFECAABUAgAAVwIAAFoCAABvAgAAcgIArgIAALECAAC0AgAA",
+        ].joined()),
+    ]
+
+    @Test("inputs that crashed the libFuzzer harness now throw a VolumeError")
+    func fuzzerCrashes() throws {
+        let dir = try makeTempDir("fuzz-crashes"); defer { try? FileManager.default.removeItem(at: dir) }
+        for c in Self.fuzzCrashes {
+            let url = dir.appendingPathComponent("case.nii")
+            try #require(Data(base64Encoded: c.base64)).write(to: url)
+            let options = NIfTIReadOptions(maxVoxels: 1 << 16)
+            #expect(throws: VolumeError.self, "\(c.name)") { _ = try NIfTI.readImage(url, options: options) }
+        }
+    }
+
     /// Boundary values as raw little-endian bits of the field's width (ints and floats).
     static func interesting(width: Int, rng: inout RNG) -> UInt64 {
         let ints: [Int64] = [0, 1, -1, 2, 3, 4, 5, 7, 8, 16, 127, 128, 255, 256, 348, 352, 540, 32767, -32768, 65535,
