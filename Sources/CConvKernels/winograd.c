@@ -233,9 +233,6 @@ static inline void product_tile(const float *Vp, const float *Up, float *Mp, int
 #define AT(m0, m1, m2, m3, y0, y1) do { y0 = _mm512_add_ps(_mm512_add_ps(m0, m1), m2); \
     y1 = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3); } while (0)
 
-static inline __mmask16 lanes_below(int n) {
-    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
-}
 
 __attribute__((target("avx512f"), always_inline))
 static inline void output_transform_t(const float *M, const float *bias, float *y, const c2f_conv_shape *s,
@@ -253,7 +250,7 @@ static inline void output_transform_t(const float *M, const float *bias, float *
         // first and second tile row (both from x = 0).
         int x0 = pairs ? 0 : 32 * vx;
         int ty = pairs ? 2 * vy : vy;
-        __mmask16 mlo = lanes_below(s->w - x0), mhi = pairs ? mlo : lanes_below(s->w - x0 - 16);
+        __mmask16 mlo = lanes_inside(x0, s->w), mhi = pairs ? mlo : lanes_inside(x0 + 16, s->w);
         for (int m = 0; m < WB; m++) {
             int o = b * WB + m;
             if (o >= outputs) break;
