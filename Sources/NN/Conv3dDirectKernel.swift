@@ -18,6 +18,8 @@ import Tensor
 enum Conv3dDirectKernel {
     /// The CPU runs the AVX-512 kernels.
     static let available = c2f_conv_direct_available() != 0
+    /// The output-channel-vector kernel may run: C2FNAS_CONV_OUTVEC is not "0".
+    static let outVectorsAvailable = c2f_outvec_available() != 0
 
     /// Forward and weight gradient, on an AVX-512 CPU: any conv but the 1x1x1 stride-1 one (a plain
     /// GEMM) and those with a stride along an axis of kernel extent 1 in y or x (the padded copy would
@@ -53,22 +55,38 @@ enum Conv3dDirectKernel {
 
     /// Weights packed for the forward (`transposed` false) or the input-gradient conv.
     /// A Tensor, not an Array: large ones come from the buffer pool instead of fresh pages every step.
-    static func packedWeights(_ wp: UnsafePointer<Float>, _ g: ConvGeometry, transposed: Bool) -> Tensor {
+    /// With `outVectors`, in blocks of 32 output channels for c2f_conv_forward_outvec.
+    static func packedWeights(_ wp: UnsafePointer<Float>, _ g: ConvGeometry, transposed: Bool,
+                              outVectors: Bool = false) -> Tensor {
         let s = shape(g)
         let outs = transposed ? g.cin : g.cout, ins = transposed ? g.cout : g.cin
-        let blocks = (outs + 7) / 8
-        var out = Tensor(uninitialized: [blocks * 8 * ins * g.kernelVolume])
+        let width = outVectors ? 32 : 8
+        let blocks = (outs + width - 1) / width
+        var out = Tensor(uninitialized: [blocks * width * ins * g.kernelVolume])
         // Blocks in parallel once there is enough to copy (a 256-channel 3x3x3 conv packs 1.8 M values,
         // serial 1.3 % of sliding-window inference).
-        let jobs = blocks * 8 * ins * g.kernelVolume >= 1 << 16 ? blocks : 1
+        let jobs = blocks * width * ins * g.kernelVolume >= 1 << 16 ? blocks : 1
         out.withUnsafeMutablePointer { dst in
             Compute.parallelFor(jobs) { j in
                 var s = s
-                let b0 = blocks * j / jobs, b1 = blocks * (j + 1) / jobs
-                c2f_pack_weights(wp, dst, &s, transposed ? 1 : 0, Int32(b0), Int32(b1))
+                let b0 = Int32(blocks * j / jobs), b1 = Int32(blocks * (j + 1) / jobs)
+                if outVectors {
+                    c2f_outvec_pack_weights(wp, dst, &s, transposed ? 1 : 0, b0, b1)
+                } else {
+                    c2f_pack_weights(wp, dst, &s, transposed ? 1 : 0, b0, b1)
+                }
             }
         }
         return out
+    }
+
+    /// Whether a conv from `inputs` to `outputs` channels on g's extents runs with the vector along
+    /// output channels (c2f_conv_forward_outvec) rather than along x: many output channels, and rows
+    /// too short or too strided for x-vectors (see DECISIONS.md for the measurements).
+    static func usesOutVectors(_ g: ConvGeometry, inputs: Int, outputs: Int) -> Bool {
+        guard outVectorsAvailable, Conv3dEngine.useOutVectors, g.sw <= 2, outputs >= 32, outputs % 32 == 0 || outputs >= 96
+        else { return false }
+        return g.ow <= 8 || !g.isStride1
     }
 
     /// Calls `body(z0, planes)` for each slab of at most `per` output planes, after copying `src`
@@ -106,18 +124,27 @@ enum Conv3dDirectKernel {
     }
 
     /// conv of `src` (inputs channels, padded slab by slab) with packed weights into `dst` (outputs channels).
-    private static func convolve(_ src: UnsafePointer<Float>, inputs: Int, _ packed: Tensor, outputs: Int,
-                                 bias: UnsafePointer<Float>?, _ dst: UnsafeMutablePointer<Float>,
-                                 _ g: ConvGeometry, budgetBytes: Int) {
+    /// With `outVectors` the weights are packed for, and the tiles computed by, c2f_conv_forward_outvec.
+    static func convolve(_ src: UnsafePointer<Float>, inputs: Int, _ packed: Tensor, outputs: Int,
+                         bias: UnsafePointer<Float>?, _ dst: UnsafeMutablePointer<Float>,
+                         _ g: ConvGeometry, budgetBytes: Int, outVectors: Bool = false) {
+        // The out-vector kernel reads a slab padded without the x-phase split (sw = 1).
+        let padded = outVectors && g.sw > 1
+            ? ConvGeometry(input: [1, inputs, g.d, g.h, g.w], weight: [outputs, inputs, g.kd, g.kh, g.kw],
+                           stride: Stride3D(d: g.sd, h: g.sh, w: 1))
+            : g
         packed.withUnsafeBufferPointer { pk in
-            let per = slabPlanes(g, channels: inputs, budgetBytes: budgetBytes)
-            ColumnWorkspace.with(count: slabFloats(g, channels: inputs, planes: per)) { buf in
-                slabs(src, channels: inputs, g, per: per, into: buf) { z0, planes in
-                    let blocks = (outputs + 7) / 8
+            let per = slabPlanes(padded, channels: inputs, budgetBytes: budgetBytes)
+            ColumnWorkspace.with(count: slabFloats(padded, channels: inputs, planes: per)) { buf in
+                slabs(src, channels: inputs, padded, per: per, into: buf) { z0, planes in
+                    let blocks = outVectors ? (outputs + 31) / 32 : (outputs + 7) / 8
                     let flat = usesFlatRows(g)
                     func run(_ za: Int, _ zb: Int, _ b0: Int, _ b1: Int) {
                         var s = shape(g)
-                        if flat {
+                        if outVectors {
+                            c2f_conv_forward_outvec(buf, pk.baseAddress!, bias, dst, &s, Int32(inputs), Int32(outputs),
+                                                    Int32(z0), Int32(planes), Int32(za), Int32(zb), Int32(b0), Int32(b1))
+                        } else if flat {
                             c2f_conv_forward_flat(buf, pk.baseAddress!, bias, dst, &s, Int32(inputs), Int32(outputs),
                                                   Int32(z0), Int32(planes), Int32(za), Int32(zb), Int32(b0), Int32(b1))
                         } else {
@@ -147,20 +174,26 @@ enum Conv3dDirectKernel {
         }
     }
 
-    static func forward(_ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    /// Packed weights come from the current PackedWeightCache when there is one.
+    static func forward(_ xp: UnsafePointer<Float>, _ weight: Tensor, bias: UnsafePointer<Float>?,
                         _ yp: UnsafeMutablePointer<Float>, _ g: ConvGeometry, budgetBytes: Int) {
         if Conv3dWinogradKernel.applies(g, inputs: g.cin, outputs: g.cout) {
-            let packed = Conv3dWinogradKernel.packedWeights(wp, g, transposed: false)
+            let packed = PackedWeightCache.packed(weight, .winograd) {
+                weight.withUnsafePointer { Conv3dWinogradKernel.packedWeights($0, g, transposed: false) }
+            }
             for n in 0..<g.n {
                 Conv3dWinogradKernel.convolve(xp + n * g.cin * g.inVoxels, inputs: g.cin, packed, outputs: g.cout,
                                               bias: bias, yp + n * g.cout * g.outVoxels, g)
             }
             return
         }
-        let packed = packedWeights(wp, g, transposed: false)
+        let outVectors = usesOutVectors(g, inputs: g.cin, outputs: g.cout)
+        let packed = PackedWeightCache.packed(weight, outVectors ? .outVectors : .direct) {
+            weight.withUnsafePointer { packedWeights($0, g, transposed: false, outVectors: outVectors) }
+        }
         for n in 0..<g.n {
             convolve(xp + n * g.cin * g.inVoxels, inputs: g.cin, packed, outputs: g.cout, bias: bias,
-                     yp + n * g.cout * g.outVoxels, g, budgetBytes: budgetBytes)
+                     yp + n * g.cout * g.outVoxels, g, budgetBytes: budgetBytes, outVectors: outVectors)
         }
     }
 

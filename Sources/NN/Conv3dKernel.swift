@@ -18,6 +18,7 @@ public enum Conv3dEngine {
     private static let planeShift = Atomic<Bool>(true)
     private static let directKernels = Atomic<Bool>(true)
     private static let winogradKernels = Atomic<Bool>(true)
+    private static let outVectorKernels = Atomic<Bool>(true)
 
     /// Stride-1 convs use the direct AVX-512 kernels (Conv3dDirectKernel) when the CPU has AVX-512F;
     /// false forces the GEMM paths (for benchmarks).
@@ -31,6 +32,14 @@ public enum Conv3dEngine {
     public static var useWinograd: Bool {
         get { winogradKernels.load(ordering: .relaxed) }
         set { winogradKernels.store(newValue, ordering: .relaxed) }
+    }
+
+    /// The direct path runs weight-heavy convs of short or strided rows with the vector along output
+    /// channels (c2f_conv_forward_outvec) where it applies; false (or C2FNAS_CONV_OUTVEC=0) keeps them
+    /// on the x-vector kernels (for benchmarks).
+    public static var useOutVectors: Bool {
+        get { outVectorKernels.load(ordering: .relaxed) }
+        set { outVectorKernels.store(newValue, ordering: .relaxed) }
     }
 
     /// Whether this CPU can run the direct kernels at all.
@@ -232,13 +241,13 @@ enum Conv3dKernel {
         var y = Tensor(uninitialized: g.outputShape)
         let k = g.columnRows, ov = g.outVoxels
         if direct && Conv3dDirectKernel.applies(g) {
-            x.withUnsafePointer { xp in weight.withUnsafePointer { wp in y.withUnsafeMutablePointer { yp in
+            x.withUnsafePointer { xp in y.withUnsafeMutablePointer { yp in
                 if let bias {
-                    bias.withUnsafePointer { bp in Conv3dDirectKernel.forward(xp, wp, bias: bp, yp, g, budgetBytes: budgetBytes) }
+                    bias.withUnsafePointer { bp in Conv3dDirectKernel.forward(xp, weight, bias: bp, yp, g, budgetBytes: budgetBytes) }
                 } else {
-                    Conv3dDirectKernel.forward(xp, wp, bias: nil, yp, g, budgetBytes: budgetBytes)
+                    Conv3dDirectKernel.forward(xp, weight, bias: nil, yp, g, budgetBytes: budgetBytes)
                 }
-            } } }
+            } }
             return y
         }
         if direct && Conv3dPointwiseKernel.applies(g) {

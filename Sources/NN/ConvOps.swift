@@ -41,7 +41,8 @@ func convProfileLabel(_ input: [Int], _ weight: [Int], _ stride: Stride3D) -> St
     let kernel = Kernel3D(d: g.kd, h: g.kh, w: g.kw)
     let direct = Conv3dEngine.useDirect
     let path = direct && Conv3dWinogradKernel.applies(g, inputs: g.cin, outputs: g.cout) ? "winograd"
-        : direct && Conv3dDirectKernel.applies(g) ? "direct"
+        : direct && Conv3dDirectKernel.applies(g)
+            ? (Conv3dDirectKernel.usesOutVectors(g, inputs: g.cin, outputs: g.cout) ? "direct, out-vectors" : "direct")
         : direct && Conv3dPointwiseKernel.applies(g) ? "pointwise"
         : g.isPointwise ? "gemm" : Conv3dEngine.usePlaneShift && Conv3dPlaneKernel.applies(g) ? "plane" : "im2col"
     let batch = g.n > 1 ? "\(g.n)x" : ""

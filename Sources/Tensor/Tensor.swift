@@ -110,6 +110,11 @@ public struct Tensor: Sendable {
         return t
     }
 
+    /// Identifies the storage these values live in. While a copy of this tensor is held, the values
+    /// behind the identity cannot change: a mutation through any other copy copies the storage first
+    /// (copy-on-write), so a cache that keeps the copy may key derived data on the identity.
+    public var storageIdentity: ObjectIdentifier { ObjectIdentifier(storage) }
+
     /// Makes the storage uniquely owned (copy-on-write) before a mutation.
     @inlinable
     mutating func makeUnique() {

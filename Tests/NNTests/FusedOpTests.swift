@@ -39,6 +39,23 @@ struct FusedOpTests {
         }
     }
 
+    /// The inference op that overwrites its input: bit-identical to the out-of-place ops, rectified or
+    /// not, on planes split over the pool; the input is handed over (left empty).
+    @Test("instance norm in place (inference): same values as instanceNorm and instanceNormReLU")
+    func inPlaceMatches() {
+        let inputs = GradientCheck.randomInputs([[2, 5, 1, 3, 1367], [5], [5]], seed: 44)
+        for rectify in [false, true] {
+            let vars = inputs.map { Variable($0) }
+            let want = rectify ? instanceNormReLU(vars[0], weight: vars[1], bias: vars[2])
+                               : instanceNorm(vars[0], weight: vars[1], bias: vars[2])
+            let x = Variable(inputs[0].map { $0 })   // its own storage, handed over
+            let got = noGrad { instanceNormInPlace(x, weight: vars[1], bias: vars[2], rectify: rectify) }
+            #expect(got.value == want.value, "rectify \(rectify): \(got.value.maxAbsDifference(want.value))")
+            #expect(x.value.count == 0)
+            #expect(vars[0].value == inputs[0], "the out-of-place op left its input alone")
+        }
+    }
+
     /// The vectorised ReLU and its backward against a scalar loop, for lengths around the SIMD width
     /// and a length split over the pool; NaN passes through forward.
     @Test("ReLU forward and backward vs scalar loops", arguments: [1, 15, 16, 17, 100, 70_001])

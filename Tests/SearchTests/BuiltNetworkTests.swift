@@ -96,6 +96,12 @@ import NN
         }
         let after = noGrad { diceCELoss(logits: net(Variable(x)), labels: y).item }
         #expect(after.isFinite)
+        // Inference (in-place norms, cached packed weights) computes exactly what the recorded forward does.
+        let recorded = net(Variable(x)).value
+        let cache = PackedWeightCache()
+        let inference = cache.using { noGrad { net(Variable(x)) } }.value
+        #expect(inference == recorded)
+        #expect(cache.using { noGrad { net(Variable(x)) } }.value == recorded)
     }
 
     /// Initial weights depend on (seed, name) only: two stores asked for the same parameters in

@@ -108,4 +108,21 @@ void c2f_wino_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, 
 void c2f_wino_forward(const float *x, const float *U, const float *bias, float *y, const c2f_conv_shape *s,
                       int inputs, int outputs, long v0, long v1, int group, float *scratch);
 
+/// 1 when the direct kernels run and C2FNAS_CONV_OUTVEC is not "0" (conv_outvec.c).
+int c2f_outvec_available(void);
+
+/// Weights [cout][cin][kd][kh][kw] packed for c2f_conv_forward_outvec: blocks of 32 output channels,
+/// [block][in][tap][32] (zero past the last output); `transposed` as in c2f_pack_weights. `dst` holds
+/// ceil(outputs / 32) · 32 · inputs · taps floats; this call fills blocks b0..<b1.
+void c2f_outvec_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int b0, int b1);
+
+/// c2f_conv_forward with the vector along output channels (conv_outvec.c): the same arguments, but
+/// `src` is the slab padded for the shape with an x stride of 1 (no phase split; c2f_pad_slab and
+/// c2f_slab_floats of that shape), b0..<b1 are blocks of 32 output channels and the weights come from
+/// c2f_outvec_pack_weights. x strides 1 and 2; faster than the x-vector kernel when rows are short
+/// and channels many.
+void c2f_conv_forward_outvec(const float *src, const float *packed, const float *bias, float *y,
+                             const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb,
+                             int b0, int b1);
+
 #endif

@@ -88,8 +88,9 @@ public final class FitnessPatches: @unchecked Sendable {
         // Per patch and class: soft intersection, soft prediction sum, hard intersection, hard
         // prediction sum, reference sum.
         var sums = [Double](repeating: 0, count: count * k * 5)
+        let cache = PackedWeightCache()   // the same weights for every patch: pack them once
         for (pi, x) in inputs.enumerated() {
-            let logits = noGrad { net(Variable(x)) }.value
+            let logits = cache.using { noGrad { net(Variable(x)) } }.value
             let lab = labels[pi]
             let base = pi * k * 5
             logits.withUnsafePointer { lp in

@@ -120,11 +120,12 @@ extension SearchEngine {
                                    mirrorAxes: config.mirrorTTA ? [0, 1, 2] : [], output: .logits)
         let labels = Array(1..<data.classes)
         var dicePerCase: [[Double]] = [], nsd = [Double](repeating: 0, count: labels.count), hd = nsd
+        let network = Inference.patchNetwork(net)
         for (i, c) in cases.enumerated() {
             try checkStop()
             let (image, reference) = try data.dataset.loadCase(c)
             let (_, pred) = try predictCase(image: image.volume, preprocessor: Preprocessor(plan: data.plan),
-                                            window: window, network: Inference.patchNetwork(net))
+                                            window: window, network: network)
             let m = try Metrics.evaluate(prediction: pred, reference: reference, labels: labels,
                                          defaultTolerance: config.nsdToleranceMM)
             dicePerCase.append(m.map(\.dice))

@@ -172,9 +172,13 @@ public final class GraphNetwork: Module {
                 let g = store.parameter(ParameterSpec(name: prefix + ".weight", shape: [layer.outChannels], role: .normScale))
                 let b = store.parameter(ParameterSpec(name: prefix + ".bias", shape: [layer.outChannels], role: .normShift))
                 let next = i + 1 < layers.count ? layers[i + 1].kind : nil
-                if shareReLUs && (next == .relu || (next == nil && endWithReLU)) {
+                let rectify = shareReLUs && (next == .relu || (next == nil && endWithReLU))
+                skipReLU = rectify && next == .relu
+                if i > 0 && !GradMode.isEnabled {
+                    // Inference: h is the previous layer's fresh output, read by nothing else.
+                    h = instanceNormInPlace(h, weight: g, bias: b, rectify: rectify)
+                } else if rectify {
                     h = instanceNormReLU(h, weight: g, bias: b)
-                    skipReLU = next == .relu
                 } else {
                     h = instanceNorm(h, weight: g, bias: b)
                 }

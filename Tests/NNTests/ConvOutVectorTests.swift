@@ -1,0 +1,119 @@
+import Testing
+@testable import NN
+import Tensor
+
+/// The output-channel-vector forward kernel (c2f_conv_forward_outvec) against the naive 7-loop, for
+/// every kernel and stride the direct path takes: tiles of 1-3 rows (rows of 3 and 4), rows of 7,
+/// rows of 13 (a 12-voxel tile and a 1-voxel tail), 32 and 64 output channels (whole blocks) and 100
+/// (a partial last block), two samples, one slab and one plane per slab; and the packed-weight cache
+/// that sliding-window inference uses with it. Skipped without AVX-512F.
+@Suite("conv3d output-channel-vector kernel", .enabled(if: Conv3dDirectKernel.available))
+struct ConvOutVectorTests {
+    static let kernels: [Kernel3D] = [.k333, .k331, .k113, Kernel3D(d: 3, h: 5, w: 1)]
+    static let strides: [Stride3D] = [.one, .two, Stride3D(d: 1, h: 2, w: 2), Stride3D(d: 2, h: 1, w: 1)]
+    static let shapes: [([Int], Int)] = [([2, 3, 4, 4, 4], 32), ([1, 5, 3, 9, 3], 64), ([1, 2, 5, 6, 7], 100),
+                                         ([1, 3, 3, 5, 13], 32)]
+
+    /// Forward through the kernel whatever the dispatch would choose.
+    static func outVectorForward(_ x: Tensor, _ w: Tensor, bias: Tensor?, stride: Stride3D, budget: Int) -> Tensor {
+        let g = ConvGeometry(input: x.shape, weight: w.shape, stride: stride)
+        var y = Tensor(uninitialized: g.outputShape)
+        let packed = w.withUnsafePointer { Conv3dDirectKernel.packedWeights($0, g, transposed: false, outVectors: true) }
+        x.withUnsafePointer { xp in y.withUnsafeMutablePointer { yp in
+            for n in 0..<g.n {
+                let src = xp + n * g.cin * g.inVoxels, dst = yp + n * g.cout * g.outVoxels
+                if let bias {
+                    bias.withUnsafePointer { bp in
+                        Conv3dDirectKernel.convolve(src, inputs: g.cin, packed, outputs: g.cout, bias: bp, dst, g,
+                                                    budgetBytes: budget, outVectors: true)
+                    }
+                } else {
+                    Conv3dDirectKernel.convolve(src, inputs: g.cin, packed, outputs: g.cout, bias: nil, dst, g,
+                                                budgetBytes: budget, outVectors: true)
+                }
+            }
+        } }
+        return y
+    }
+
+    @Test("runs where output channels are many and rows short or strided")
+    func appliesWhere() {
+        func uses(_ shape: [Int], _ cout: Int, _ s: Stride3D = .one) -> Bool {
+            let g = ConvGeometry(input: shape, weight: [cout, shape[1], 3, 3, 3], stride: s)
+            return Conv3dDirectKernel.usesOutVectors(g, inputs: g.cin, outputs: g.cout)
+        }
+        #expect(uses([1, 128, 8, 8, 8], 128))
+        #expect(uses([1, 256, 4, 4, 4], 256))
+        #expect(uses([1, 16, 64, 64, 64], 32, .two))
+        #expect(uses([1, 64, 16, 16, 16], 128, .two))
+        #expect(!uses([1, 32, 32, 32, 32], 32))    // rows of 32 fill x-vectors
+        #expect(!uses([1, 64, 16, 16, 16], 64))    // rows of 16 too
+        #expect(!uses([1, 64, 8, 8, 8], 16))       // one half-empty block of 32 outputs
+        #expect(!uses([1, 16, 8, 8, 8], 48))       // a partial block on few outputs
+        #expect(uses([1, 16, 8, 8, 8], 100))       // ... but not on many
+    }
+
+    @Test("forward with and without bias matches the naive loop, one slab and one plane per slab",
+          arguments: kernels, strides)
+    func forwardMatchesNaive(kernel: Kernel3D, stride: Stride3D) {
+        var rng = RNG(seed: 53)
+        for (shape, cout) in Self.shapes {
+            let x = Tensor.randomNormal(shape, rng: &rng)
+            let w = Tensor.randomNormal([cout, shape[1], kernel.d, kernel.h, kernel.w], rng: &rng)
+            let g = ConvGeometry(input: shape, weight: w.shape, stride: stride)
+            guard Conv3dDirectKernel.applies(g) else { continue }
+            let b = Tensor.randomNormal([cout], rng: &rng)
+            let want = naiveConv3d(x, w, bias: b, stride: stride)
+            for budget in [1 << 20, 64] {
+                let got = Self.outVectorForward(x, w, bias: b, stride: stride, budget: budget)
+                #expect(got.shape == want.shape)
+                #expect(got.maxAbsDifference(want) < 1e-4, "\(shape) -> \(cout) budget \(budget)")
+            }
+            let noBias = Self.outVectorForward(x, w, bias: nil, stride: stride, budget: 1 << 20)
+            #expect(noBias.maxAbsDifference(naiveConv3d(x, w, bias: nil, stride: stride)) < 1e-4, "\(shape) no bias")
+        }
+    }
+
+    @Test("the dispatch takes the kernel for a 128-channel 3³ and a strided conv, and matches the naive loop")
+    func dispatch() {
+        var rng = RNG(seed: 59)
+        for (shape, stride) in [([1, 40, 3, 3, 3], Stride3D.one), ([1, 6, 7, 6, 9], .two)] {
+            let x = Tensor.randomNormal(shape, rng: &rng)
+            let w = Tensor.randomNormal([128, shape[1], 3, 3, 3], rng: &rng)
+            let g = ConvGeometry(input: shape, weight: w.shape, stride: stride)
+            #expect(Conv3dDirectKernel.usesOutVectors(g, inputs: g.cin, outputs: g.cout))
+            let got = Conv3dKernel.forward(x: x, weight: w, bias: nil, stride: stride, direct: true)
+            #expect(got.maxAbsDifference(naiveConv3d(x, w, bias: nil, stride: stride)) < 1e-3)
+        }
+    }
+
+    @Test("a packed-weight cache gives the uncached result, keeps one pack per conv, and never a stale one")
+    func packedWeightCache() {
+        var rng = RNG(seed: 61)
+        // One conv of each packing: Winograd (32->32 at 16 x 16 rows), x-vectors (8->16), out-vectors (8³, 64 out).
+        let layers = [Conv3d(name: "w", inChannels: 32, outChannels: 32, kernel: .k333, rng: &rng),
+                      Conv3d(name: "d", inChannels: 8, outChannels: 16, kernel: .k333, rng: &rng),
+                      Conv3d(name: "o", inChannels: 16, outChannels: 64, kernel: .k333, rng: &rng)]
+        let inputs = [Tensor.randomNormal([1, 32, 4, 16, 24], rng: &rng), Tensor.randomNormal([1, 8, 5, 6, 7], rng: &rng),
+                      Tensor.randomNormal([1, 16, 8, 8, 8], rng: &rng)]
+        let cache = PackedWeightCache()
+        func run(_ i: Int) -> Tensor { noGrad { layers[i](Variable(inputs[i])) }.value }
+        for i in layers.indices {
+            let plain = run(i)
+            let first = cache.using { run(i) }, second = cache.using { run(i) }
+            #expect(first.scalars == plain.scalars && second.scalars == plain.scalars, "layer \(i)")
+        }
+        let held = cache.packedFloats
+        #expect(held >= layers.reduce(0) { $0 + $1.weight.value.count })
+        _ = cache.using { run(0) }
+        #expect(cache.packedFloats == held)   // hits add nothing
+        // An optimiser-like update in place: the cache must not serve the old pack.
+        for layer in layers {
+            let n = layer.weight.value.count
+            layer.weight.value.withUnsafeMutablePointer { p in for k in 0..<n { p[k] *= -0.5 } }
+        }
+        for i in layers.indices {
+            #expect(cache.using { run(i) }.scalars == run(i).scalars, "layer \(i) after the update")
+        }
+    }
+}
