@@ -318,6 +318,15 @@ public func predictCase(image: Volume, preprocessor: Preprocessor, window: Slidi
     return (full, argmax(full))
 }
 
+/// `predictCase` with a network that takes `window.batch` patches per call.
+public func predictCase(image: Volume, preprocessor: Preprocessor, window: SlidingWindow,
+                        batchNetwork network: PatchBatchNetwork) throws -> (probabilities: Volume, labels: LabelVolume) {
+    let pre = try preprocessor.run(id: "inference", image: image)
+    let probs = try window.predict(pre.image, classes: preprocessor.plan.classCount, batchNetwork: network)
+    let full = preprocessor.restore(probabilities: probs, record: pre.record)
+    return (full, argmax(full))
+}
+
 /// `predictCase(...).labels` with bounded memory: the source volume is consumed by preprocessing,
 /// the probabilities stream out of the sliding window one slice at a time and are resampled back
 /// and arg-maxed as they come (same arithmetic as `restore` + `argmax`). Peak: the preprocessed

@@ -17,7 +17,7 @@ struct BenchInferCommand: ParsableCommand {
         discussion: """
             Input 1 x S^3 normal noise; windows of R^3 at the given overlap with Gaussian importance \
             weights (sigma = R/8, as MONAI and nnU-Net), no test-time mirroring, softmax output. Prints \
-            the wall time of each timed run (s), the window count and the peak RSS (VmHWM) in MiB.
+            the wall time of each timed run (s), the window count and the peak RSS (VmHWM) in MiB.             With several threads the windows of a batch (one per thread) run concurrently, each on one             thread, as in every inference of the engine; with --profile they run as one batched pass             whose ops use all threads (the profile records one thread).
             """)
 
     @Option(help: "Built-in architecture name or architecture.json path.")
@@ -64,17 +64,18 @@ struct BenchInferCommand: ParsableCommand {
         let noise = Tensor.randomNormal([architecture.inputChannels, size, size, size], rng: &rng)
         let grid = Grid(shape: Shape3(size, size, size), spacing: SIMD3(1, 1, 1))
         let image = Volume(grid: grid, channels: architecture.inputChannels, data: noise.scalars)
-        let window = SlidingWindow(patchSize: Shape3(roi, roi, roi), overlap: overlap, output: .logits)
+        let window = SlidingWindow(patchSize: Shape3(roi, roi, roi), overlap: overlap, output: .logits,
+                                   batch: Inference.windowBatch)
         let windows = [grid.shape.x, grid.shape.y, grid.shape.z]
             .map { SlidingWindow.starts(length: $0, patch: roi, overlap: overlap).count }.reduce(1, *)
         var times: [Double] = [], checksum = 0.0
         // One network closure for all runs, as an evaluation over several cases uses one: the
         // warm-up run packs the conv weights, the timed runs reuse them.
-        let network = Inference.patchNetwork(net)
+        let network = Inference.patchBatchNetwork(net)
         for i in 0..<(warmup + runs) {
             if i == warmup && profile { OpProfile.start() }
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let out = try window.predict(image, classes: architecture.classes, network: network)
+            let out = try window.predict(image, classes: architecture.classes, batchNetwork: network)
             let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             if i >= warmup { times.append(s) }
             checksum = out.data.withUnsafeBufferPointer { $0.reduce(0) { $0 + Double($1) } } / Double(out.data.count)

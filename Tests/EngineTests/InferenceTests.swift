@@ -1,6 +1,9 @@
 import Testing
 import Foundation
 import Volume
+import NN
+import Search
+import Tensor
 @testable import Engine
 
 @Suite("Inference")
@@ -35,5 +38,26 @@ struct InferenceTests {
         let orig = Metrics.dice(full.data.map { $0 == 1 }, reference.data.map { $0 == 1 })
         #expect(pre > 0.3, "the intensity classifier finds the liver on the preprocessed grid (Dice \(pre))")
         #expect(abs(orig - pre) < 0.05, "original-grid Dice \(orig) vs preprocessed \(pre)")
+    }
+
+    /// The batch network gives, bit for bit, what one pass per patch and one batched pass give,
+    /// whether the patches of the batch run concurrently on the pool (several threads: the default
+    /// here on a multi-core machine) or as one pass; and again on a second call (packed weights reused).
+    @Test("the batch network equals one pass per patch and one batched pass, concurrent or not")
+    func batchNetworkMatches() throws {
+        let arch = try Architecture.builtin("c2fnas-panc", baseWidth: 2, classes: 3, patch: [16, 16, 16])
+        let net = GraphNetwork(graph: try NetworkGraph(arch), store: ParameterStore(seed: 5))
+        let size = Shape3(16, 16, 16), count = 3, n = size.count
+        var rng = RNG(seed: 6)
+        let patches = Tensor.randomNormal([count * n], rng: &rng).scalars
+        let single = Inference.patchNetwork(net)
+        var want: [Float] = []
+        for i in 0..<count { want += try single(Array(patches[(i * n)..<((i + 1) * n)]), 1, size) }
+        let batched = noGrad { net(Variable(Tensor(shape: [count, 1, 16, 16, 16], scalars: patches))) }.value.scalars
+        #expect(batched == want)
+        let network = Inference.patchBatchNetwork(net)
+        let got = try network(patches, count, 1, size)
+        #expect(got == want, "windows in parallel: \(Inference.windowsInParallel)")
+        #expect(try network(patches, count, 1, size) == want)
     }
 }

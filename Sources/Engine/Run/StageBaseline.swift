@@ -117,15 +117,16 @@ extension SearchEngine {
         let data = try trainingData()
         let cases = data.testCases
         let window = SlidingWindow(patchSize: data.plan.patch, overlap: config.overlap,
-                                   mirrorAxes: config.mirrorTTA ? [0, 1, 2] : [], output: .logits)
+                                   mirrorAxes: config.mirrorTTA ? [0, 1, 2] : [], output: .logits,
+                                   batch: Inference.windowBatch)
         let labels = Array(1..<data.classes)
         var dicePerCase: [[Double]] = [], nsd = [Double](repeating: 0, count: labels.count), hd = nsd
-        let network = Inference.patchNetwork(net)
+        let network = Inference.patchBatchNetwork(net)
         for (i, c) in cases.enumerated() {
             try checkStop()
             let (image, reference) = try data.dataset.loadCase(c)
             let (_, pred) = try predictCase(image: image.volume, preprocessor: Preprocessor(plan: data.plan),
-                                            window: window, network: network)
+                                            window: window, batchNetwork: network)
             let m = try Metrics.evaluate(prediction: pred, reference: reference, labels: labels,
                                          defaultTolerance: config.nsdToleranceMM)
             dicePerCase.append(m.map(\.dice))
