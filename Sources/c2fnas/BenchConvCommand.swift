@@ -54,7 +54,11 @@ struct BenchConvCommand: ParsableCommand {
           help: "A/B: time the direct kernels without Winograd (A) and the default paths (B) alternately.")
     var abWinograd = false
 
-    @Option(help: "Comma-separated Cin->Cout pairs (stride 1) instead of the standard shapes, e.g. \"16->8,32->16\".")
+    @Flag(name: .customLong("ab-outvec"),
+          help: "A/B: time the direct kernels without output-channel vectors (A) and the default paths (B) alternately.")
+    var abOutVectors = false
+
+    @Option(help: "Comma-separated Cin->Cout pairs instead of the standard shapes, stride 1 unless an s2 suffix says otherwise, e.g. \"16->8,16->32s2\".")
     var channels: String?
 
     struct Case {
@@ -97,8 +101,11 @@ struct BenchConvCommand: ParsableCommand {
         if let channels {
             channelPairs = channels.split(separator: ",").compactMap { pair in
                 let parts = pair.split(separator: "-").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "> ")) }
-                guard parts.count == 2, let a = Int(parts[0]), let b = Int(parts[1]), a > 0, b > 0 else { return nil }
-                return (a, b, 1)
+                guard parts.count == 2 else { return nil }
+                let out = parts[1].split(separator: "s")
+                guard let a = Int(parts[0]), let b = out.first.flatMap({ Int($0) }), a > 0, b > 0 else { return nil }
+                let stride = out.count == 2 ? Int(out[1]) ?? 1 : 1
+                return (a, b, max(1, stride))
             }
         }
         var cases: [Case] = []
@@ -110,7 +117,7 @@ struct BenchConvCommand: ParsableCommand {
             }
         }
         if let filter { cases = cases.filter { $0.label.contains(filter) } }
-        if abCompare || abWinograd {
+        if abCompare || abWinograd || abOutVectors {
             runAB(cases)
             return
         }
@@ -161,17 +168,20 @@ struct BenchConvCommand: ParsableCommand {
                    threads: Compute.threads, torchTrainAnchorMs: Self.torchAnchors[c.label])
     }
 
-    /// GEMM paths (A; with --ab-winograd the direct kernels without Winograd) against the default (B),
+    /// GEMM paths (A; with --ab-winograd the direct kernels without Winograd, with --ab-outvec without
+    /// output-channel vectors) against the default (B),
     /// alternating per round: forward and fwd+bwd.
     func runAB(_ cases: [Case]) {
-        let baseline = abWinograd ? "direct" : "gemm"
+        let baseline = abWinograd ? "direct" : abOutVectors ? "x-vectors" : "gemm"
         print("conv3d A/B: \(Compute.threads) thread(s), OpenBLAS \(BLAS.coreName), direct kernels "
             + "\(Conv3dEngine.directAvailable ? "available" : "unavailable"), 3 rounds of \(repeats) runs, ms")
         print("| shape | A \(baseline) fwd med / best | B default fwd med / best | A \(baseline) f+b med / best "
             + "| B default f+b med / best | A/B fwd (median) | A/B f+b (median) |")
         print("|---|---|---|---|---|---|---|")
         func setA(_ on: Bool) {
-            if abWinograd { Conv3dEngine.useWinograd = !on } else { Conv3dEngine.useDirect = !on }
+            if abWinograd { Conv3dEngine.useWinograd = !on }
+            else if abOutVectors { Conv3dEngine.useOutVectors = !on }
+            else { Conv3dEngine.useDirect = !on }
         }
         for c in cases {
             var a: [Row] = [], b: [Row] = []

@@ -60,4 +60,20 @@ struct InferenceTests {
         #expect(got == want, "windows in parallel: \(Inference.windowsInParallel)")
         #expect(try network(patches, count, 1, size) == want)
     }
+
+    /// Fitness scoring with the patches' passes on the pool gives the serial scores exactly.
+    @Test("fitness scores are the same with the patches run concurrently")
+    func concurrentFitness() throws {
+        var cfg = try RunConfig.preset("tiny")
+        try cfg.apply(overrides: ["patch=16,16,16"])
+        let data = try TrainingData(folder: sampleTask, config: cfg)
+        let patches = FitnessPatches(cases: data.validation, count: 5, patch: data.plan.patch, classes: data.classes, seed: 3)
+        let arch = try Architecture.builtin("c2fnas-panc", baseWidth: 2, classes: data.classes, patch: [16, 16, 16])
+        let net = GraphNetwork(graph: try NetworkGraph(arch), store: ParameterStore(seed: 4))
+        for metric in [FitnessMetric.softDice, .dice] {
+            let serial = patches.score(net, metric: metric, concurrent: false)
+            let concurrent = patches.score(net, metric: metric, concurrent: true)
+            #expect(serial.softDice == concurrent.softDice && serial.dice == concurrent.dice && serial.halves == concurrent.halves)
+        }
+    }
 }

@@ -84,13 +84,21 @@ public final class FitnessPatches: @unchecked Sendable {
 
     /// Scores `net` on every patch (no gradients); `halves` are of `metric`.
     public func score(_ net: GraphNetwork, metric: FitnessMetric = .softDice) -> FitnessScore {
+        score(net, metric: metric, concurrent: Inference.windowsInParallel)
+    }
+
+    /// `concurrent`: the patches' passes run on the pool, one per thread (same values; for tests).
+    func score(_ net: GraphNetwork, metric: FitnessMetric, concurrent: Bool) -> FitnessScore {
         let k = classes, v = patch.count
         // Per patch and class: soft intersection, soft prediction sum, hard intersection, hard
         // prediction sum, reference sum.
         var sums = [Double](repeating: 0, count: count * k * 5)
         let cache = PackedWeightCache()   // the same weights for every patch: pack them once
-        for (pi, x) in inputs.enumerated() {
-            let logits = cache.using { noGrad { net(Variable(x)) } }.value
+        let inputs = inputs, labels = labels
+        // Patch pi's sums go to sums[pi·k·5 ..< (pi + 1)·k·5], from its own pass: the patches may run
+        // concurrently, one per pool thread (as the windows of an inference batch), with the same values.
+        func scorePatch(_ pi: Int, _ sp: UnsafeMutablePointer<Double>) {
+            let logits = cache.using { noGrad { net(Variable(inputs[pi])) } }.value
             let lab = labels[pi]
             let base = pi * k * 5
             logits.withUnsafePointer { lp in
@@ -114,8 +122,16 @@ public final class FitnessPatches: @unchecked Sendable {
                             }
                         }
                     }
-                    for j in 0..<(k * 5) { sums[base + j] = acc[j] }
+                    for j in 0..<(k * 5) { sp[base + j] = acc[j] }
                 }
+            }
+        }
+        sums.withUnsafeMutableBufferPointer { sb in
+            let sp = sb.baseAddress!
+            if concurrent {
+                Compute.parallelFor(count) { scorePatch($0, sp) }
+            } else {
+                for pi in 0..<count { scorePatch(pi, sp) }
             }
         }
         let all = Array(0..<count)
