@@ -202,8 +202,10 @@ enum Conv3dDirectKernel {
                          _ g: ConvGeometry, dx dxp: UnsafeMutablePointer<Float>?, dw dwp: UnsafeMutablePointer<Float>?,
                          budgetBytes: Int) {
         let winograd = dxp != nil && Conv3dWinogradKernel.applies(g, inputs: g.cout, outputs: g.cin)
+        let outVectors = !winograd && g.isStride1 && usesOutVectors(g, inputs: g.cout, outputs: g.cin)
         let packed = dxp == nil || !g.isStride1 ? Tensor.zeros([0])
-            : winograd ? Conv3dWinogradKernel.packedWeights(wp, g, transposed: true) : packedWeights(wp, g, transposed: true)
+            : winograd ? Conv3dWinogradKernel.packedWeights(wp, g, transposed: true)
+            : packedWeights(wp, g, transposed: true, outVectors: outVectors)
         for n in 0..<g.n {
             let xs = xp + n * g.cin * g.inVoxels, dys = dyp + n * g.cout * g.outVoxels
             if let dwp { OpProfile.measure(.convWeightGrad) { weightGradient(xs, dys, dwp, g, budgetBytes: budgetBytes) } }
@@ -213,7 +215,7 @@ enum Conv3dDirectKernel {
                                                   dxp + n * g.cin * g.inVoxels, g)
                 } else if g.isStride1 {
                     convolve(dys, inputs: g.cout, packed, outputs: g.cin, bias: nil,
-                             dxp + n * g.cin * g.inVoxels, g, budgetBytes: budgetBytes)
+                             dxp + n * g.cin * g.inVoxels, g, budgetBytes: budgetBytes, outVectors: outVectors)
                 } else {
                     stridedInputGradient(dys, wp, g, dx: dxp + n * g.cin * g.inVoxels, budgetBytes: budgetBytes)
                 }

@@ -87,6 +87,26 @@ struct ConvOutVectorTests {
         }
     }
 
+    @Test("stride-1 dX with many input channels and short rows takes the kernel and equals the classic path",
+          arguments: [Kernel3D.k333, .k331, .k113])
+    func inputGradient(kernel: Kernel3D) {
+        var rng = RNG(seed: 67)
+        for (shape, cout) in [([2, 64, 4, 4, 4], 16), ([1, 100, 3, 5, 7], 9)] {
+            let x = Tensor.randomNormal(shape, rng: &rng)
+            let w = Tensor.randomNormal([cout, shape[1], kernel.d, kernel.h, kernel.w], rng: &rng)
+            let g = ConvGeometry(input: shape, weight: w.shape, stride: .one)
+            #expect(Conv3dDirectKernel.usesOutVectors(g, inputs: g.cout, outputs: g.cin))
+            let gy = Tensor.randomNormal(g.outputShape, rng: &rng)
+            let want = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: .one, needInput: true,
+                                             needWeight: false, needBias: false, planeShift: false, direct: false)
+            for budget in [1 << 20, 64] {
+                let got = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: .one, needInput: true,
+                                                needWeight: false, needBias: false, budgetBytes: budget, direct: true)
+                #expect(got.input!.maxAbsDifference(want.input!) < 1e-4, "\(shape) budget \(budget)")
+            }
+        }
+    }
+
     @Test("a packed-weight cache gives the uncached result, keeps one pack per conv, and never a stale one")
     func packedWeightCache() {
         var rng = RNG(seed: 61)
