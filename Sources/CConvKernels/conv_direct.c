@@ -15,6 +15,7 @@
 //   With ≤ 16 output channels, dot products along x instead (c2f_conv_weight_grad_dot).
 
 #include "CConvKernels.h"
+#include "conv_slab.h"
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,17 +31,6 @@ int c2f_conv_direct_available(void) {
     return __builtin_cpu_supports("avx512f") ? 1 : 0;
 }
 
-// Padded geometry. A padded x row of wp values is stored phase by phase for the x stride sw (all
-// even positions, then all odd ones for sw = 2), so a strided tap still reads contiguous values.
-static inline int out_extent(int n, int stride) { return (n - 1) / stride + 1; }
-static inline long padded_width(const c2f_conv_shape *s) { return s->w + 2 * (s->kw / 2); }
-static inline long phase_length(const c2f_conv_shape *s) { return (padded_width(s) + s->sw - 1) / s->sw; }
-static inline long padded_row(const c2f_conv_shape *s) { return phase_length(s) * s->sw; }
-static inline long padded_plane(const c2f_conv_shape *s) { return (s->h + 2 * (s->kh / 2)) * padded_row(s); }
-static inline int slab_depth(const c2f_conv_shape *s, int planes) { return (planes - 1) * s->sd + s->kd; }
-static inline long slab_channel(const c2f_conv_shape *s, int planes) {
-    return slab_depth(s, planes) * padded_plane(s);
-}
 // Reads past the last channel (partial last vectors) stay within one padded row plus 16 floats.
 static inline long slack(const c2f_conv_shape *s) { return padded_row(s) + 64; }
 
@@ -85,15 +75,16 @@ void c2f_pad_slab(const float *src, float *dst, const c2f_conv_shape *s, int cha
     if (c1 == channels) memset(dst + channels * cs, 0, sizeof(float) * slack(s));
 }
 
-void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int b0, int b1) {
+void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int block,
+                      int b0, int b1) {
     int taps = s->kd * s->kh * s->kw;
     int outs = transposed ? s->cin : s->cout, ins = transposed ? s->cout : s->cin;
     for (int b = b0; b < b1; b++)
         for (int i = 0; i < ins; i++)
             for (int t = 0; t < taps; t++) {
-                float *d = dst + (((long)b * ins + i) * taps + t) * OUT_BLOCK;
-                for (int m = 0; m < OUT_BLOCK; m++) {
-                    int o = b * OUT_BLOCK + m;
+                float *d = dst + (((long)b * ins + i) * taps + t) * block;
+                for (int m = 0; m < block; m++) {
+                    int o = b * block + m;
                     float v = 0;
                     if (o < outs) {
                         v = transposed ? w[((long)i * s->cin + o) * taps + (taps - 1 - t)]
@@ -102,14 +93,6 @@ void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int t
                     d[m] = v;
                 }
             }
-}
-
-static void tap_offsets(const c2f_conv_shape *s, int *off) {
-    long row = padded_row(s), pp = padded_plane(s), seg = phase_length(s);
-    int t = 0;
-    for (int a = 0; a < s->kd; a++)
-        for (int b = 0; b < s->kh; b++)
-            for (int c = 0; c < s->kw; c++) off[t++] = (int)(a * pp + b * row + (c % s->sw) * seg + c / s->sw);
 }
 
 static inline __mmask16 tail_mask(int w) {

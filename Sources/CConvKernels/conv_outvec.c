@@ -11,45 +11,17 @@
 // end of each tile (one scalar store per output value, against inputs·taps FMAs per value).
 
 #include "CConvKernels.h"
+#include "conv_slab.h"
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { OV_BLOCK = 32, OV_MAX_TILE = 12 };
 
-static inline int out_extent(int n, int stride) { return (n - 1) / stride + 1; }
-static inline long padded_width(const c2f_conv_shape *s) { return s->w + 2 * (s->kw / 2); }
-static inline long phase_length(const c2f_conv_shape *s) { return (padded_width(s) + s->sw - 1) / s->sw; }
-static inline long padded_row(const c2f_conv_shape *s) { return phase_length(s) * s->sw; }
-static inline long padded_plane(const c2f_conv_shape *s) { return (s->h + 2 * (s->kh / 2)) * padded_row(s); }
-static inline int slab_depth(const c2f_conv_shape *s, int planes) { return (planes - 1) * s->sd + s->kd; }
-static inline long slab_channel(const c2f_conv_shape *s, int planes) {
-    return slab_depth(s, planes) * padded_plane(s);
-}
-
 int c2f_outvec_available(void) {
     const char *env = getenv("C2FNAS_CONV_OUTVEC");
     if (env && strcmp(env, "0") == 0) return 0;
     return c2f_conv_direct_available();
-}
-
-void c2f_outvec_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int b0, int b1) {
-    int taps = s->kd * s->kh * s->kw;
-    int outs = transposed ? s->cin : s->cout, ins = transposed ? s->cout : s->cin;
-    for (int b = b0; b < b1; b++)
-        for (int i = 0; i < ins; i++)
-            for (int t = 0; t < taps; t++) {
-                float *d = dst + (((long)b * ins + i) * taps + t) * OV_BLOCK;
-                for (int m = 0; m < OV_BLOCK; m++) {
-                    int o = b * OV_BLOCK + m;
-                    float v = 0;
-                    if (o < outs) {
-                        v = transposed ? w[((long)i * s->cin + o) * taps + (taps - 1 - t)]
-                                       : w[((long)o * s->cin + i) * taps + t];
-                    }
-                    d[m] = v;
-                }
-            }
 }
 
 // acc[r·X + j][k] = Σ_ci Σ_t w[ci][t][16k..16k+15] · src[ci][base + r·rs + j + off[t]], for a tile of
@@ -122,12 +94,7 @@ void c2f_conv_forward_outvec(const float *src, const float *packed, const float 
     long row = padded_row(&layout), pp = padded_plane(&layout), cs = slab_channel(&layout, planes);
     long rs = (long)s->sh * row;
     int off[taps];
-    {
-        int t = 0;
-        for (int a = 0; a < s->kd; a++)
-            for (int b = 0; b < s->kh; b++)
-                for (int c = 0; c < s->kw; c++) off[t++] = (int)(a * pp + b * row + c);
-    }
+    tap_offsets(&layout, off);
     int od = out_extent(s->d, s->sd), oh = out_extent(s->h, s->sh), ow = out_extent(s->w, s->sw);
     long ohw = (long)oh * ow, vol = ohw * od;
     // Tile shape: X voxels of a row (at most 12), and as many rows as keep the tile within 12.

@@ -70,11 +70,7 @@ enum Conv3dDirectKernel {
             Compute.parallelFor(jobs) { j in
                 var s = s
                 let b0 = Int32(blocks * j / jobs), b1 = Int32(blocks * (j + 1) / jobs)
-                if outVectors {
-                    c2f_outvec_pack_weights(wp, dst, &s, transposed ? 1 : 0, b0, b1)
-                } else {
-                    c2f_pack_weights(wp, dst, &s, transposed ? 1 : 0, b0, b1)
-                }
+                c2f_pack_weights(wp, dst, &s, transposed ? 1 : 0, Int32(width), b0, b1)
             }
         }
         return out

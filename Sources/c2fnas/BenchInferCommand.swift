@@ -17,7 +17,10 @@ struct BenchInferCommand: ParsableCommand {
         discussion: """
             Input 1 x S^3 normal noise; windows of R^3 at the given overlap with Gaussian importance \
             weights (sigma = R/8, as MONAI and nnU-Net), no test-time mirroring, softmax output. Prints \
-            the wall time of each timed run (s), the window count and the peak RSS (VmHWM) in MiB.             With several threads the windows of a batch (one per thread) run concurrently, each on one             thread, as in every inference of the engine; with --profile they run as one batched pass             whose ops use all threads (the profile records one thread).
+            the wall time of each timed run (s), the window count and the peak RSS (VmHWM) in MiB. \
+            With several threads the windows of a batch (one per thread) run concurrently, each on one \
+            thread, as in every inference of the engine; with --profile they run as one batched pass \
+            whose ops use all threads (the profile records one thread).
             """)
 
     @Option(help: "Built-in architecture name or architecture.json path.")

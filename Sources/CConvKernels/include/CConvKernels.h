@@ -25,10 +25,12 @@ long c2f_slab_floats(const c2f_conv_shape *s, int channels, int planes);
 void c2f_pad_slab(const float *src, float *dst, const c2f_conv_shape *s, int channels,
                   int c0, int c1, int z0, int planes);
 
-/// Packs weights [cout][cin][kd][kh][kw] into blocks of 8 output channels, [block][in][tap][8].
+/// Packs weights [cout][cin][kd][kh][kw] into blocks of `block` output channels, [block][in][tap][block]
+/// (zero past the last output): 8 for the x-vector kernels, 32 for c2f_conv_forward_outvec.
 /// `transposed` packs the input-gradient conv instead: outputs = cin, inputs = cout, taps reversed.
-/// `dst` holds ceil(outputs / 8) · 8 · inputs · taps floats; this call fills blocks b0..<b1.
-void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int b0, int b1);
+/// `dst` holds ceil(outputs / block) · block · inputs · taps floats; this call fills blocks b0..<b1.
+void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int block,
+                      int b0, int b1);
 
 /// y[o][z] for output planes za..<zb (inside the slab that starts at z0 and has `planes` planes) and the
 /// output channels of 8-channel blocks b0..<b1, of the conv of the padded slab `src` (`inputs`
@@ -111,15 +113,10 @@ void c2f_wino_forward(const float *x, const float *U, const float *bias, float *
 /// 1 when the direct kernels run and C2FNAS_CONV_OUTVEC is not "0" (conv_outvec.c).
 int c2f_outvec_available(void);
 
-/// Weights [cout][cin][kd][kh][kw] packed for c2f_conv_forward_outvec: blocks of 32 output channels,
-/// [block][in][tap][32] (zero past the last output); `transposed` as in c2f_pack_weights. `dst` holds
-/// ceil(outputs / 32) · 32 · inputs · taps floats; this call fills blocks b0..<b1.
-void c2f_outvec_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int b0, int b1);
-
 /// c2f_conv_forward with the vector along output channels (conv_outvec.c): the same arguments, but
 /// `src` is the slab padded for the shape with an x stride of 1 (no phase split; c2f_pad_slab and
 /// c2f_slab_floats of that shape), b0..<b1 are blocks of 32 output channels and the weights come from
-/// c2f_outvec_pack_weights. x strides 1 and 2; faster than the x-vector kernel when rows are short
+/// c2f_pack_weights with a block of 32. x strides 1 and 2; faster than the x-vector kernel when rows are short
 /// and channels many.
 void c2f_conv_forward_outvec(const float *src, const float *packed, const float *bias, float *y,
                              const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb,

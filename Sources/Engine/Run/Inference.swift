@@ -36,9 +36,9 @@ public enum Inference {
                         let p = pb.baseAddress!
                         Compute.parallelFor(count) { i in
                             // Task-locals do not follow the job onto a pool thread: bind them here.
-                            let x = Variable(Tensor(shape: [1] + shape,
-                                                    scalars: Array(UnsafeBufferPointer(start: p + i * n, count: n))))
-                            o[i] = cache.using { noGrad { net(x) } }.value.scalars
+                            var patch = Tensor(uninitialized: [1] + shape)
+                            patch.withUnsafeMutablePointer { $0.update(from: p + i * n, count: n) }
+                            o[i] = cache.using { noGrad { net(Variable(patch)) } }.value.scalars
                         }
                     }
                 }
