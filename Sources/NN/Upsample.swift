@@ -4,13 +4,19 @@
 // n - 1), weights (1 - λ, λ) with λ = s - i0. The op is separable: each output plane blends two
 // input planes (D), each of its rows two rows of that blend (H), then the row is resampled along W,
 // where the weights are the fixed 0.75/0.25 pattern with clamped ends, written out directly.
-// Backward is the transpose, per input plane.
+// Backward is the transpose, per input plane. Where the direct conv kernels run (AVX-512), one plane
+// of either pass is a C kernel (CConvKernels/upsample.c: the W pass as vector interleaves); the Swift
+// loops stay as the reference path and for other CPUs.
 
+import CConvKernels
+import Synchronization
 import Tensor
 
 /// Source indices and weights of a ×2 linear resampling along one axis of length n.
 struct LinearTaps {
     let i0: [Int], i1: [Int], w0: [Float], w1: [Float]
+    /// i0 and i1 for the C kernels.
+    let i0c: [Int32], i1c: [Int32]
 
     init(inputLength n: Int) {
         var i0 = [Int](), i1 = [Int](), w0 = [Float](), w1 = [Float]()
@@ -24,10 +30,20 @@ struct LinearTaps {
             w1.append(lam)
         }
         self.i0 = i0; self.i1 = i1; self.w0 = w0; self.w1 = w1
+        i0c = i0.map { Int32($0) }; i1c = i1.map { Int32($0) }
     }
 }
 
 enum Upsample2x {
+    private static let cKernels = Atomic<Bool>(true)
+    /// Whether the passes run the C kernels where the CPU allows (false: the Swift reference loops;
+    /// the tests compare both).
+    static var useKernels: Bool {
+        get { cKernels.load(ordering: .relaxed) }
+        set { cKernels.store(newValue, ordering: .relaxed) }
+    }
+    static var kernels: Bool { useKernels && Conv3dDirectKernel.available }
+
     /// One row along W: d[0..<2n] from s[0..<n], fixed weights 0.25/0.75 with clamped ends.
     @inline(__always)
     static func upRow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, n: Int) {
@@ -69,6 +85,19 @@ enum Upsample2x {
                         outShape: [Int]) -> Tensor {
         var y = Tensor(uninitialized: outShape)
         let hw = h * w, ohw = 4 * hw
+        if kernels {
+            x.withUnsafePointer { xp in y.withUnsafeMutablePointer { yp in
+                Compute.parallelFor(planes * 2 * d) { job in
+                    let b = job / (2 * d), zo = job % (2 * d)
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: hw + w) { scratch in
+                        c2f_upsample2x_plane(xp + (b * d + td.i0[zo]) * hw, xp + (b * d + td.i1[zo]) * hw,
+                                             td.w0[zo], td.w1[zo], yp + (b * 2 * d + zo) * ohw, Int32(h), Int32(w),
+                                             th.i0c, th.i1c, th.w0, th.w1, scratch.baseAddress!)
+                    }
+                }
+            } }
+            return y
+        }
         x.withUnsafePointer { xp in y.withUnsafeMutablePointer { yp in
             Compute.parallelFor(planes * 2 * d) { job in
                 let b = job / (2 * d), zo = job % (2 * d)
@@ -97,6 +126,20 @@ enum Upsample2x {
         var x = Tensor(uninitialized: inShape)
         let hw = h * w, ohw = 4 * hw
         let fromZ = contributors(td, inputLength: d)
+        if kernels {
+            let zs = fromZ.map { $0.map { Int32($0.0) } }, ws = fromZ.map { $0.map(\.1) }
+            g.withUnsafePointer { gp in x.withUnsafeMutablePointer { xp in
+                Compute.parallelFor(planes * d) { job in
+                    let b = job / d, z = job % d
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: w) { row in
+                        c2f_upsample2x_backward_plane(gp + b * 2 * d * ohw, ohw, zs[z], ws[z], Int32(zs[z].count),
+                                                      xp + (b * d + z) * hw, Int32(h), Int32(w),
+                                                      th.i0c, th.i1c, th.w0, th.w1, row.baseAddress!)
+                    }
+                }
+            } }
+            return x
+        }
         g.withUnsafePointer { gp in x.withUnsafeMutablePointer { xp in
             Compute.parallelFor(planes * d) { job in
                 let b = job / d, z = job % d

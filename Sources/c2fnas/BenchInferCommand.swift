@@ -52,6 +52,8 @@ struct BenchInferCommand: ParsableCommand {
     struct Report: Codable {
         let side: String, arch: String, threads: Int, size: Int, roi: Int, overlap: Double, params: Int
         let windows: Int, runsS: [Double], peakRSSMiB: Double, checksum: Double
+        /// Minor page faults of each timed run (the output volume's pages, plus buffers the pool missed).
+        let faultsPerRun: [Int]
     }
 
     func validate() throws {
@@ -71,16 +73,16 @@ struct BenchInferCommand: ParsableCommand {
                                    batch: Inference.windowBatch)
         let windows = [grid.shape.x, grid.shape.y, grid.shape.z]
             .map { SlidingWindow.starts(length: $0, patch: roi, overlap: overlap).count }.reduce(1, *)
-        var times: [Double] = [], checksum = 0.0
+        var times: [Double] = [], faults: [Int] = [], checksum = 0.0
         // One network closure for all runs, as an evaluation over several cases uses one: the
         // warm-up run packs the conv weights, the timed runs reuse them.
         let network = Inference.patchBatchNetwork(net)
         for i in 0..<(warmup + runs) {
             if i == warmup && profile { OpProfile.start() }
-            let t0 = DispatchTime.now().uptimeNanoseconds
+            let t0 = DispatchTime.now().uptimeNanoseconds, f0 = PageFaults.minor
             let out = try window.predict(image, classes: architecture.classes, batchNetwork: network)
             let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            if i >= warmup { times.append(s) }
+            if i >= warmup { times.append(s); faults.append(PageFaults.minor - f0) }
             checksum = out.data.withUnsafeBufferPointer { $0.reduce(0) { $0 + Double($1) } } / Double(out.data.count)
         }
         if profile {
@@ -92,7 +94,8 @@ struct BenchInferCommand: ParsableCommand {
         }
         let report = Report(side: "swift", arch: architecture.name, threads: Compute.threads, size: size, roi: roi,
                             overlap: overlap, params: net.parameterCount, windows: windows, runsS: times,
-                            peakRSSMiB: Double(ProcessStats.peakResidentBytes) / 1_048_576, checksum: checksum)
+                            peakRSSMiB: Double(ProcessStats.peakResidentBytes) / 1_048_576, checksum: checksum,
+                            faultsPerRun: faults)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         print(String(decoding: try encoder.encode(report), as: UTF8.self))

@@ -61,6 +61,27 @@ struct InferenceTests {
         #expect(try network(patches, count, 1, size) == want)
     }
 
+    @Test("a kept result never changes: the closures reuse their output array only once it is released")
+    func keptResultsStayPut() throws {
+        let arch = try Architecture.builtin("c2fnas-panc", baseWidth: 2, classes: 3, patch: [16, 16, 16])
+        let net = GraphNetwork(graph: try NetworkGraph(arch), store: ParameterStore(seed: 7))
+        let size = Shape3(16, 16, 16), n = size.count
+        var rng = RNG(seed: 8)
+        let a = Tensor.randomNormal([2 * n], rng: &rng).scalars, b = Tensor.randomNormal([2 * n], rng: &rng).scalars
+        let single = Inference.patchNetwork(net), batch = Inference.patchBatchNetwork(net)
+        let kept = try single(Array(a[0..<n]), 1, size), keptCopy = kept.map { $0 }
+        let next = try single(Array(b[0..<n]), 1, size)
+        #expect(kept == keptCopy && next != kept)
+        // Kept across calls of every size: a batch of 2, then 1 (a row's last), then 2 again.
+        let two = try batch(a, 2, 1, size), twoCopy = two.map { $0 }
+        let one = try batch(Array(b[0..<n]), 1, 1, size), oneCopy = one.map { $0 }
+        let again = try batch(b, 2, 1, size)
+        #expect(two == twoCopy && one == oneCopy)
+        #expect(Array(again[0..<(3 * n)]) == one, "the first window of b alone equals its pass in a batch")
+        let fresh = Inference.patchBatchNetwork(net)
+        #expect(try fresh(b, 2, 1, size) == again)
+    }
+
     /// Fitness scoring with the patches' passes on the pool gives the serial scores exactly.
     @Test("fitness scores are the same with the patches run concurrently")
     func concurrentFitness() throws {

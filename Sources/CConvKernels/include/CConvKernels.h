@@ -122,4 +122,16 @@ void c2f_conv_forward_outvec(const float *src, const float *packed, const float 
                              const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb,
                              int b0, int b1);
 
+/// Trilinear ×2 upsampling, align_corners=false (upsample.c). One output plane (2h × 2w) from the two
+/// input planes p0, p1 (h × w) blended a0·p0 + a1·p1, then per output row yo the plane rows i0[yo],
+/// i1[yo] blended w0[yo], w1[yo], then the row resampled along W. scratch: h·w + w floats.
+void c2f_upsample2x_plane(const float *p0, const float *p1, float a0, float a1, float *out, int h, int w,
+                          const int *i0, const int *i1, const float *w0, const float *w1, float *scratch);
+
+/// The transpose along one input plane: acc (h × w) = Σ_p za[p] · (the transpose of the H and W passes
+/// of output plane zo[p] of g, planes ohw floats apart). row: w floats of scratch.
+void c2f_upsample2x_backward_plane(const float *g, long ohw, const int *zo, const float *za, int nz, float *acc,
+                                   int h, int w, const int *i0, const int *i1, const float *w0, const float *w1,
+                                   float *row);
+
 #endif

@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import Synchronization
 import Search
 import Volume
 import Tensor
@@ -11,10 +12,11 @@ public enum Inference {
     /// The closure packs each conv's weights once and reuses them for every later patch
     /// (PackedWeightCache; an optimiser step in between makes the packs stop matching, never stale).
     public static func patchNetwork(_ net: GraphNetwork) -> PatchNetwork {
-        let cache = PackedWeightCache()
+        let cache = PackedWeightCache(), result = OutputBuffer()
         return { patch, channels, size in
             let x = Variable(Tensor(shape: [1, channels, size.z, size.y, size.x], scalars: patch))
-            return cache.using { noGrad { net(x) } }.value.scalars
+            let y = cache.using { noGrad { net(x) } }.value
+            return result.fill(count: y.count) { o in y.withUnsafePointer { o.update(from: $0, count: y.count) } }
         }
     }
 
@@ -25,11 +27,11 @@ public enum Inference {
     /// split op by op scaled 1.44-1.7x on two cores (bench/infer.py; FMA throughput scales 1.96x).
     /// The values are the same either way (every op sums in a fixed order for any thread count).
     public static func patchBatchNetwork(_ net: GraphNetwork) -> PatchBatchNetwork {
-        let cache = PackedWeightCache()
+        let cache = PackedWeightCache(), result = OutputBuffer()
         return { patches, count, channels, size in
             let shape = [channels, size.z, size.y, size.x], n = size.count * channels
             if count > 1 && windowsInParallel {
-                var outputs = [[Float]](repeating: [], count: count)
+                var outputs = [Tensor?](repeating: nil, count: count)
                 outputs.withUnsafeMutableBufferPointer { ob in
                     let o = ob.baseAddress!
                     patches.withUnsafeBufferPointer { pb in
@@ -38,14 +40,43 @@ public enum Inference {
                             // Task-locals do not follow the job onto a pool thread: bind them here.
                             var patch = Tensor(uninitialized: [1] + shape)
                             patch.withUnsafeMutablePointer { $0.update(from: p + i * n, count: n) }
-                            o[i] = cache.using { noGrad { net(Variable(patch)) } }.value.scalars
+                            o[i] = cache.using { noGrad { net(Variable(patch)) } }.value
                         }
                     }
                 }
-                return Array(outputs.joined())
+                let ys = outputs.map { $0! }
+                let per = ys[0].count
+                return result.fill(count: count * per) { o in
+                    for (i, y) in ys.enumerated() { y.withUnsafePointer { (o + i * per).update(from: $0, count: per) } }
+                }
             }
             let x = Variable(Tensor(shape: [count] + shape, scalars: patches))
-            return cache.using { noGrad { net(x) } }.value.scalars
+            let y = cache.using { noGrad { net(x) } }.value
+            return result.fill(count: y.count) { o in y.withUnsafePointer { o.update(from: $0, count: y.count) } }
+        }
+    }
+
+    /// The array a network closure returns, reused from call to call. A fresh array of a window's
+    /// logits is a new mapping (BufferPool fixes malloc's mmap threshold at 256 KiB): 768 page faults
+    /// per 64³ window with 3 classes, and the copies into it ran on cold pages. The closure keeps a
+    /// reference to the array it returned; once the caller has dropped its own, the next call finds
+    /// it unique and writes in place. A caller that keeps the result gets a copy-on-write copy instead,
+    /// so a returned array never changes under it.
+    final class OutputBuffer: Sendable {
+        private let buffer = Mutex<[Float]>([])
+
+        func fill(count: Int, _ write: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+            var b = buffer.withLock { b in
+                let taken = b
+                b = []
+                return taken
+            }
+            // A row's last batch can be smaller: the count changes within the capacity.
+            if b.count > count { b.removeLast(b.count - count) }
+            if b.count < count { b.append(contentsOf: repeatElement(0, count: count - b.count)) }
+            b.withUnsafeMutableBufferPointer { write($0.baseAddress!) }
+            buffer.withLock { $0 = b }
+            return b
         }
     }
 
