@@ -148,7 +148,7 @@ public struct SlidingWindow: Sendable {
         let pc = pn * channels, pk = pn * classes
         var patches = [Float](repeating: 0, count: batch * pc)
         var out = [Float](repeating: 0, count: batch * pk)
-        var origins = [(x: Int, y: Int)]()
+        var origins = [(x: Int, y: Int, z: Int)]()
         origins.reserveCapacity(batch)
         let emitPlane = s.x * s.y
         var emitted = [Float](repeating: 0, count: classes * emitPlane)
@@ -189,8 +189,10 @@ public struct SlidingWindow: Sendable {
             base = end
         }
 
-        /// Runs the network on the collected windows of row z0 and adds their weighted outputs.
-        func runBatch(z0: Int) throws {
+        /// Runs the network on the collected windows and adds their weighted outputs. A batch may
+        /// span two rows of windows (the slab holds both: depth = patch + the largest step), so that
+        /// a row whose window count is not a multiple of the batch leaves no short batch behind.
+        func runBatch() throws {
             let b = origins.count
             guard b > 0 else { return }
             // Without mirroring the network's output is added as it is (a copy into `out` was 3-4 %
@@ -225,13 +227,16 @@ public struct SlidingWindow: Sendable {
                 (direct ?? out).withUnsafeBufferPointer { o in
                     gauss.withUnsafeBufferPointer { g in
                         let ap = a.baseAddress!, op = o.baseAddress!, gp = g.baseAddress!
-                        // (class, patch plane) pairs in parallel: each writes its own rows of the slab;
-                        // windows are added in order within a pair, so the sums do not depend on threads.
-                        Compute.parallelFor(classes * p.z) { job in
-                            let c = job / p.z, k = job % p.z
+                        // (class, slab plane) pairs in parallel: each writes its own plane of the slab;
+                        // windows are added in order within a pair, so the sums do not depend on threads
+                        // or on how the windows were batched.
+                        Compute.parallelFor(classes * depth) { job in
+                            let c = job / depth, zl = job % depth
                             for (w, origin) in origins.enumerated() {
+                                let k = zl + base - origin.z
+                                guard k >= 0 && k < p.z else { continue }
                                 for j in 0..<p.y {
-                                    let dst = c * slab + (z0 + k - base) * plane + (origin.y + j) * padded.x + origin.x
+                                    let dst = c * slab + zl * plane + (origin.y + j) * padded.x + origin.x
                                     let src = p.index(0, j, k)
                                     let oc = w * pk + c * pn + src
                                     for i in 0..<p.x { ap[dst + i] += op[oc + i] * scale * gp[src + i] }
@@ -247,8 +252,12 @@ public struct SlidingWindow: Sendable {
         }
 
         for z0 in zs {
-            // Every later window starts at or after z0: the slices before it are finished.
-            if z0 + p.z > base + depth { try flush(upTo: z0) }
+            // Every later window starts at or after z0: the slices before it are finished once the
+            // windows still waiting for a batch are added.
+            if z0 + p.z > base + depth {
+                try runBatch()
+                try flush(upTo: z0)
+            }
             for y0 in ys {
                 for x0 in xs {
                     let w = origins.count
@@ -269,12 +278,12 @@ public struct SlidingWindow: Sendable {
                             }
                         }
                     }
-                    origins.append((x0, y0))
-                    if origins.count == batch { try runBatch(z0: z0) }
+                    origins.append((x0, y0, z0))
+                    if origins.count == batch { try runBatch() }
                 }
             }
-            try runBatch(z0: z0)
         }
+        try runBatch()
         try flush(upTo: padded.z)
     }
 

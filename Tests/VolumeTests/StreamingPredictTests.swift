@@ -76,9 +76,10 @@ struct StreamingPredictTests {
             let one = SlidingWindow(patchSize: Shape3(8, 8, 8), overlap: 0.5, mirrorAxes: mirror)
             var many = one
             many.batch = batch
-            var calls = 0
+            var calls = 0, short = 0
             let batched: PatchBatchNetwork = { patches, count, channels, size in
                 calls += 1
+                if count < batch { short += 1 }
                 #expect(count >= 1 && count <= batch && patches.count == count * channels * size.count)
                 return (0..<count).flatMap { w in
                     Self.net(Array(patches[(w * size.count)..<((w + 1) * size.count)]), channels, size)
@@ -89,6 +90,9 @@ struct StreamingPredictTests {
             #expect(a.data == b.data)
             let windows = one.windowCount(v.shape), mirrors = 1 << mirror.count
             #expect(calls >= windows * mirrors / batch && calls <= (windows / batch + 9) * mirrors)
+            // A batch may take windows of two rows: at most one short batch per two rows of windows.
+            let rows = SlidingWindow.starts(length: v.shape.z, patch: 8, overlap: 0.5).count
+            #expect(short <= (rows + 1) / 2 * mirrors, "\(short) short batches for \(rows) rows")
         }
     }
 
