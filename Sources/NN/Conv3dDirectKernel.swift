@@ -130,7 +130,11 @@ enum Conv3dDirectKernel {
                            stride: Stride3D(d: g.sd, h: g.sh, w: 1))
             : g
         packed.withUnsafeBufferPointer { pk in
-            let per = slabPlanes(padded, channels: inputs, budgetBytes: budgetBytes)
+            var per = slabPlanes(padded, channels: inputs, budgetBytes: budgetBytes)
+            // Whole runs of planes per job (below): runs of unequal length, claimed dynamically,
+            // left one core idle for up to a plane per slab.
+            let jobs = 2 * Compute.threads
+            if per > jobs && per < g.od { per = per / jobs * jobs }
             ColumnWorkspace.with(count: slabFloats(padded, channels: inputs, planes: per)) { buf in
                 slabs(src, channels: inputs, padded, per: per, into: buf) { z0, planes in
                     let blocks = outVectors ? (outputs + 31) / 32 : (outputs + 7) / 8
@@ -148,7 +152,6 @@ enum Conv3dDirectKernel {
                                              Int32(z0), Int32(planes), Int32(za), Int32(zb), Int32(b0), Int32(b1))
                         }
                     }
-                    let jobs = 2 * Compute.threads
                     if planes >= jobs {
                         // Work items are runs of consecutive planes: plane z + 1 reads two of plane z's
                         // three input planes, which a run finds in its core's L2. Items of single

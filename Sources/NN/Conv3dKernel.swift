@@ -9,12 +9,14 @@
 // A 1x1x1 stride-1 conv skips the column matrix. vol2col runs on the pool over column rows, col2im
 // over input channels (each channel's dX is written by one thread), GEMMs use OpenBLAS's threads.
 
+import Foundation
 import Synchronization
 import Tensor
 
 /// Process-wide conv settings.
 public enum Conv3dEngine {
     private static let budget = Atomic<Int>(16 << 20)
+    private static let slabBudget = Atomic<Int>(defaultSlabBudget())
     private static let planeShift = Atomic<Bool>(true)
     private static let directKernels = Atomic<Bool>(true)
     private static let winogradKernels = Atomic<Bool>(true)
@@ -50,6 +52,24 @@ public enum Conv3dEngine {
     public static var usePlaneShift: Bool {
         get { planeShift.load(ordering: .relaxed) }
         set { planeShift.store(newValue, ordering: .relaxed) }
+    }
+
+    /// Upper bound in bytes of the padded input slab that the direct kernels read (at least one
+    /// output plane is used): one core's L2 cache by default. A slab that stays in L2 while the
+    /// kernel sweeps it, and while the pad copy writes it, beat the 16 MiB column budget the direct
+    /// path used before (`bench step --profile`, 1 thread, C2FNAS-Panc at 64³, 2 MiB L2, two
+    /// interleaved rounds: step 398 → 348 ms and 353 → 308 ms; 4 MiB and 1 MiB in between).
+    public static var slabBudgetBytes: Int {
+        get { slabBudget.load(ordering: .relaxed) }
+        set { slabBudget.store(max(4096, newValue), ordering: .relaxed) }
+    }
+
+    /// L2 size per core (sysconf), clamped to 512 KiB-16 MiB; 1 MiB when unknown.
+    /// C2FNAS_SLAB_KIB overrides it (A/B runs without rebuilding).
+    static func defaultSlabBudget() -> Int {
+        if let s = ProcessInfo.processInfo.environment["C2FNAS_SLAB_KIB"], let kib = Int(s), kib > 0 { return kib << 10 }
+        let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
+        return l2 > 0 ? min(16 << 20, max(512 << 10, l2)) : 1 << 20
     }
 
     /// Upper bound of the column buffer in bytes (default 16 MiB; at least one output row is used).
@@ -240,12 +260,13 @@ enum Conv3dKernel {
         }
         var y = Tensor(uninitialized: g.outputShape)
         let k = g.columnRows, ov = g.outVoxels
+        let slabBytes = min(budgetBytes, Conv3dEngine.slabBudgetBytes)
         if direct && Conv3dDirectKernel.applies(g) {
             x.withUnsafePointer { xp in y.withUnsafeMutablePointer { yp in
                 if let bias {
-                    bias.withUnsafePointer { bp in Conv3dDirectKernel.forward(xp, weight, bias: bp, yp, g, budgetBytes: budgetBytes) }
+                    bias.withUnsafePointer { bp in Conv3dDirectKernel.forward(xp, weight, bias: bp, yp, g, budgetBytes: slabBytes) }
                 } else {
-                    Conv3dDirectKernel.forward(xp, weight, bias: nil, yp, g, budgetBytes: budgetBytes)
+                    Conv3dDirectKernel.forward(xp, weight, bias: nil, yp, g, budgetBytes: slabBytes)
                 }
             } }
             return y
@@ -329,7 +350,7 @@ enum Conv3dKernel {
                 Conv3dPointwiseKernel.backward(xp, wp, dyp, g, dx: directInput ? dxp : nil, dw: directWeight ? dwp : nil)
             } else if directInput || directWeight {
                 Conv3dDirectKernel.backward(xp, wp, dyp, g, dx: directInput ? dxp : nil, dw: directWeight ? dwp : nil,
-                                            budgetBytes: budgetBytes)
+                                            budgetBytes: min(budgetBytes, Conv3dEngine.slabBudgetBytes))
             }
             let needInput = gemmInput, needWeight = gemmWeight
             if g.isPointwise {

@@ -43,6 +43,11 @@ struct BenchStepCommand: ParsableCommand {
     @Flag(help: "Print the time per op kind over the timed steps (conv fwd / dX / dW, norm, ...) and its share of the step.")
     var profile = false
 
+    @Option(name: .customLong("ab-slab-kib"), help: ArgumentHelp(
+        "A/B inside one process: alternate the direct kernels' slab budget between two sizes step by step, e.g. 1024,2048 (KiB); prints both medians.",
+        valueName: "a,b"))
+    var abSlabKiB: String?
+
     @Flag(name: .customLong("no-pool"), help: "Return freed tensor buffers to the allocator instead of reusing them (A/B).")
     var noPool = false
 
@@ -71,7 +76,18 @@ struct BenchStepCommand: ParsableCommand {
         let x = Tensor.randomNormal([1, architecture.inputChannels, size, size, size], rng: &rng)
         let labels = Self.sphereLabels(size: size, classes: architecture.classes)
         var times: [Double] = [], losses: [Double] = [], faults: [Int] = [], jobs: [Int] = []
+        // Step by step alternation: the host's slow and fast phases last seconds to minutes, so two
+        // processes run one after the other compare phases more than configurations.
+        let slabs = try abSlabKiB.map { text -> [Int] in
+            let v = text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard v.count == 2, v.allSatisfy({ $0 >= 4 }) else {
+                throw ValidationError("--ab-slab-kib takes two sizes in KiB (at least 4), e.g. 1024,2048; got \"\(text)\"")
+            }
+            return v
+        }
+        var slabTimes: [[Double]] = [[], []]
         for i in 0..<(warmup + steps) {
+            if let slabs { Conv3dEngine.slabBudgetBytes = slabs[i % 2] << 10 }
             if i == warmup && profile { OpProfile.start() }
             let f0 = PageFaults.minor, j0 = Compute.dispatchCount
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -82,7 +98,16 @@ struct BenchStepCommand: ParsableCommand {
             let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
             if i >= warmup {
                 times.append(ms); losses.append(Double(loss.value.scalars[0]))
+                slabTimes[i % 2].append(ms)
                 faults.append(PageFaults.minor - f0); jobs.append(Compute.dispatchCount - j0)
+            }
+        }
+        if let slabs {
+            for k in 0..<2 {
+                let t = slabTimes[k].sorted()
+                if t.isEmpty { continue }
+                print(String(format: "slab budget %d KiB: median %.1f ms, best %.1f ms over %d steps",
+                             slabs[k], t[t.count / 2], t[0], t.count))
             }
         }
         if profile {
