@@ -27,6 +27,26 @@ enum Activation {
         return y
     }
 
+    /// max(x, 0) over x itself (NaN passes through).
+    static func reluInPlace(_ x: inout Tensor) {
+        let n = x.count
+        x.withUnsafeMutablePointer { p in
+            Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
+                let xs = p + r.lowerBound
+                let m = r.count, vecEnd = m & ~15
+                let zero = SIMD16<Float>(repeating: 0)
+                var i = 0
+                while i < vecEnd {
+                    let v = UnsafeRawPointer(xs + i).loadUnaligned(as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(xs + i).storeBytes(of: v.replacing(with: zero, where: v .< zero),
+                                                               as: SIMD16<Float>.self)
+                    i &+= 16
+                }
+                while i < m { if xs[i] < 0 { xs[i] = 0 }; i &+= 1 }
+            }
+        }
+    }
+
     /// dx = dy where the ReLU output is positive, else 0.
     static func reluBackward(_ dy: Tensor, output y: Tensor) -> Tensor {
         precondition(dy.count == y.count, "relu backward: gradient \(dy.shape) vs output \(y.shape)")

@@ -75,6 +75,17 @@ public func relu(_ x: Variable) -> Variable {
     }
 }
 
+/// max(x, 0) written over x, outside graph recording only: for a tensor that nothing else reads (a
+/// layer's fresh output, a block's own merge). `x` is left empty. Writing a second buffer fetched its
+/// lines from memory first, as with the norms (see `instanceNormInPlace`).
+public func reluInPlace(_ x: Variable) -> Variable {
+    precondition(!GradMode.isEnabled, "reluInPlace: only outside graph recording (noGrad)")
+    var t = x.value
+    x.value = Tensor(uninitialized: [0])   // t is now the only reference: no copy-on-write
+    OpProfile.measure(.activation) { Activation.reluInPlace(&t) }
+    return Variable(t)
+}
+
 /// x for x > 0, slope · x otherwise.
 public func leakyRelu(_ x: Variable, slope: Float = 0.01) -> Variable {
     let xv = x.value

@@ -74,6 +74,20 @@ struct FusedOpTests {
         }
     }
 
+    @Test("ReLU in place equals the out-of-place op and takes its input's storage", arguments: [1, 17, 70_001])
+    func reluInPlaceMatches(_ n: Int) {
+        var rng = RNG(seed: UInt64(n + 5))
+        var x = Tensor.randomNormal([n], rng: &rng)
+        if n > 3 { x[flat: 3] = .nan; x[flat: 2] = -0.0 }
+        let want = Activation.relu(x)
+        let v = Variable(x.map { $0 })   // its own storage, handed over
+        let got = noGrad { reluInPlace(v) }.value
+        #expect(v.value.count == 0)
+        for i in 0..<n {
+            if want[flat: i].isNaN { #expect(got[flat: i].isNaN) } else { #expect(got[flat: i] == want[flat: i]) }
+        }
+    }
+
     @Test("sum of several tensors and parallel copy vs loops", arguments: [1, 2, 3, 5])
     func sumAndCopy(_ k: Int) {
         var rng = RNG(seed: UInt64(10 + k))

@@ -96,7 +96,8 @@ import NN
         }
         let after = noGrad { diceCELoss(logits: net(Variable(x)), labels: y).item }
         #expect(after.isFinite)
-        // Inference (in-place norms, cached packed weights) computes exactly what the recorded forward does.
+        // Inference (in-place norms and ReLUs, cached packed weights) computes exactly what the recorded
+        // forward does.
         let recorded = net(Variable(x)).value
         let cache = PackedWeightCache()
         let inference = cache.using { noGrad { net(Variable(x)) } }.value

@@ -144,7 +144,8 @@ public final class GraphNetwork: Module {
                 let branches = layers.map { run($0, h) }
                 h = weightedSum(branches, weights: w)
             } else {
-                h = run(layers[0], h, endWithReLU: fusesReLU)
+                // A sum or concat made here is this block's own tensor: inference may overwrite it.
+                h = run(layers[0], h, endWithReLU: fusesReLU, freshInput: block.merge != .single && !sharesReLU)
             }
             // A fused block's output is already rectified; its readers all take it from `rectified`.
             if fusesReLU { rectified[block.id] = h }
@@ -155,7 +156,9 @@ public final class GraphNetwork: Module {
 
     /// Runs the layers; an instance norm directly followed by a ReLU runs fused, and with
     /// `endWithReLU` so does a final instance norm (the ReLU its readers would apply).
-    private func run(_ layers: [GraphLayer], _ input: Variable, endWithReLU: Bool = false) -> Variable {
+    /// `freshInput`: nothing else reads `input`, so outside graph recording a first ReLU may overwrite it.
+    private func run(_ layers: [GraphLayer], _ input: Variable, endWithReLU: Bool = false,
+                     freshInput: Bool = false) -> Variable {
         var h = input
         var skipReLU = false
         for (i, layer) in layers.enumerated() {
@@ -183,7 +186,7 @@ public final class GraphNetwork: Module {
                     h = instanceNorm(h, weight: g, bias: b)
                 }
             case .relu:
-                h = relu(h)
+                h = !GradMode.isEnabled && (i > 0 || freshInput) ? reluInPlace(h) : relu(h)
             case .upsample:
                 h = upsampleTrilinear2x(h)
             }
