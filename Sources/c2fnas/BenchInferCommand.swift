@@ -46,6 +46,11 @@ struct BenchInferCommand: ParsableCommand {
 
     @Option(help: "Untimed warm-up runs.")
     var warmup = 1
+    @Option(name: .customLong("ab-threads"), help: ArgumentHelp(
+        "Alternate the thread count between two values run by run, e.g. 1,2; prints both medians and the speedup (--threads is then ignored).",
+        valueName: "a,b"))
+    var abThreads: String?
+
     @Flag(help: "Print time per op kind and per conv shape over the timed runs (as bench step --profile); the window loop's own work (cropping, Gaussian blending, softmax) is \"other\".")
     var profile = false
 
@@ -69,21 +74,37 @@ struct BenchInferCommand: ParsableCommand {
         let noise = Tensor.randomNormal([architecture.inputChannels, size, size, size], rng: &rng)
         let grid = Grid(shape: Shape3(size, size, size), spacing: SIMD3(1, 1, 1))
         let image = Volume(grid: grid, channels: architecture.inputChannels, data: noise.scalars)
-        let window = SlidingWindow(patchSize: Shape3(roi, roi, roi), overlap: overlap, output: .logits,
-                                   batch: Inference.windowBatch)
+        let threadPair = try abThreads.map { try BenchStepCommand.pair($0, option: "--ab-threads", minimum: 1) }
+        // One window per thread: the batch follows the thread count of each run.
+        func window() -> SlidingWindow {
+            SlidingWindow(patchSize: Shape3(roi, roi, roi), overlap: overlap, output: .logits, batch: Inference.windowBatch)
+        }
         let windows = [grid.shape.x, grid.shape.y, grid.shape.z]
             .map { SlidingWindow.starts(length: $0, patch: roi, overlap: overlap).count }.reduce(1, *)
         var times: [Double] = [], faults: [Int] = [], checksum = 0.0
         // One network closure for all runs, as an evaluation over several cases uses one: the
         // warm-up run packs the conv weights, the timed runs reuse them.
         let network = Inference.patchBatchNetwork(net)
-        for i in 0..<(warmup + runs) {
-            if i == warmup && profile { OpProfile.start() }
+        var pairTimes: [[Double]] = [[], []]
+        let warmupRuns = threadPair == nil ? warmup : 2 * warmup
+        for i in 0..<(warmupRuns + runs) {
+            if let threadPair { Compute.setThreads(threadPair[i % 2]) }
+            if i == warmupRuns && profile { OpProfile.start() }
+            let w = window()
             let t0 = DispatchTime.now().uptimeNanoseconds, f0 = PageFaults.minor
-            let out = try window.predict(image, classes: architecture.classes, batchNetwork: network)
+            let out = try w.predict(image, classes: architecture.classes, batchNetwork: network)
             let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            if i >= warmup { times.append(s); faults.append(PageFaults.minor - f0) }
+            if i >= warmupRuns { times.append(s); faults.append(PageFaults.minor - f0); pairTimes[i % 2].append(s) }
             checksum = out.data.withUnsafeBufferPointer { $0.reduce(0) { $0 + Double($1) } } / Double(out.data.count)
+        }
+        if let threadPair, !pairTimes[0].isEmpty, !pairTimes[1].isEmpty {
+            let med = pairTimes.map { $0.sorted()[$0.count / 2] }
+            for k in 0..<2 {
+                print(String(format: "%d thread(s): median %.2f s, best %.2f s over %d runs", threadPair[k], med[k],
+                             pairTimes[k].min()!, pairTimes[k].count))
+            }
+            print(String(format: "speedup of the second over the first: %.2fx by medians, %.2fx by bests",
+                         med[0] / med[1], pairTimes[0].min()! / pairTimes[1].min()!))
         }
         if profile {
             let kinds = OpProfile.stop(), details = OpProfile.details()

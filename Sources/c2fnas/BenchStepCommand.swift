@@ -48,6 +48,11 @@ struct BenchStepCommand: ParsableCommand {
         valueName: "a,b"))
     var abSlabKiB: String?
 
+    @Option(name: .customLong("ab-threads"), help: ArgumentHelp(
+        "Alternate the thread count between two values step by step, e.g. 1,2; prints both medians and the speedup (--threads is then ignored).",
+        valueName: "a,b"))
+    var abThreads: String?
+
     @Flag(name: .customLong("no-pool"), help: "Return freed tensor buffers to the allocator instead of reusing them (A/B).")
     var noPool = false
 
@@ -78,17 +83,15 @@ struct BenchStepCommand: ParsableCommand {
         var times: [Double] = [], losses: [Double] = [], faults: [Int] = [], jobs: [Int] = []
         // Step by step alternation: the host's slow and fast phases last seconds to minutes, so two
         // processes run one after the other compare phases more than configurations.
-        let slabs = try abSlabKiB.map { text -> [Int] in
-            let v = text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard v.count == 2, v.allSatisfy({ $0 >= 4 }) else {
-                throw ValidationError("--ab-slab-kib takes two sizes in KiB (at least 4), e.g. 1024,2048; got \"\(text)\"")
-            }
-            return v
-        }
+        let slabs = try abSlabKiB.map { try Self.pair($0, option: "--ab-slab-kib", minimum: 4) }
+        let threadPair = try abThreads.map { try Self.pair($0, option: "--ab-threads", minimum: 1) }
         var slabTimes: [[Double]] = [[], []]
-        for i in 0..<(warmup + steps) {
+        // With --ab-threads every configuration gets its own warm-up steps.
+        let warmupSteps = threadPair == nil ? warmup : 2 * warmup
+        for i in 0..<(warmupSteps + steps) {
             if let slabs { Conv3dEngine.slabBudgetBytes = slabs[i % 2] << 10 }
-            if i == warmup && profile { OpProfile.start() }
+            if let threadPair { Compute.setThreads(threadPair[i % 2]) }
+            if i == warmupSteps && profile { OpProfile.start() }
             let f0 = PageFaults.minor, j0 = Compute.dispatchCount
             let t0 = DispatchTime.now().uptimeNanoseconds
             opt.zeroGrad()
@@ -96,19 +99,21 @@ struct BenchStepCommand: ParsableCommand {
             loss.backward()
             opt.step()
             let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-            if i >= warmup {
+            if i >= warmupSteps {
                 times.append(ms); losses.append(Double(loss.value.scalars[0]))
                 slabTimes[i % 2].append(ms)
                 faults.append(PageFaults.minor - f0); jobs.append(Compute.dispatchCount - j0)
             }
         }
-        if let slabs {
-            for k in 0..<2 {
-                let t = slabTimes[k].sorted()
-                if t.isEmpty { continue }
-                print(String(format: "slab budget %d KiB: median %.1f ms, best %.1f ms over %d steps",
-                             slabs[k], t[t.count / 2], t[0], t.count))
-            }
+        let medians = slabTimes.map { $0.isEmpty ? 0 : $0.sorted()[$0.count / 2] }
+        for k in 0..<2 where !slabTimes[k].isEmpty && (slabs != nil || threadPair != nil) {
+            let t = slabTimes[k].sorted()
+            let label = [slabs.map { "slab budget \($0[k]) KiB" }, threadPair.map { "\($0[k]) thread(s)" }]
+                .compactMap { $0 }.joined(separator: ", ")
+            print(String(format: "%@: median %.1f ms, best %.1f ms over %d steps", label, medians[k], t[0], t.count))
+        }
+        if threadPair != nil, medians[1] > 0, let a = slabTimes[0].min(), let b = slabTimes[1].min() {
+            print(String(format: "speedup of the second over the first: %.2fx by medians, %.2fx by bests", medians[0] / medians[1], a / b))
         }
         if profile {
             let kinds = OpProfile.stop()
@@ -128,6 +133,15 @@ struct BenchStepCommand: ParsableCommand {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         print(String(decoding: try enc.encode(report), as: UTF8.self))
+    }
+
+    /// Two comma-separated integers ≥ minimum for an A/B option.
+    static func pair(_ text: String, option: String, minimum: Int) throws -> [Int] {
+        let v = text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard v.count == 2, v.allSatisfy({ $0 >= minimum }) else {
+            throw ValidationError("\(option) takes two integers of at least \(minimum), e.g. \(minimum),\(2 * minimum); got \"\(text)\"")
+        }
+        return v
     }
 
     /// N=1 labels (1, S, S, S): class 1 inside a centred sphere of radius S/4, class 2 (if any) inside S/8.
