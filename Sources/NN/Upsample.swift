@@ -9,7 +9,6 @@
 // loops stay as the reference path and for other CPUs.
 
 import CConvKernels
-import Synchronization
 import Tensor
 
 /// Source indices and weights of a ×2 linear resampling along one axis of length n.
@@ -35,14 +34,9 @@ struct LinearTaps {
 }
 
 enum Upsample2x {
-    private static let cKernels = Atomic<Bool>(true)
-    /// Whether the passes run the C kernels where the CPU allows (false: the Swift reference loops;
-    /// the tests compare both).
-    static var useKernels: Bool {
-        get { cKernels.load(ordering: .relaxed) }
-        set { cKernels.store(newValue, ordering: .relaxed) }
-    }
-    static var kernels: Bool { useKernels && Conv3dDirectKernel.available }
+    /// Whether the passes run the C kernels (else the Swift reference loops, which the tests compare
+    /// them with by passing `kernels:`; no global switch, so concurrent tests never see a mix).
+    static var kernels: Bool { Conv3dDirectKernel.available }
 
     /// One row along W: d[0..<2n] from s[0..<n], fixed weights 0.25/0.75 with clamped ends.
     @inline(__always)
@@ -82,7 +76,7 @@ enum Upsample2x {
     /// W. Each output value is written once (three separate 1-D passes wrote 2 + 4 + 8 times the
     /// input through two intermediate tensors); output planes are the pool's jobs.
     static func forward(_ x: Tensor, planes: Int, d: Int, h: Int, w: Int, th: LinearTaps, td: LinearTaps,
-                        outShape: [Int]) -> Tensor {
+                        outShape: [Int], kernels: Bool = Upsample2x.kernels) -> Tensor {
         var y = Tensor(uninitialized: outShape)
         let hw = h * w, ohw = 4 * hw
         if kernels {
@@ -122,7 +116,7 @@ enum Upsample2x {
     /// Transpose of `forward`: per input plane, every output plane that reads it (at most four),
     /// each output row taken back along W and added into the two input rows it reads, weighted.
     static func backward(_ g: Tensor, planes: Int, d: Int, h: Int, w: Int, th: LinearTaps, td: LinearTaps,
-                         inShape: [Int]) -> Tensor {
+                         inShape: [Int], kernels: Bool = Upsample2x.kernels) -> Tensor {
         var x = Tensor(uninitialized: inShape)
         let hw = h * w, ohw = 4 * hw
         let fromZ = contributors(td, inputLength: d)
