@@ -8,42 +8,31 @@ enum Activation {
     /// max(x, 0); NaN passes through (x < 0 is false for NaN), so the loss check still sees it.
     static func relu(_ x: Tensor) -> Tensor {
         var y = Tensor(uninitialized: x.shape)
-        let n = x.count
-        x.withUnsafePointer { xp in y.withUnsafeMutablePointer { yp in
-            Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
-                let xs = xp + r.lowerBound, ys = yp + r.lowerBound
-                let m = r.count, vecEnd = m & ~15
-                let zero = SIMD16<Float>(repeating: 0)
-                var i = 0
-                while i < vecEnd {
-                    let v = UnsafeRawPointer(xs + i).loadUnaligned(as: SIMD16<Float>.self)
-                    UnsafeMutableRawPointer(ys + i).storeBytes(of: v.replacing(with: zero, where: v .< zero),
-                                                                as: SIMD16<Float>.self)
-                    i &+= 16
-                }
-                while i < m { let v = xs[i]; ys[i] = v < 0 ? 0 : v; i &+= 1 }
-            }
-        } }
+        x.withUnsafePointer { xp in y.withUnsafeMutablePointer { yp in rectify(xp, yp, count: x.count) } }
         return y
     }
 
     /// max(x, 0) over x itself (NaN passes through).
     static func reluInPlace(_ x: inout Tensor) {
         let n = x.count
-        x.withUnsafeMutablePointer { p in
-            Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
-                let xs = p + r.lowerBound
-                let m = r.count, vecEnd = m & ~15
-                let zero = SIMD16<Float>(repeating: 0)
-                var i = 0
-                while i < vecEnd {
-                    let v = UnsafeRawPointer(xs + i).loadUnaligned(as: SIMD16<Float>.self)
-                    UnsafeMutableRawPointer(xs + i).storeBytes(of: v.replacing(with: zero, where: v .< zero),
-                                                               as: SIMD16<Float>.self)
-                    i &+= 16
-                }
-                while i < m { if xs[i] < 0 { xs[i] = 0 }; i &+= 1 }
+        x.withUnsafeMutablePointer { p in rectify(UnsafePointer(p), p, count: n) }
+    }
+
+    /// y = max(x, 0), 16 lanes at a time, in parallel chunks; `y` may equal `x` (each value is read
+    /// before it is written, at the same index).
+    private static func rectify(_ xp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>, count n: Int) {
+        Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
+            let xs = xp + r.lowerBound, ys = yp + r.lowerBound
+            let m = r.count, vecEnd = m & ~15
+            let zero = SIMD16<Float>(repeating: 0)
+            var i = 0
+            while i < vecEnd {
+                let v = UnsafeRawPointer(xs + i).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(ys + i).storeBytes(of: v.replacing(with: zero, where: v .< zero),
+                                                            as: SIMD16<Float>.self)
+                i &+= 16
             }
+            while i < m { let v = xs[i]; ys[i] = v < 0 ? 0 : v; i &+= 1 }
         }
     }
 
