@@ -13,6 +13,7 @@
 // weight-gradient entry is summed by one thread in a fixed order (deterministic).
 
 import CConvKernels
+import Foundation
 import Tensor
 
 enum Conv3dDirectKernel {
@@ -135,9 +136,12 @@ enum Conv3dDirectKernel {
             // left one core idle for up to a plane per slab.
             let jobs = 2 * Compute.threads
             if per > jobs && per < g.od { per = per / jobs * jobs }
+            // Every thread gets an item even when a plane's input outgrows the budget and the
+            // outputs fill one block: items are planes × output-channel blocks (below).
+            let blocks = outVectors ? (outputs + 31) / 32 : (outputs + 7) / 8
+            per = max(per, min(g.od, (Compute.threads + blocks - 1) / blocks))
             ColumnWorkspace.with(count: slabFloats(padded, channels: inputs, planes: per)) { buf in
                 slabs(src, channels: inputs, padded, per: per, into: buf) { z0, planes in
-                    let blocks = outVectors ? (outputs + 31) / 32 : (outputs + 7) / 8
                     let flat = usesFlatRows(g)
                     func run(_ za: Int, _ zb: Int, _ b0: Int, _ b1: Int) {
                         var s = shape(g)
@@ -295,6 +299,10 @@ enum Conv3dDirectKernel {
         }
     }
 
+    /// Stride-1 weight gradients of ≤ 16 output channels take the padded-row dY layout
+    /// (C2FNAS_DW_FLAT=0 keeps the row-by-row dot kernel, for A/B runs).
+    static let flatWeightGradient = ProcessInfo.processInfo.environment["C2FNAS_DW_FLAT"] != "0"
+
     /// dw += dW of one sample: per slab, dY is transposed to [voxel][cout rounded to 16] and the
     /// (input channel, tap) pairs are spread over the pool in chunks of whole micro-tiles (24 pairs).
     private static func weightGradient(_ xs: UnsafePointer<Float>, _ dys: UnsafePointer<Float>,
@@ -303,6 +311,33 @@ enum Conv3dDirectKernel {
         let cp = (g.cout + 15) / 16 * 16, hw = g.oh * g.ow
         let chunk = max(24, (pairs / (4 * Compute.threads) + 23) / 24 * 24)
         let chunks = (pairs + chunk - 1) / chunk
+        if g.cout <= 16 && g.isStride1 && flatWeightGradient {
+            // Stride 1: dY copied per slab into the x slab's padded-row layout, each plane one flat
+            // run (c2f_conv_weight_grad_dot_flat); the budget holds both slabs.
+            let per = slabPlanes(g, channels: g.cin + g.cout, budgetBytes: budgetBytes)
+            var s = shape(g)
+            let slabCount = slabFloats(g, channels: g.cin, planes: per)
+            let gradCount = c2f_grad_rows_floats(&s, Int32(per))
+            ColumnWorkspace.with(count: slabCount + gradCount + 16) { buf in
+                // dY rows start on a cache line: its loads are then never split.
+                let raw = buf + slabCount
+                let dyp = raw + (16 - (Int(bitPattern: raw) / 4) % 16) % 16
+                slabs(xs, channels: g.cin, g, per: per, into: buf) { z0, planes in
+                    let parts = min(g.cout, Compute.threads)
+                    Compute.parallelFor(parts) { p in
+                        var s = shape(g)
+                        c2f_pad_grad_rows(dys, dyp, &s, Int32(z0), Int32(planes),
+                                          Int32(g.cout * p / parts), Int32(g.cout * (p + 1) / parts))
+                    }
+                    Compute.parallelFor(chunks) { c in
+                        var s = shape(g)
+                        c2f_conv_weight_grad_dot_flat(buf, dyp, dwp, &s, Int32(planes),
+                                                      Int32(c * chunk), Int32(min(pairs, (c + 1) * chunk)))
+                    }
+                }
+            }
+            return
+        }
         if g.cout <= 16 {
             // Few output channels: dot products along x, straight into dw. Up to 8 a channel vector
             // would be half empty; at 16 the dot kernel measured 7-35 % faster as well (it loads 10

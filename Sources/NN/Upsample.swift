@@ -71,6 +71,23 @@ enum Upsample2x {
         return list
     }
 
+    /// The kernels' transpose tables: for each input index, the distinct output indices that read it
+    /// with a nonzero weight (weights of one output index added), at most 4, as [n][4] lists and counts.
+    static func readers(_ taps: LinearTaps, inputLength n: Int) -> (index: [Int32], weight: [Float], count: [Int32]) {
+        var index = [Int32](repeating: 0, count: 4 * n), weight = [Float](repeating: 0, count: 4 * n)
+        var count = [Int32](repeating: 0, count: n)
+        for (i, list) in contributors(taps, inputLength: n).enumerated() {
+            var merged: [(Int, Float)] = []
+            for (o, w) in list where w != 0 {
+                if let k = merged.firstIndex(where: { $0.0 == o }) { merged[k].1 += w } else { merged.append((o, w)) }
+            }
+            precondition(merged.count <= 4, "upsample: input index \(i) is read by \(merged.count) outputs")
+            for (k, (o, w)) in merged.enumerated() { index[4 * i + k] = Int32(o); weight[4 * i + k] = w }
+            count[i] = Int32(merged.count)
+        }
+        return (index, weight, count)
+    }
+
     /// [planes, d, h, w] → [planes, 2d, 2h, 2w] in one pass: per output plane, the two input planes
     /// blended along D into a scratch plane, then per output row the two scratch rows along H, then
     /// W. Each output value is written once (three separate 1-D passes wrote 2 + 4 + 8 times the
@@ -83,11 +100,9 @@ enum Upsample2x {
             x.withUnsafePointer { xp in y.withUnsafeMutablePointer { yp in
                 Compute.parallelFor(planes * 2 * d) { job in
                     let b = job / (2 * d), zo = job % (2 * d)
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: hw + w) { scratch in
-                        c2f_upsample2x_plane(xp + (b * d + td.i0[zo]) * hw, xp + (b * d + td.i1[zo]) * hw,
-                                             td.w0[zo], td.w1[zo], yp + (b * 2 * d + zo) * ohw, Int32(h), Int32(w),
-                                             th.i0c, th.i1c, th.w0, th.w1, scratch.baseAddress!)
-                    }
+                    c2f_upsample2x_plane(xp + (b * d + td.i0[zo]) * hw, xp + (b * d + td.i1[zo]) * hw,
+                                         td.w0[zo], td.w1[zo], yp + (b * 2 * d + zo) * ohw, Int32(h), Int32(w),
+                                         th.i0c, th.i1c, th.w0, th.w1)
                 }
             } }
             return y
@@ -114,26 +129,32 @@ enum Upsample2x {
     }
 
     /// Transpose of `forward`: per input plane, every output plane that reads it (at most four),
-    /// each output row taken back along W and added into the two input rows it reads, weighted.
+    /// each output row taken back along W and added into the two input rows it reads, weighted
+    /// (the reference loops; the kernel gathers per input row instead).
     static func backward(_ g: Tensor, planes: Int, d: Int, h: Int, w: Int, th: LinearTaps, td: LinearTaps,
                          inShape: [Int], kernels: Bool = Upsample2x.kernels) -> Tensor {
         var x = Tensor(uninitialized: inShape)
         let hw = h * w, ohw = 4 * hw
-        let fromZ = contributors(td, inputLength: d)
         if kernels {
-            let zs = fromZ.map { $0.map { Int32($0.0) } }, ws = fromZ.map { $0.map(\.1) }
+            // Per input plane, the (at most 4) output planes that read it summed into a scratch plane,
+            // then each input row gathered from the (at most 4) rows of it (CConvKernels/upsample.c).
+            let (zs, ws, nz) = readers(td, inputLength: d)
+            let (ys, yws, ny) = readers(th, inputLength: h)
             g.withUnsafePointer { gp in x.withUnsafeMutablePointer { xp in
+            zs.withUnsafeBufferPointer { zp in ws.withUnsafeBufferPointer { wp in
                 Compute.parallelFor(planes * d) { job in
                     let b = job / d, z = job % d
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: w) { row in
-                        c2f_upsample2x_backward_plane(gp + b * 2 * d * ohw, ohw, zs[z], ws[z], Int32(zs[z].count),
-                                                      xp + (b * d + z) * hw, Int32(h), Int32(w),
-                                                      th.i0c, th.i1c, th.w0, th.w1, row.baseAddress!)
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: ohw) { scratch in
+                        c2f_upsample2x_backward_plane(gp + b * 2 * d * ohw, ohw, zp.baseAddress! + 4 * z, wp.baseAddress! + 4 * z,
+                                                      nz[z], xp + (b * d + z) * hw, Int32(h), Int32(w), ys, yws, ny,
+                                                      scratch.baseAddress!)
                     }
                 }
             } }
+            } }
             return x
         }
+        let fromZ = contributors(td, inputLength: d)
         g.withUnsafePointer { gp in x.withUnsafeMutablePointer { xp in
             Compute.parallelFor(planes * d) { job in
                 let b = job / d, z = job % d

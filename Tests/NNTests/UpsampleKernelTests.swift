@@ -8,7 +8,8 @@ import Tensor
 @Suite("upsample kernels")
 struct UpsampleKernelTests {
     static let shapes: [[Int]] = [[1, 2, 1, 1, 1], [2, 1, 3, 2, 2], [1, 3, 2, 5, 3], [1, 2, 3, 4, 16],
-                                  [1, 1, 2, 3, 17], [1, 2, 5, 2, 33], [2, 1, 1, 17, 9], [1, 1, 4, 8, 48]]
+                                  [1, 1, 2, 3, 17], [1, 2, 5, 2, 33], [2, 1, 1, 17, 9], [1, 1, 4, 8, 48],
+                                  [1, 2, 3, 4, 32], [1, 1, 2, 3, 64], [1, 1, 1, 1, 31]]
 
     /// (planes, d, h, w, taps along H and D, output shape) of an N,C,D,H,W input.
     static func geometry(_ s: [Int]) -> (planes: Int, th: LinearTaps, td: LinearTaps, out: [Int]) {

@@ -76,6 +76,19 @@ void c2f_conv_weight_grad_t(const float *src, const float *dyt, float *dwt, cons
 void c2f_conv_weight_grad_dot(const float *src, const float *dy, float *dw, const c2f_conv_shape *s,
                               int z0, int planes, int q0, int q1);
 
+/// Floats of dY in the padded-row layout for `planes` output planes of a stride-1 conv (all cout
+/// channels): [cout][planes][round16(h · padded row)].
+long c2f_grad_rows_floats(const c2f_conv_shape *s, int planes);
+
+/// Copies channels c0..<c1 of dY planes z0..<z0+planes ([cout][d][h][w], stride 1) into `dyp` in that
+/// layout: each row followed by kw - 1 zeros (the x slab's padding columns), zeros after the last row.
+void c2f_pad_grad_rows(const float *dy, float *dyp, const c2f_conv_shape *s, int z0, int planes, int c0, int c1);
+
+/// c2f_conv_weight_grad_dot for stride 1 with dY from c2f_pad_grad_rows (the same `planes`): each
+/// plane is one run of whole vectors.
+void c2f_conv_weight_grad_dot_flat(const float *src, const float *dyp, float *dw, const c2f_conv_shape *s,
+                                   int planes, int q0, int q1);
+
 /// 1x1x1 stride-1 conv of one sample (pointwise.c): y[o][v] = Σ_i w[o·wo + i·wi] · x[i][v] (+ bias[o];
 /// bias may be NULL) for voxels v0..<v1; x is [inputs][voxels], y [outputs][voxels]. The forward
 /// passes w [outputs][inputs] as (wo, wi) = (inputs, 1); the input gradient passes the same w as
@@ -123,15 +136,15 @@ void c2f_conv_forward_outvec(const float *src, const float *packed, const float 
                              int b0, int b1);
 
 /// Trilinear ×2 upsampling, align_corners=false (upsample.c). One output plane (2h × 2w) from the two
-/// input planes p0, p1 (h × w) blended a0·p0 + a1·p1, then per output row yo the plane rows i0[yo],
-/// i1[yo] blended w0[yo], w1[yo], then the row resampled along W. scratch: h·w + w floats.
+/// input planes p0, p1 (h × w) blended a0·p0 + a1·p1; output row yo blends that plane's rows i0[yo] and
+/// i1[yo] with w0[yo], w1[yo], and the row is resampled along W.
 void c2f_upsample2x_plane(const float *p0, const float *p1, float a0, float a1, float *out, int h, int w,
-                          const int *i0, const int *i1, const float *w0, const float *w1, float *scratch);
+                          const int *i0, const int *i1, const float *w0, const float *w1);
 
-/// The transpose along one input plane: acc (h × w) = Σ_p za[p] · (the transpose of the H and W passes
-/// of output plane zo[p] of g, planes ohw floats apart). row: w floats of scratch.
-void c2f_upsample2x_backward_plane(const float *g, long ohw, const int *zo, const float *za, int nz, float *acc,
-                                   int h, int w, const int *i0, const int *i1, const float *w0, const float *w1,
-                                   float *row);
+/// The transpose along one input plane: out (h × w, overwritten) = the sum over the output planes
+/// zo[p] (weights za[p], p < nz; planes ohw floats apart in g) and the output rows yo[4y + r] (weights
+/// yw[4y + r], r < ny[y]) that read input row y, taken back along W. scratch: ohw floats.
+void c2f_upsample2x_backward_plane(const float *g, long ohw, const int *zo, const float *za, int nz, float *out,
+                                   int h, int w, const int *yo, const float *yw, const int *ny, float *scratch);
 
 #endif
