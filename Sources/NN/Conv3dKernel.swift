@@ -71,12 +71,16 @@ public enum Conv3dEngine {
     /// its forward ran on one thread (10.0 ms at 2 threads against 9.5 at 1).
     static var callSlabBudgetBytes: Int { slabBudgetBytes * Compute.threads }
 
-    /// L2 size per core (sysconf), clamped to 512 KiB-16 MiB; 1 MiB when unknown.
+    /// L2 size per core (sysconf), at least 2 MiB and at most 16 MiB; 2 MiB when unknown.
     /// C2FNAS_SLAB_KIB overrides it (A/B runs without rebuilding).
+    /// The floor: a job works on a run of planes, not the whole slab, and with a 1 MiB budget the
+    /// 16-channel 64³ convs got one output plane per slab and copied every input plane three times
+    /// (Zen 5, 1 MiB L2: `bench step --ab-slab-kib 1024,2048`, 1 thread, 20 steps each: 159.4 →
+    /// 155.2 ms median; 2 and 4 MiB equal at 2 threads, as on the Xeon with its 2 MiB L2).
     static func defaultSlabBudget() -> Int {
         if let s = ProcessInfo.processInfo.environment["C2FNAS_SLAB_KIB"], let kib = Int(s), kib > 0 { return kib << 10 }
         let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
-        return l2 > 0 ? min(16 << 20, max(512 << 10, l2)) : 1 << 20
+        return min(16 << 20, max(2 << 20, l2))
     }
 
     /// Upper bound of the column buffer in bytes (default 16 MiB; at least one output row is used).
