@@ -7,6 +7,7 @@
 #define C2F_CONV_SLAB_H
 
 #include "CConvKernels.h"
+#include <immintrin.h>
 
 static inline int out_extent(int n, int stride) { return (n - 1) / stride + 1; }
 static inline long padded_width(const c2f_conv_shape *s) { return s->w + 2 * (s->kw / 2); }
@@ -25,6 +26,13 @@ static inline void tap_offsets(const c2f_conv_shape *s, int *off) {
     for (int a = 0; a < s->kd; a++)
         for (int b = 0; b < s->kh; b++)
             for (int c = 0; c < s->kw; c++) off[t++] = (int)(a * pp + b * row + (c % s->sw) * seg + c / s->sw);
+}
+
+// Lanes i of a 16-lane load starting at x0 with 0 <= x0 + i < w (masked loads of a row's edges).
+static inline __mmask16 lanes_inside(long x0, long w) {
+    long lo = x0 < 0 ? -x0 : 0, hi = w - x0 < 16 ? w - x0 : 16;
+    if (hi <= lo) return 0;
+    return (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
 }
 
 #endif

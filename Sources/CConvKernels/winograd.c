@@ -17,6 +17,7 @@
 // call in a fixed order, so results do not depend on the thread count.
 
 #include "CConvKernels.h"
+#include "conv_slab.h"
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,13 +117,6 @@ static inline void vector_place(const tiling *t, long v, int *tz, int *vy, int *
     *vx = (int)(v % t->vpr);
     *vy = (int)((v / t->vpr) % t->rows_v);
     *tz = (int)(v / ((long)t->vpr * t->rows_v));
-}
-
-// Lanes i of a load starting at x0 with 0 <= x0 + i < w.
-static inline __mmask16 lanes_inside(int x0, int w) {
-    int lo = x0 < 0 ? -x0 : 0, hi = w - x0 < 16 ? w - x0 : 16;
-    if (hi <= lo) return 0;
-    return (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
 }
 
 // V[p][ci][j] for the group's vectors, all input channels, read from x [inputs][d][h][w]. `deep`
