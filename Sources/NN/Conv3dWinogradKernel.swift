@@ -21,11 +21,11 @@ enum Conv3dWinogradKernel {
     static func applies(_ g: ConvGeometry, inputs: Int, outputs: Int) -> Bool {
         guard available, Conv3dEngine.useWinograd, g.isStride1, g.kd == 3 || g.kd == 1, g.kh == 3, g.kw == 3 else { return false }
         // The transforms cost per input and per output channel, the products per pair, so small
-        // channel counts lose (`bench conv --ab-winograd`, 1 thread, forward direct / Winograd:
-        // 16->8 and 8->16 0.80-0.90 at 16³-64³, 16->16 0.82-1.11, 32->16 1.03-1.32, 16->32
-        // 1.36-1.42). In-plane kernels save 2.25x the products, not 3.375x, so they need more:
-        // 16->16 k3x3x1 at 32³ 1.2 ms direct, 1.8 Winograd; 32->32 6.0 and 4.8.
-        let enough = g.kd == 3 ? min(inputs, outputs) >= 16 && inputs + outputs >= 48 : min(inputs, outputs) >= 32
+        // channel counts lose. `bench conv --ab-winograd`, 1 thread, forward direct / Winograd, Zen 5,
+        // since the transform prefetches its rows: 16->16 1.40 at 32³ and 1.03 at 64³, k3x3x1 1.21
+        // and 1.03; 8->16 1.13 and 0.92, 16->8 1.06 and 0.83. (On the Xeon, before the prefetch,
+        // 16->16 measured 0.82-1.11 and in-plane 16->16 lost, so both needed 32 channels.)
+        let enough = min(inputs, outputs) >= 16
         return enough && laneFill(g) >= 0.75
     }
 

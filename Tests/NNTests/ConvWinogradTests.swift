@@ -9,7 +9,7 @@ import Tensor
 /// several runs, and groups whose last micro-tile holds 1, 2 or 3 vectors. Skipped without AVX-512F.
 @Suite("conv3d Winograd kernel", .enabled(if: Conv3dWinogradKernel.available))
 struct ConvWinogradTests {
-    @Test("applies to stride-1 3x3x3 (≥ 16 channels each way, 48 together) and 3x3x1 (≥ 32) convs with mostly full tile vectors")
+    @Test("applies to stride-1 3x3x3 and 3x3x1 convs of ≥ 16 channels each way with mostly full tile vectors")
     func appliesWhere() {
         func g(_ shape: [Int], _ cout: Int, _ k: Kernel3D = .k333, _ s: Stride3D = .one) -> ConvGeometry {
             ConvGeometry(input: shape, weight: [cout, shape[1], k.d, k.h, k.w], stride: s)
@@ -24,9 +24,10 @@ struct ConvWinogradTests {
         #expect(!applies(g([1, 16, 8, 8, 8], 32)))       // two rows of 4: the direct kernel
         #expect(!applies(g([1, 16, 32, 32, 32], 8)))     // transforms per channel outweigh the products
         #expect(!applies(g([1, 8, 32, 32, 32], 16)))
-        #expect(!applies(g([1, 16, 32, 32, 32], 16)))
+        #expect(applies(g([1, 16, 32, 32, 32], 16)))
         #expect(applies(g([1, 32, 32, 32, 32], 32, .k331)))
-        #expect(!applies(g([1, 16, 32, 32, 32], 16, .k331)))   // in-plane: ≥ 32 channels each way
+        #expect(applies(g([1, 16, 32, 32, 32], 16, .k331)))
+        #expect(!applies(g([1, 16, 32, 32, 32], 8, .k331)))
         #expect(applies(g([1, 32, 32, 32, 32], 16)))
         #expect(applies(g([1, 16, 32, 32, 32], 32)))
         #expect(!applies(g([1, 16, 32, 32, 32], 16, .k113)))
