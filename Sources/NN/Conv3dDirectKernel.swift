@@ -365,7 +365,9 @@ enum Conv3dDirectKernel {
         }
         // The budget holds the padded x slab and the transposed dY slab.
         let per = slabPlanes(g, channels: g.cin + cp, budgetBytes: budgetBytes)
-        var dwt = Tensor.zeros([pairs * cp])
+        // Zeroed by each chunk's first slab, on the pool (a serial Tensor.zeros of up to 1.7 MB, and
+        // the serial scatter below, were most of the worker's idle time in a 2-thread step).
+        var dwt = Tensor(uninitialized: [pairs * cp])
         dwt.withUnsafeMutableBufferPointer { dwtb in
             let dwtp = dwtb.baseAddress!
             // One workspace holds both, so the free list keeps a single buffer within the budget.
@@ -380,14 +382,18 @@ enum Conv3dDirectKernel {
                     Compute.parallelFor(chunks) { c in
                         var s = shape(g)
                         let (q0, q1) = bounds(c)
+                        if z0 == 0 { (dwtp + Int(q0) * cp).update(repeating: 0, count: Int(q1 - q0) * cp) }
                         if q0 < q1 { c2f_conv_weight_grad_t(buf, dyt, dwtp, &s, Int32(planes), q0, q1) }
                     }
                 }
             }
-            // dwt [ci·taps][cp] back to dw [cout][ci·taps].
-            for co in 0..<g.cout {
-                let row = dwp + co * pairs
-                for q in 0..<pairs { row[q] += dwtp[q * cp + co] }
+            // dwt [ci·taps][cp] back to dw [cout][ci·taps], output channels split over the pool.
+            let parts = min(g.cout, 2 * Compute.threads)
+            Compute.parallelFor(parts) { p in
+                for co in (g.cout * p / parts)..<(g.cout * (p + 1) / parts) {
+                    let row = dwp + co * pairs
+                    for q in 0..<pairs { row[q] += dwtp[q * cp + co] }
+                }
             }
         }
     }
