@@ -365,8 +365,8 @@ enum Conv3dDirectKernel {
         }
         // The budget holds the padded x slab and the transposed dY slab.
         let per = slabPlanes(g, channels: g.cin + cp, budgetBytes: budgetBytes)
-        // Zeroed by each chunk's first slab, on the pool (a serial Tensor.zeros of up to 1.7 MB, and
-        // the serial scatter below, were most of the worker's idle time in a 2-thread step).
+        // Zeroed by each chunk's first slab, on the pool: a Tensor.zeros of up to 1.7 MB and the
+        // scatter below ran serially while the other threads waited.
         var dwt = Tensor(uninitialized: [pairs * cp])
         dwt.withUnsafeMutableBufferPointer { dwtb in
             let dwtp = dwtb.baseAddress!
