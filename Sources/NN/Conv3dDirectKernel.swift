@@ -65,8 +65,9 @@ enum Conv3dDirectKernel {
         let blocks = (outs + width - 1) / width
         var out = Tensor(uninitialized: [blocks * width * ins * g.kernelVolume])
         // Blocks in parallel once there is enough to copy (a 256-channel 3x3x3 conv packs 1.8 M values,
-        // serial 1.3 % of sliding-window inference).
-        let jobs = blocks * width * ins * g.kernelVolume >= 1 << 16 ? blocks : 1
+        // serial 1.3 % of sliding-window inference; training packs every step, in a 2-thread step
+        // while the other thread waits). 8 K values take about 10 µs, several fork/joins' worth.
+        let jobs = blocks * width * ins * g.kernelVolume >= 1 << 13 ? blocks : 1
         out.withUnsafeMutablePointer { dst in
             Compute.parallelFor(jobs) { j in
                 var s = s

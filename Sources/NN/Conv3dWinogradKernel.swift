@@ -42,7 +42,9 @@ enum Conv3dWinogradKernel {
         let outs = transposed ? g.cin : g.cout, ins = transposed ? g.cout : g.cin
         let blocks = (outs + 7) / 8, positions = g.kd == 3 ? 64 : 16
         var out = Tensor(uninitialized: [blocks * positions * ins * 8])
-        let jobs = blocks * ins >= 64 ? blocks : 1
+        // Blocks in parallel from 16 (block, input) pairs, about 8 µs of transforms (training packs
+        // both directions every step).
+        let jobs = blocks * ins >= 16 ? blocks : 1
         out.withUnsafeMutablePointer { dst in
             Compute.parallelFor(jobs) { j in
                 var s = shape(g)
