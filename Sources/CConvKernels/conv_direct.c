@@ -398,6 +398,29 @@ void c2f_conv_weight_grad_t(const float *src, const float *dyt, float *dwt, cons
     }
 }
 
+// The dot kernels' group of pairs qs..<qe: the slab offset of each pair (its input channel's
+// plane plus the tap; padded to nq with the last pair), computed once per group, since the
+// divisions cost as much as the FMAs when redone per row block.
+static inline void dot_pair_offsets(const int *off, int taps, long cs, int qs, int qe, int nq, long *qoff) {
+    for (int j = 0; j < nq; j++) {
+        int qq = qs + j < qe ? qs + j : qe - 1;
+        qoff[j] = (long)(qq / taps) * cs + off[qq % taps];
+    }
+}
+
+// dw[co][pair] += the sum of the group's vector accumulator keep[cb][pair][m] (co = 4·cb + m).
+__attribute__((target("avx512f")))
+static void dot_reduce_group(const __m512 *keep, float *dw, const c2f_conv_shape *s, int taps, int cbs,
+                             int qs, int qe, int nq) {
+    for (int cb = 0; cb < cbs; cb++)
+        for (int m = 0; m < DW_OUT && cb * DW_OUT + m < s->cout; m++)
+            for (int q = qs; q < qe; q++) {
+                int co = cb * DW_OUT + m;
+                __m512 v = keep[((long)cb * nq + (q - qs)) * DW_OUT + m];
+                dw[((long)co * s->cin + q / taps) * taps + q % taps] += _mm512_reduce_add_ps(v);
+            }
+}
+
 // Weight gradient for few output channels (≤ 16; ≤ 8 would leave a 16-lane channel vector half empty):
 // dot products along x, 4 output channels × 6 pairs per micro-tile. Rows are taken in blocks of about
 // DW_ROW_BLOCK voxels and every (channel block, pair group) sweeps the block before the next one, so
@@ -422,13 +445,8 @@ void c2f_conv_weight_grad_dot(const float *src, const float *dy, float *dw, cons
         int nq = (qe - qs + DW_PAIRS - 1) / DW_PAIRS * DW_PAIRS;
         __m512 keep[cbs * DW_OUT * nq];
         for (int k = 0; k < cbs * DW_OUT * nq; k++) keep[k] = _mm512_setzero_ps();
-        // Slab offset of each pair (its input channel's plane plus the tap), computed once: the
-        // divisions cost as much as the FMAs when redone per row block.
         long qoff[nq];
-        for (int j = 0; j < nq; j++) {
-            int qq = qs + j < qe ? qs + j : qe - 1;
-            qoff[j] = (long)(qq / taps) * cs + off[qq % taps];
-        }
+        dot_pair_offsets(off, taps, cs, qs, qe, nq, qoff);
         for (int z = z0; z < z0 + planes; z++) {
             for (int ya = 0; ya < oh; ya += rb) {
                 int yc = ya + rb < oh ? ya + rb : oh;
@@ -466,13 +484,7 @@ void c2f_conv_weight_grad_dot(const float *src, const float *dy, float *dw, cons
                 }
             }
         }
-        for (int cb = 0; cb < cbs; cb++)
-            for (int m = 0; m < DW_OUT && cb * DW_OUT + m < s->cout; m++)
-                for (int q = qs; q < qe; q++) {
-                    int co = cb * DW_OUT + m;
-                    __m512 v = keep[((long)cb * nq + (q - qs)) * DW_OUT + m];
-                    dw[((long)co * s->cin + q / taps) * taps + q % taps] += _mm512_reduce_add_ps(v);
-                }
+        dot_reduce_group(keep, dw, s, taps, cbs, qs, qe, nq);
     }
 }
 
@@ -516,10 +528,7 @@ void c2f_conv_weight_grad_dot_flat(const float *src, const float *dyp, float *dw
         __m512 keep[cbs * DW_OUT * nq];
         for (int k = 0; k < cbs * DW_OUT * nq; k++) keep[k] = _mm512_setzero_ps();
         long qoff[nq];
-        for (int j = 0; j < nq; j++) {
-            int qq = qs + j < qe ? qs + j : qe - 1;
-            qoff[j] = (long)(qq / taps) * cs + off[qq % taps];
-        }
+        dot_pair_offsets(off, taps, cs, qs, qe, nq, qoff);
         for (int p = 0; p < planes; p++) {
             const float *xp = src + (long)p * pp;
             for (long va = 0; va < nv; va += block) {
@@ -554,12 +563,6 @@ void c2f_conv_weight_grad_dot_flat(const float *src, const float *dyp, float *dw
                 }
             }
         }
-        for (int cb = 0; cb < cbs; cb++)
-            for (int m = 0; m < DW_OUT && cb * DW_OUT + m < s->cout; m++)
-                for (int q = qs; q < qe; q++) {
-                    int co = cb * DW_OUT + m;
-                    __m512 v = keep[((long)cb * nq + (q - qs)) * DW_OUT + m];
-                    dw[((long)co * s->cin + q / taps) * taps + q % taps] += _mm512_reduce_add_ps(v);
-                }
+        dot_reduce_group(keep, dw, s, taps, cbs, qs, qe, nq);
     }
 }
