@@ -91,7 +91,8 @@ enum Upsample2x {
     /// [planes, d, h, w] → [planes, 2d, 2h, 2w] in one pass: per output plane, the two input planes
     /// blended along D into a scratch plane, then per output row the two scratch rows along H, then
     /// W. Each output value is written once (three separate 1-D passes wrote 2 + 4 + 8 times the
-    /// input through two intermediate tensors); output planes are the pool's jobs.
+    /// input through two intermediate tensors); output planes are the pool's jobs. (The kernel blends
+    /// each output row's four input rows directly, in registers; the reference loops use the scratch.)
     static func forward(_ x: Tensor, planes: Int, d: Int, h: Int, w: Int, th: LinearTaps, td: LinearTaps,
                         outShape: [Int], kernels: Bool = Upsample2x.kernels) -> Tensor {
         var y = Tensor(uninitialized: outShape)
