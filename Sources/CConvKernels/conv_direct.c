@@ -164,14 +164,16 @@ static inline void forward_tile(const float *src, const float *wb, const float *
 }
 
 // The forward micro-kernel over an explicit list of tap offsets (the taps of `s` for a conv; a
-// parity class's taps for a strided input gradient).
+// parity class's taps for a strided input gradient). Output o's plane z goes to
+// y + o · ostride + (z − zbase) · oh · ow.
 __attribute__((target("avx512f"), always_inline))
 static inline void conv_forward_taps(const float *src, const float *packed, const float *bias, float *y,
+                                     long ostride, int zbase,
                                      const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes,
                                      int za, int zb, int b0, int b1, const int *off, int taps) {
     long row = padded_row(s), pp = padded_plane(s), cs = slab_channel(s, planes);
-    int od = out_extent(s->d, s->sd), oh = out_extent(s->h, s->sh), ow = out_extent(s->w, s->sw);
-    long ohw = (long)oh * ow, vol = ohw * od;
+    int oh = out_extent(s->h, s->sh), ow = out_extent(s->w, s->sw);
+    long ohw = (long)oh * ow;
     int nvx = (ow + 15) / 16, npos = oh * nvx;
     __mmask16 tail = tail_mask(ow);
     // Chunks of a plane's vectors keep the input rows they read in L2 across all output blocks.
@@ -187,7 +189,7 @@ static inline void conv_forward_taps(const float *src, const float *packed, cons
                     int q = p + j < pe ? p + j : pe - 1;  // a short last tile repeats its last vector
                     int yy = q / nvx, xv = q % nvx;
                     xin[j] = (long)(z - z0) * s->sd * pp + (long)yy * s->sh * row + xv * 16;
-                    yo[j] = z * ohw + (long)yy * ow + xv * 16;
+                    yo[j] = (long)(z - zbase) * ohw + (long)yy * ow + xv * 16;
                     mk[j] = xv == nvx - 1 ? tail : (__mmask16)0xFFFF;
                 }
                 __m512 acc[OUT_BLOCK][VECS];
@@ -195,7 +197,7 @@ static inline void conv_forward_taps(const float *src, const float *packed, cons
                 for (int m = 0; m < OUT_BLOCK; m++) {
                     int o = b * OUT_BLOCK + m;
                     if (o >= outputs) break;
-                    float *yc = y + o * vol;
+                    float *yc = y + o * ostride;
                     for (int j = 0; j < VECS; j++) _mm512_mask_storeu_ps(yc + yo[j], mk[j], acc[m][j]);
                 }
             }
@@ -211,7 +213,8 @@ void c2f_conv_forward(const float *src, const float *packed, const float *bias, 
     int taps = s->kd * s->kh * s->kw;
     int off[taps];
     tap_offsets(s, off);
-    conv_forward_taps(src, packed, bias, y, s, inputs, outputs, z0, planes, za, zb, b0, b1, off, taps);
+    long vol = (long)out_extent(s->d, s->sd) * out_extent(s->h, s->sh) * out_extent(s->w, s->sw);
+    conv_forward_taps(src, packed, bias, y, vol, 0, s, inputs, outputs, z0, planes, za, zb, b0, b1, off, taps);
 }
 
 // Input gradient of a strided conv, one parity class at a time. dx at z = s·j + r receives
@@ -261,10 +264,25 @@ void c2f_pack_class_weights(const float *w, float *dst, const c2f_conv_shape *s,
 }
 
 __attribute__((target("avx512f")))
-void c2f_conv_class_input_grad(const float *src, const float *packed, float *out, const c2f_conv_shape *sy,
-                               int inputs, int outputs, int z0, int planes, int za, int zb, int b0, int b1,
-                               const int *offsets, int n) {
-    conv_forward_taps(src, packed, NULL, out, sy, inputs, outputs, z0, planes, za, zb, b0, b1, offsets, n);
+void c2f_conv_class_input_grad(const float *src, const float *packed, float *out, long ostride,
+                               const c2f_conv_shape *sy, int inputs, int outputs, int z0, int planes, int z,
+                               int b0, int b1, const int *offsets, int n) {
+    conv_forward_taps(src, packed, NULL, out, ostride, z, sy, inputs, outputs, z0, planes, z, z + 1, b0, b1, offsets, n);
+}
+
+// dst[2l] = even[l], dst[2l + 1] = odd[l] for 2l (+ 1) < n: the two x-parity classes of a
+// stride-2 input gradient back into one dX row, 32 values per step by two-source permutes.
+__attribute__((target("avx512f")))
+void c2f_interleave_pair(const float *even, const float *odd, float *dst, long n) {
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    long l = 0;
+    for (; 2 * l + 32 <= n; l += 16) {
+        __m512 a = _mm512_loadu_ps(even + l), b = _mm512_loadu_ps(odd + l);
+        _mm512_storeu_ps(dst + 2 * l, _mm512_permutex2var_ps(a, lo, b));
+        _mm512_storeu_ps(dst + 2 * l + 16, _mm512_permutex2var_ps(a, hi, b));
+    }
+    for (long x = 2 * l; x < n; x++) dst[x] = (x & 1) ? odd[x >> 1] : even[x >> 1];
 }
 
 // Forward for short rows (stride 1): the output positions of a plane are taken in the padded

@@ -162,8 +162,10 @@ enum Conv3dDirectKernel {
                         // three input planes, which a run finds in its core's L2. Items of single
                         // planes alternated between the cores, and each re-read them from L3 (2
                         // threads gave 1.3-1.5x on 32³ convs in inference; 1.8-1.9x in `bench conv`).
-                        Compute.parallelFor(jobs) { r in
-                            run(z0 + planes * r / jobs, z0 + planes * (r + 1) / jobs, 0, blocks)
+                        // Guided runs: long first, single planes last, for the balance at the join.
+                        let split = GuidedSplit(count: planes, threads: Compute.threads)
+                        Compute.parallelFor(split.count) { r in
+                            run(z0 + split[r].lowerBound, z0 + split[r].upperBound, 0, blocks)
                         }
                     } else {
                         // Fewer planes than items: planes split further by output-channel blocks.
@@ -230,9 +232,13 @@ enum Conv3dDirectKernel {
     /// dX of one sample of a strided conv. Input position z = sd·j + rz (per axis) receives
     /// Σ w[a]·dY[j + δ] over the taps a with (rz + pad − a) divisible by the stride, δ = (rz + pad − a)
     /// / stride: for each parity class (rz, ry, rx) a stride-1 correlation of dY with its own taps
-    /// (c2f_conv_class_input_grad), computed per slab of padded dY into one buffer per class (dY's
-    /// extents), then interleaved into dX row by row. Every dX value is written once, summed in a
-    /// fixed order (output channel, tap), with no zero-inserted work.
+    /// (c2f_conv_class_input_grad). Per slab of padded dY, a work item takes a run of dY planes j
+    /// and a range of 8-channel blocks: every class of plane j into its thread's scratch (dY's plane
+    /// extents per class and channel), then dX planes sd·j ..< sd·(j + 1) interleaved from it while it
+    /// is in L2. (Classes over the whole volume into one buffer, interleaved after all slabs, wrote
+    /// and re-read 8 MB for 8->16 at 64³ and scaled 1.4x on two threads; DECISIONS.md 2026-12-07.)
+    /// Every dX value is written once, summed in a fixed order (output channel, tap), with no
+    /// zero-inserted work.
     private static func stridedInputGradient(_ dys: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ g: ConvGeometry,
                                              dx: UnsafeMutablePointer<Float>, budgetBytes: Int) {
         // dY as the input of a stride-1 "same" conv with the same kernel: its padded slab layout.
@@ -240,7 +246,7 @@ enum Conv3dDirectKernel {
         var s = shape(g), sy = shape(gy)
         let classes = g.sd * g.sh * g.sw, taps = g.kernelVolume
         let per = slabPlanes(gy, channels: g.cout, budgetBytes: budgetBytes)
-        let blocks = (g.cin + 7) / 8, classVoxels = g.outVoxels
+        let blocks = (g.cin + 7) / 8, ohw = g.oh * g.ow
         // Per class: tap list and packed weights (both tiny next to the arithmetic).
         var tapCount = [Int](repeating: 0, count: classes)
         var offsets = [Int32](repeating: 0, count: classes * taps)
@@ -255,43 +261,66 @@ enum Conv3dDirectKernel {
             if n > 0 { pk.withUnsafeMutablePointer { c2f_pack_class_weights(wp, $0, &s, index, Int32(n)) } }
             packs.append(pk)
         }
-        var parts = Tensor(uninitialized: [classes * g.cin * classVoxels])
-        parts.withUnsafeMutablePointer { partp in
+        // Scratch per thread: [class][cin][oh·ow], one dY plane of every class.
+        let scratch = classes * g.cin * ohw
+        ColumnWorkspace.with(count: Compute.threads * scratch) { parts in
             ColumnWorkspace.with(count: slabFloats(gy, channels: g.cout, planes: per)) { buf in
                 slabs(dys, channels: g.cout, gy, per: per, into: buf) { z0, planes in
-                    let live = (0..<classes).filter { tapCount[$0] > 0 }
-                    let split = min(blocks, max(1, (2 * Compute.threads + planes * live.count - 1) / (planes * live.count)))
-                    // Work items: (class, plane, block range).
+                    // Runs of planes (guided) when there are enough; else single planes split by blocks.
+                    let runs = GuidedSplit(count: planes, threads: Compute.threads)
+                    let split = planes >= 2 * Compute.threads ? 1 : min(blocks, max(1, (2 * Compute.threads + planes - 1) / planes))
+                    let items = split == 1 ? runs.count : planes * split
                     offsets.withUnsafeBufferPointer { op in
-                        Compute.parallelFor(live.count * planes * split) { i in
-                            let c = live[i / (planes * split)], rest = i % (planes * split)
-                            let z = Int32(z0 + rest / split), part = rest % split
+                        Compute.parallelFor(items) { i, slot in
+                            let zs = split == 1 ? runs[i] : (i / split)..<(i / split + 1)
+                            let part = split == 1 ? 0 : i % split
+                            let b0 = blocks * part / split, b1 = blocks * (part + 1) / split
+                            let mine = parts + slot * scratch
                             var sy = shape(gy)
-                            packs[c].withUnsafePointer { pk in
-                                c2f_conv_class_input_grad(buf, pk, partp + c * g.cin * classVoxels, &sy,
-                                                          Int32(g.cout), Int32(g.cin), Int32(z0), Int32(planes), z, z + 1,
-                                                          Int32(blocks * part / split), Int32(blocks * (part + 1) / split),
-                                                          op.baseAddress! + c * taps, Int32(tapCount[c]))
+                            for j in zs {
+                                for c in 0..<classes where tapCount[c] > 0 {
+                                    packs[c].withUnsafePointer { pk in
+                                        c2f_conv_class_input_grad(buf, pk, mine + c * g.cin * ohw, ohw, &sy,
+                                                                  Int32(g.cout), Int32(g.cin), Int32(z0), Int32(planes),
+                                                                  Int32(z0 + j), Int32(b0), Int32(b1),
+                                                                  op.baseAddress! + c * taps, Int32(tapCount[c]))
+                                    }
+                                }
+                                interleave(UnsafePointer(mine), plane: z0 + j, channels: min(g.cin, 8 * b0)..<min(g.cin, 8 * b1),
+                                           tapCount: tapCount, g, into: dx)
                             }
                         }
                     }
                 }
             }
-            // Interleave: dX row (ci, z, y) takes x = sw·l + rx from class (z % sd, y % sh, rx).
-            let partc = UnsafePointer(partp)
-            Compute.parallelFor(g.cin * g.d) { job in
-                let ci = job / g.d, z = job % g.d
-                let rz = z % g.sd, j = z / g.sd
+        }
+    }
+
+    /// dX rows of dY plane j (dX planes sd·j + rz) for `channels`, from one plane of every class
+    /// (`parts`: [class][cin][oh·ow]): row (ci, z, y) takes x = sw·l + rx from class (rz, y % sh, rx).
+    private static func interleave(_ parts: UnsafePointer<Float>, plane j: Int, channels: Range<Int>,
+                                   tapCount: [Int], _ g: ConvGeometry, into dx: UnsafeMutablePointer<Float>) {
+        let ohw = g.oh * g.ow
+        for ci in channels {
+            for rz in 0..<g.sd {
+                let z = g.sd * j + rz
+                if z >= g.d { break }
                 for y in 0..<g.h {
                     let ry = y % g.sh, k = y / g.sh
                     let row = dx + (ci * g.d + z) * g.h * g.w + y * g.w
-                    for rx in 0..<g.sw {
+                    func source(_ rx: Int) -> UnsafePointer<Float>? {
                         let c = (rz * g.sh + ry) * g.sw + rx
-                        if tapCount[c] == 0 {
+                        return tapCount[c] == 0 ? nil : parts + (c * g.cin + ci) * ohw + k * g.ow
+                    }
+                    if g.sw == 2, let even = source(0), let odd = source(1) {
+                        c2f_interleave_pair(even, odd, row, g.w)
+                        continue
+                    }
+                    for rx in 0..<g.sw {
+                        guard let src = source(rx) else {
                             for x in Swift.stride(from: rx, to: g.w, by: g.sw) { row[x] = 0 }
                             continue
                         }
-                        let src = partc + c * g.cin * classVoxels + ci * classVoxels + (j * g.oh + k) * g.ow
                         var l = 0
                         for x in Swift.stride(from: rx, to: g.w, by: g.sw) { row[x] = src[l]; l += 1 }
                     }

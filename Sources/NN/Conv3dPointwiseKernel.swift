@@ -11,21 +11,23 @@ import Tensor
 enum Conv3dPointwiseKernel {
     static func applies(_ g: ConvGeometry) -> Bool { Conv3dDirectKernel.available && g.isPointwise }
 
-    /// Voxel ranges per pool job: four per thread give the dynamic claiming room on a noisy core,
-    /// as long as a range keeps about 256 K multiply-adds (a 64-channel 16³ conv splits, a 16-channel
-    /// 8³ one does not). Ranges are multiples of 96 voxels (the micro-tile).
-    private static func voxelChunks(_ voxels: Int, macsPerVoxel: Int) -> Int {
-        Compute.threads == 1 ? 1
-            : max(1, min(4 * Compute.threads, voxels / 96, voxels * macsPerVoxel / (256 << 10)))
+    /// Whether the voxels are split over the pool: only when the conv has at least two ranges of
+    /// about 256 K multiply-adds (a 64-channel 16³ conv splits, a 16-channel 8³ one does not).
+    private static func splitsVoxels(_ voxels: Int, macsPerVoxel: Int) -> Bool {
+        Compute.threads > 1 && voxels / 96 >= 2 && voxels * macsPerVoxel / (256 << 10) >= 2
     }
 
     private static func product(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, wo: Int, wi: Int,
                                 bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>,
                                 inputs: Int, outputs: Int, voxels: Int) {
-        let chunks = voxelChunks(voxels, macsPerVoxel: inputs * outputs)
         let tiles = (voxels + 95) / 96
-        Compute.parallelFor(chunks) { c in
-            let v0 = min(voxels, tiles * c / chunks * 96), v1 = min(voxels, tiles * (c + 1) / chunks * 96)
+        // Guided ranges of whole 96-voxel tiles (equal ranges, four per thread, left the caller
+        // waiting 5 % of a 16->16 32³ call at the join), none under 64 K multiply-adds.
+        let least = max(1, (64 << 10) / (96 * max(1, inputs * outputs)))
+        let threads = splitsVoxels(voxels, macsPerVoxel: inputs * outputs) ? Compute.threads : 1
+        let split = GuidedSplit(count: tiles, threads: threads, minimum: least)
+        Compute.parallelFor(split.count) { c in
+            let v0 = min(voxels, split[c].lowerBound * 96), v1 = min(voxels, split[c].upperBound * 96)
             if v0 < v1 {
                 c2f_pointwise_forward(x, w, wo, wi, bias, y, Int32(inputs), Int32(outputs), voxels, v0, v1)
             }

@@ -62,8 +62,9 @@ enum Conv3dWinogradKernel {
     }
 
     /// conv of `src` (`inputs` channels of one sample) with the transformed weights into `dst`.
-    /// It needs no column budget: the transform reads the input in place and each run's scratch is
-    /// fixed by the channel count. `runs` overrides the split of the tile vectors (tests).
+    /// It needs no column budget: the transform reads the input in place and each thread's scratch
+    /// is fixed by the channel count. `runs` overrides the split of the tile vectors into that many
+    /// equal runs (tests); by default the runs are guided (`GuidedSplit`).
     static func convolve(_ src: UnsafePointer<Float>, inputs: Int, _ packed: Tensor, outputs: Int,
                          bias: UnsafePointer<Float>?, _ dst: UnsafeMutablePointer<Float>, _ g: ConvGeometry,
                          runs split: Int? = nil) {
@@ -73,14 +74,17 @@ enum Conv3dWinogradKernel {
         let vectors = Int(c2f_wino_vectors(&s))
         // Runs of whole groups, consecutive along x, then y, then z: neighbouring tiles share input rows.
         let groups = (vectors + group - 1) / group
-        let runs = max(1, min(groups, split ?? (Compute.threads == 1 ? 1 : 2 * Compute.threads)))
+        let guided = GuidedSplit(count: groups, threads: Compute.threads)
+        let runs = split.map { max(1, min(groups, $0)) } ?? guided.count
+        func range(_ r: Int) -> Range<Int> { split == nil ? guided[r] : (groups * r / runs)..<(groups * (r + 1) / runs) }
         packed.withUnsafeBufferPointer { pk in
-            ColumnWorkspace.with(count: runs * scratch) { buf in
-                Compute.parallelFor(runs) { r in
+            ColumnWorkspace.with(count: Compute.threads * scratch) { buf in
+                Compute.parallelFor(runs) { r, slot in
                     var s = shape(g)
-                    let v0 = groups * r / runs * group, v1 = min(vectors, groups * (r + 1) / runs * group)
+                    let part = range(r)
+                    let v0 = part.lowerBound * group, v1 = min(vectors, part.upperBound * group)
                     c2f_wino_forward(src, pk.baseAddress!, bias, dst, &s, Int32(inputs), Int32(outputs),
-                                     v0, v1, Int32(group), buf + r * scratch)
+                                     v0, v1, Int32(group), buf + slot * scratch)
                 }
             }
         }

@@ -49,6 +49,9 @@ public enum OpProfile {
     nonisolated(unsafe) private static var detailTotals: [String: [UInt64]] = [:]
     nonisolated(unsafe) private static var detailCalls: [String: [Int]] = [:]
     nonisolated(unsafe) private static var detailFlops: [String: Double] = [:]
+    /// Per pool-loop call site ("file:line"): fork/joins, items, and the caller's time in its own
+    /// items and idle at the join waiting for the workers (the loop's imbalance).
+    nonisolated(unsafe) private static var joins: [String: PoolSiteTotals] = [:]
     private static let lock = Mutex<Void>(())
 
     /// Clears the totals and starts recording on the calling thread.
@@ -61,6 +64,7 @@ public enum OpProfile {
             detailTotals = [:]
             detailCalls = [:]
             detailFlops = [:]
+            joins = [:]
             owner = pthread_self()
             isEnabled = true
         }
@@ -115,6 +119,24 @@ public enum OpProfile {
         return try body()
     }
 
+    /// Records one fork/join of the pool from `file`:`line` (called by `ThreadPool.run` when
+    /// profiling is on; ignored from other threads than the profiling one).
+    static func recordJoin(file: StaticString, line: UInt, items: Int, workNanos: UInt64, waitNanos: UInt64) {
+        guard let owner, pthread_equal(owner, pthread_self()) != 0 else { return }
+        let site = "\(file):\(line)"
+        var t = joins[site] ?? PoolSiteTotals(site: site)
+        t.joins += 1
+        t.items += items
+        t.workMs += Double(workNanos) / 1e6
+        t.waitMs += Double(waitNanos) / 1e6
+        joins[site] = t
+    }
+
+    /// Pool-loop call sites by descending join wait. Read after `stop`.
+    public static func poolSites() -> [PoolSiteTotals] {
+        lock.withLock { _ in joins.values.sorted { $0.waitMs != $1.waitMs ? $0.waitMs > $1.waitMs : $0.site < $1.site } }
+    }
+
     /// Milliseconds and calls recorded so far (profiling stays on).
     public static func snapshot() -> [(kind: OpKind, ms: Double, calls: Int)] {
         OpKind.allCases.map { ($0, Double(totals[$0.rawValue]) / 1e6, calls[$0.rawValue]) }
@@ -146,6 +168,14 @@ public enum OpProfile {
         }
         return try body()
     }
+}
+
+/// One pool-loop call site's fork/joins over a profile (see `OpProfile.poolSites`).
+public struct PoolSiteTotals: Sendable {
+    public let site: String
+    public var joins = 0, items = 0
+    /// The calling thread's time in its own items, and idle at the join after them.
+    public var workMs = 0.0, waitMs = 0.0
 }
 
 /// Minor and major page faults of this process so far (getrusage), for faults-per-step figures.

@@ -23,7 +23,7 @@ public final class ThreadPool: @unchecked Sendable {
     private var generation: UInt64 = 0      // bumped per job; workers wait for a change
     private var activeWorkers = 0           // workers still inside the current job
     private var stopping = false
-    private var job: ((Int) -> Void)?       // valid only while a job runs (non-escaping in reality)
+    private var job: ((Int, Int) -> Void)?  // (item, slot); valid only while a job runs (non-escaping in reality)
     private var jobCount = 0
     private let nextItem = Atomic<Int>(0)
     private let callerLock = NSLock()       // one job at a time; a second caller runs inline
@@ -52,7 +52,7 @@ public final class ThreadPool: @unchecked Sendable {
             let cpu = cpus.map { $0[i] }
             let t = Thread { [self] in
                 if let cpu { Self.pinCurrentThread(to: cpu) }
-                workerLoop()
+                workerLoop(slot: i)
             }
             t.name = "c2fnas.compute.\(i)"
             t.stackSize = 1 << 20
@@ -102,7 +102,7 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
-    private func workerLoop() {
+    private func workerLoop(slot: Int) {
         var seen: UInt64 = 0
         while true {
             Self.poll { publishedGeneration.load(ordering: .acquiring) != seen }
@@ -112,7 +112,7 @@ public final class ThreadPool: @unchecked Sendable {
             if generation == seen { cond.unlock(); return }
             seen = generation
             cond.unlock()
-            runCurrentJob()
+            runCurrentJob(slot: slot)
             cond.lock()
             activeWorkers -= 1
             runningWorkers.store(activeWorkers, ordering: .releasing)
@@ -124,28 +124,44 @@ public final class ThreadPool: @unchecked Sendable {
     /// Takes part in the current job. The closure reference is dropped on return, before the
     /// worker reports completion (the caller checks that the non-escaping body did not escape).
     @inline(never)
-    private func runCurrentJob() {
+    private func runCurrentJob(slot: Int) {
         cond.lock()
         let body = job!
         let n = jobCount
         cond.unlock()
-        drain(body, n)
+        if OpProfile.isEnabled {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            drain(body, n, slot: slot)
+            Self.workerBusyNanos.add(DispatchTime.now().uptimeNanoseconds &- t0, ordering: .relaxed)
+        } else {
+            drain(body, n, slot: slot)
+        }
     }
 
-    private func drain(_ body: (Int) -> Void, _ n: Int) {
+    /// Time the workers (not the caller) spent in items while profiling was on, summed over workers.
+    static let workerBusyNanos = Atomic<UInt64>(0)
+
+    private func drain(_ body: (Int, Int) -> Void, _ n: Int, slot: Int) {
         while true {
             let i = nextItem.add(1, ordering: .relaxed).oldValue
             if i >= n { return }
-            body(i)
+            body(i, slot)
         }
     }
 
     /// Calls `body(i)` for every i in 0..<n, spread over the pool; returns when all are done.
     /// Nested or concurrent calls run inline on the calling thread.
-    public func run(_ n: Int, _ body: (Int) -> Void) {
+    public func run(_ n: Int, file: StaticString = #fileID, line: UInt = #line, _ body: (Int) -> Void) {
+        run(n, file: file, line: line, slotted: { i, _ in body(i) })
+    }
+
+    /// Calls `body(i, slot)` for every i in 0..<n. `slot` (0..<threadCount) names the thread that runs
+    /// the item: no two items run at once with the same slot, so a slot can index per-thread scratch
+    /// that stays in its core's cache from item to item. Inline runs use slot 0 throughout.
+    public func run(_ n: Int, file: StaticString = #fileID, line: UInt = #line, slotted body: (Int, Int) -> Void) {
         if n <= 0 { return }
         if threadCount == 1 || n == 1 || !callerLock.try() {
-            for i in 0..<n { body(i) }
+            for i in 0..<n { body(i, 0) }
             return
         }
         defer { callerLock.unlock() }
@@ -163,7 +179,7 @@ public final class ThreadPool: @unchecked Sendable {
             // so all of them will see the job (a pool replaced by setThreads runs inline instead).
             if stopping {
                 cond.unlock()
-                for i in 0..<n { escapable(i) }
+                for i in 0..<n { escapable(i, 0) }
                 return
             }
             job = escapable
@@ -176,10 +192,17 @@ public final class ThreadPool: @unchecked Sendable {
             publishedGeneration.store(generation, ordering: .releasing)
             cond.broadcast()
             cond.unlock()
-            drain(escapable, n)
+            let profiled = OpProfile.isEnabled
+            let t0 = profiled ? DispatchTime.now().uptimeNanoseconds : 0
+            drain(escapable, n, slot: 0)
+            let t1 = profiled ? DispatchTime.now().uptimeNanoseconds : 0
             Self.poll { runningWorkers.load(ordering: .acquiring) == 0 }
             cond.lock()
             while activeWorkers > 0 { cond.wait() }
+            if profiled {
+                OpProfile.recordJoin(file: file, line: line, items: n, workNanos: t1 &- t0,
+                                     waitNanos: DispatchTime.now().uptimeNanoseconds &- t1)
+            }
             job = nil
             cond.unlock()
         }
@@ -201,6 +224,10 @@ public enum Compute {
 
     /// Threads used by pool loops and by OpenBLAS.
     public static var threads: Int { pool.threadCount }
+
+    /// Milliseconds the pool's workers spent in items while `OpProfile` was recording, summed over
+    /// the workers (their idle time is the rest: serial stretches of the caller and join waits).
+    public static var workerBusyMs: Double { Double(ThreadPool.workerBusyNanos.load(ordering: .relaxed)) / 1e6 }
 
     /// Fork/joins that woke the workers since the process started (inline runs are not counted).
     public static var dispatchCount: Int { ThreadPool.dispatches.load(ordering: .relaxed) }
@@ -224,20 +251,29 @@ public enum Compute {
 
     /// Calls `body(i)` for i in 0..<n on the pool (one fork/join).
     @inlinable
-    public static func parallelFor(_ n: Int, _ body: (Int) -> Void) {
-        pool.run(n, body)
+    public static func parallelFor(_ n: Int, file: StaticString = #fileID, line: UInt = #line, _ body: (Int) -> Void) {
+        pool.run(n, file: file, line: line, body)
+    }
+
+    /// Calls `body(i, slot)` for i in 0..<n on the pool; `slot` < `threads` is the running thread's
+    /// index (see `ThreadPool.run`), for per-thread scratch.
+    @inlinable
+    public static func parallelFor(_ n: Int, file: StaticString = #fileID, line: UInt = #line,
+                                   slotted body: (Int, Int) -> Void) {
+        pool.run(n, file: file, line: line, slotted: body)
     }
 
     /// Splits 0..<count into fixed chunks of at least `grain` elements (the split depends only on
     /// `count` and `grain`, never on the thread count) and runs them on the pool.
     /// `body` gets (chunk index, range); the chunk count is `chunkCount(count:grain:)`.
-    public static func parallelChunks(count: Int, grain: Int, _ body: (Int, Range<Int>) -> Void) {
+    public static func parallelChunks(count: Int, grain: Int, file: StaticString = #fileID, line: UInt = #line,
+                                      _ body: (Int, Range<Int>) -> Void) {
         let chunks = chunkCount(count: count, grain: grain)
         if chunks <= 1 {
             if count > 0 { body(0, 0..<count) }
             return
         }
-        pool.run(chunks) { i in body(i, chunkRange(i, chunks: chunks, count: count)) }
+        pool.run(chunks, file: file, line: line) { i in body(i, chunkRange(i, chunks: chunks, count: count)) }
     }
 
     /// How many chunks `parallelChunks` uses for `count` elements.
@@ -249,4 +285,46 @@ public enum Compute {
     public static func chunkRange(_ i: Int, chunks: Int, count: Int) -> Range<Int> {
         (i * count / chunks)..<((i + 1) * count / chunks)
     }
+}
+
+/// Consecutive ranges covering 0..<count for a pool loop whose items are claimed in order (guided
+/// self-scheduling): each range is a 1/(2·threads) share of what is left, at least `minimum`, so the
+/// first ranges are long (few claims, neighbouring work on one core) and the last short, and a
+/// thread that finishes early, or a core the host slows, leaves at most a short range behind.
+/// Equal splits into 2·threads items left one thread waiting 50 µs per 16->16 32³ Winograd call
+/// (9 % of the call; DECISIONS.md 2026-12-07). With one thread: one range. The ranges depend only
+/// on `count`, `threads` and `minimum`.
+public struct GuidedSplit: Sendable {
+    private let bounds: [Int]
+
+    private static let guidedRanges = Atomic<Bool>(true)
+
+    /// False splits into 2·threads equal ranges instead (the split before; for `bench step --ab-guided`).
+    public static var isGuided: Bool {
+        get { guidedRanges.load(ordering: .relaxed) }
+        set { guidedRanges.store(newValue, ordering: .relaxed) }
+    }
+
+    public init(count: Int, threads: Int, minimum: Int = 1) {
+        var b = [0]
+        if count > 0 && threads > 1 && !Self.isGuided {
+            let items = min(count, 2 * threads)
+            for i in 1...items { b.append(count * i / items) }
+        } else if count > 0 {
+            let share = 2 * max(1, threads), least = max(1, minimum)
+            var start = 0
+            while start < count {
+                let left = count - start
+                let size = threads <= 1 ? left : min(left, max(least, (left + share - 1) / share))
+                start += size
+                b.append(start)
+            }
+        }
+        bounds = b
+    }
+
+    /// Number of ranges.
+    public var count: Int { bounds.count - 1 }
+
+    public subscript(i: Int) -> Range<Int> { bounds[i]..<bounds[i + 1] }
 }

@@ -53,6 +53,10 @@ struct BenchStepCommand: ParsableCommand {
         valueName: "a,b"))
     var abThreads: String?
 
+    @Flag(name: .customLong("ab-guided"), help: ArgumentHelp(
+        "Alternate the pool loops' work split step by step: equal ranges (first) and guided ranges (second, the default); prints both medians."))
+    var abGuided = false
+
     @Flag(name: .customLong("no-pool"), help: "Return freed tensor buffers to the allocator instead of reusing them (A/B).")
     var noPool = false
 
@@ -86,12 +90,14 @@ struct BenchStepCommand: ParsableCommand {
         let slabs = try abSlabKiB.map { try Self.pair($0, option: "--ab-slab-kib", minimum: 4) }
         let threadPair = try abThreads.map { try Self.pair($0, option: "--ab-threads", minimum: 1) }
         var slabTimes: [[Double]] = [[], []]
+        var workerBusy0 = 0.0
         // With --ab-threads every configuration gets its own warm-up steps.
         let warmupSteps = threadPair == nil ? warmup : 2 * warmup
         for i in 0..<(warmupSteps + steps) {
             if let slabs { Conv3dEngine.slabBudgetBytes = slabs[i % 2] << 10 }
             if let threadPair { Compute.setThreads(threadPair[i % 2]) }
-            if i == warmupSteps && profile { OpProfile.start() }
+            if abGuided { GuidedSplit.isGuided = i % 2 == 1 }
+            if i == warmupSteps && profile { OpProfile.start(); workerBusy0 = Compute.workerBusyMs }
             let f0 = PageFaults.minor, j0 = Compute.dispatchCount
             let t0 = DispatchTime.now().uptimeNanoseconds
             opt.zeroGrad()
@@ -106,13 +112,14 @@ struct BenchStepCommand: ParsableCommand {
             }
         }
         let medians = slabTimes.map { $0.isEmpty ? 0 : $0.sorted()[$0.count / 2] }
-        for k in 0..<2 where !slabTimes[k].isEmpty && (slabs != nil || threadPair != nil) {
+        for k in 0..<2 where !slabTimes[k].isEmpty && (slabs != nil || threadPair != nil || abGuided) {
             let t = slabTimes[k].sorted()
-            let label = [slabs.map { "slab budget \($0[k]) KiB" }, threadPair.map { "\($0[k]) thread(s)" }]
+            let label = [slabs.map { "slab budget \($0[k]) KiB" }, threadPair.map { "\($0[k]) thread(s)" },
+                         abGuided ? (k == 0 ? "equal ranges" : "guided ranges") : nil]
                 .compactMap { $0 }.joined(separator: ", ")
             print(String(format: "%@: median %.1f ms, best %.1f ms over %d steps", label, medians[k], t[0], t.count))
         }
-        if threadPair != nil, medians[1] > 0, let a = slabTimes[0].min(), let b = slabTimes[1].min() {
+        if threadPair != nil || abGuided, medians[1] > 0, let a = slabTimes[0].min(), let b = slabTimes[1].min() {
             print(String(format: "speedup of the second over the first: %.2fx by medians, %.2fx by bests", medians[0] / medians[1], a / b))
         }
         if profile {
@@ -122,6 +129,8 @@ struct BenchStepCommand: ParsableCommand {
             let details = OpProfile.details()
             print(StepProfileTable.renderConvShapes(details, steps: times.count))
             print(StepProfileTable.renderOtherShapes(details, stepsMs: times))
+            print(StepProfileTable.renderPoolSites(OpProfile.poolSites(), stepsMs: times,
+                                                   workerBusyMs: Compute.workerBusyMs - workerBusy0))
         }
         let estimate = try net.graph.cost(input: [size, size, size], memory: .calibrated)
         let report = Report(side: "swift", arch: architecture.name, threads: Compute.threads, size: size,

@@ -71,6 +71,30 @@ enum StepProfileTable {
         return lines.joined(separator: "\n")
     }
 
+    /// The pool loops whose caller waited longest at the join (its own items done, a worker still
+    /// busy): where a step loses its second core to imbalance. Per step; at most `limit` rows.
+    static func renderPoolSites(_ sites: [PoolSiteTotals], stepsMs: [Double], workerBusyMs: Double, limit: Int = 12) -> String {
+        let steps = Double(max(1, stepsMs.count)), stepMs = stepsMs.reduce(0, +) / steps
+        let rows = sites.filter { $0.joins > 0 }
+        guard !rows.isEmpty else { return "pool loops: none (1 thread runs every loop inline)" }
+        let wait = rows.reduce(0) { $0 + $1.waitMs } / steps
+        let width = max(28, rows.prefix(limit).map(\.site.count).max() ?? 0)
+        let workers = Double(max(1, Compute.threads - 1)), busy = workerBusyMs / steps / workers
+        var lines = [String(format: "pool workers busy %.1f ms/step of %.1f (%.1f ms idle: the caller's serial stretches and its items' tail)",
+                            busy, stepMs, stepMs - busy),
+                     String(format: "pool join wait %.2f ms/step (%.1f %% of the step): the caller idle after its own items", wait,
+                            100 * wait / max(stepMs, 1e-9)),
+                     "pool loop (file:line)".padding(toLength: width, withPad: " ", startingAt: 0)
+                        + "  joins  items/join  caller ms  wait ms   wait share"]
+        for r in rows.prefix(limit) {
+            let work = r.workMs / steps, w = r.waitMs / steps
+            lines.append(r.site.padding(toLength: width, withPad: " ", startingAt: 0)
+                         + String(format: " %6.0f %10.1f %10.2f %8.2f   %5.1f %%", Double(r.joins) / steps,
+                                  Double(r.items) / Double(r.joins), work, w, 100 * w / max(work + w, 1e-9)))
+        }
+        return lines.joined(separator: "\n")
+    }
+
     /// Round trip of an empty job through the pool (wake the workers, wait for them), median and p90
     /// of 1000, 20 µs apart: ops of a step follow each other within microseconds, so the workers are
     /// still polling (`ThreadPool.spinNanos`); a worker asleep on a halted vCPU takes about 40 µs more

@@ -118,6 +118,29 @@ struct ConvDirectTests {
         }
     }
 
+    /// Enough dY planes per slab for runs of planes per work item (the shapes above have at most
+    /// three), odd and even extents, a partial 8-channel block: dX against the classic path, and
+    /// bit-identical whatever the slab size (each value is summed by one item in a fixed order).
+    @Test("strided dX over many planes: runs of planes per item match the classic path, any slab size")
+    func stridedInputGradientRuns() {
+        var rng = RNG(seed: 43)
+        for (shape, stride) in [([1, 5, 20, 9, 34], Stride3D.two), ([1, 3, 17, 12, 33], Stride3D(d: 2, h: 2, w: 1)),
+                                ([1, 9, 16, 16, 16], Stride3D.two)] {
+            let x = Tensor.randomNormal(shape, rng: &rng)
+            let w = Tensor.randomNormal([12, shape[1], 3, 3, 3], rng: &rng)
+            let outShape = conv3dOutputShape(inputShape: shape, outChannels: 12, kernel: .k333, stride: stride)
+            let gy = Tensor.randomNormal(outShape, rng: &rng)
+            let want = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: stride, needInput: true,
+                                             needWeight: false, needBias: false, planeShift: false, direct: false)
+            let results = [64 << 20, 1 << 20, 64].map { budget in
+                Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: stride, needInput: true,
+                                      needWeight: false, needBias: false, budgetBytes: budget, direct: true).input!
+            }
+            #expect(results[0].maxAbsDifference(want.input!) < 1e-4, "\(shape)")
+            #expect(results.allSatisfy { $0.scalars == results[0].scalars }, "\(shape)")
+        }
+    }
+
     @Test("weight gradients are identical on every run (fixed summation order)")
     func deterministic() {
         var rng = RNG(seed: 41)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Synchronization
 @testable import Tensor
 
 @Suite("Tensor")
@@ -144,6 +145,54 @@ struct ThreadPoolTests {
             pool.run(100) { i in p[i] += 1 }
         }
         #expect(hits.allSatisfy { $0 == 1 })
+    }
+
+    /// No two items run at once under one slot: each item marks its slot busy for a moment and
+    /// checks that nobody else held it.
+    @Test("slots name the running thread: below the thread count, never shared at once", arguments: [1, 2, 3])
+    func slots(threads: Int) {
+        let pool = ThreadPool(threads: threads)
+        defer { pool.shutdown() }
+        let busy = Mutex([Int](repeating: 0, count: threads))
+        let clashes = Atomic<Int>(0), outOfRange = Atomic<Int>(0)
+        var hits = [Int](repeating: 0, count: 500)
+        hits.withUnsafeMutableBufferPointer { h in
+            let p = h.baseAddress!
+            pool.run(500, slotted: { i, slot in
+                guard slot >= 0 && slot < threads else { outOfRange.add(1, ordering: .relaxed); return }
+                busy.withLock { b in
+                    if b[slot] != 0 { clashes.add(1, ordering: .relaxed) }
+                    b[slot] += 1
+                }
+                var x = 0.0
+                for k in 0..<200 { x += Double(k ^ i) }   // hold the slot for a while
+                if x < 0 { print(x) }
+                p[i] += 1
+                busy.withLock { $0[slot] -= 1 }
+            })
+        }
+        #expect(outOfRange.load(ordering: .relaxed) == 0)
+        #expect(clashes.load(ordering: .relaxed) == 0)
+        #expect(hits.allSatisfy { $0 == 1 })
+    }
+
+    @Test("guided ranges cover the count in order, shrink, respect the minimum, one range on one thread")
+    func guidedSplit() {
+        #expect(GuidedSplit(count: 0, threads: 2).count == 0)
+        #expect(GuidedSplit(count: 43, threads: 1).count == 1)
+        #expect(GuidedSplit(count: 43, threads: 1)[0] == 0..<43)
+        for (count, threads, minimum) in [(43, 2, 1), (342, 2, 5), (7, 2, 1), (1000, 3, 10), (3, 4, 1), (12, 2, 4)] {
+            let split = GuidedSplit(count: count, threads: threads, minimum: minimum)
+            let ranges = (0..<split.count).map { split[$0] }
+            #expect(ranges.first!.lowerBound == 0 && ranges.last!.upperBound == count)
+            #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && $0.count >= $1.count })
+            #expect(ranges.dropLast().allSatisfy { $0.count >= min(minimum, count) })
+            // The first range is a 1/(2·threads) share (or the minimum); the tail ranges are short.
+            #expect(ranges[0].count == min(count, max(minimum, (count + 2 * threads - 1) / (2 * threads))))
+        }
+        // 43 groups on two threads: long first, single groups last.
+        let ranges = (0..<GuidedSplit(count: 43, threads: 2).count).map { GuidedSplit(count: 43, threads: 2)[$0].count }
+        #expect(ranges.first == 11 && ranges.last == 1)
     }
 
     @Test("chunking depends only on the size, so chunked sums are bit-identical")

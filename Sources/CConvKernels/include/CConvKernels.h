@@ -55,11 +55,15 @@ int c2f_strided_class_taps(const c2f_conv_shape *s, const c2f_conv_shape *sy, in
 /// Weights of the listed taps packed for c2f_conv_class_input_grad: [ceil(cin / 8)][cout][n][8].
 void c2f_pack_class_weights(const float *w, float *dst, const c2f_conv_shape *s, const int *tapIndex, int n);
 
-/// out[ci][j][k][l] = Σ_co Σ_t packed · slab(dY)[co][(j, k, l) + offset t] for planes za..<zb of
-/// the slab and the 8-channel blocks b0..<b1 of the cin outputs; out has dY's extents (`sy`).
-void c2f_conv_class_input_grad(const float *src, const float *packed, float *out, const c2f_conv_shape *sy,
-                               int inputs, int outputs, int z0, int planes, int za, int zb, int b0, int b1,
-                               const int *offsets, int n);
+/// out[ci · ostride + k · ow + l] = Σ_co Σ_t packed · slab(dY)[co][(z, k, l) + offset t] for one
+/// plane z of the slab and the 8-channel blocks b0..<b1 of the cin outputs (k, l over dY's rows
+/// and columns, `sy`).
+void c2f_conv_class_input_grad(const float *src, const float *packed, float *out, long ostride,
+                               const c2f_conv_shape *sy, int inputs, int outputs, int z0, int planes, int z,
+                               int b0, int b1, const int *offsets, int n);
+
+/// dst[2l] = even[l] and dst[2l + 1] = odd[l] for the n values of dst.
+void c2f_interleave_pair(const float *even, const float *odd, float *dst, long n);
 
 /// dY planes za..<zb ([cout][od][oh][ow]) into `dyt` as [voxel - z0·oh·ow][cp], cp = cout rounded up to 16
 /// (zero padded): the layout of c2f_conv_weight_grad_t.
