@@ -23,6 +23,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Direct conv3d kernels (AVX-512 intrinsics, chosen at run time).
         .target(name: "CConvKernels", path: "Sources/CConvKernels"),
+        // Reductions and affine passes over Float planes (AVX-512 intrinsics, chosen at run time).
+        .target(name: "CPlaneKernels", path: "Sources/CPlaneKernels"),
         // CPU affinity of the compute pool's threads (glibc calls Swift's Glibc module lacks).
         .target(name: "CThreadAffinity", path: "Sources/CThreadAffinity"),
         .target(name: "CNIfTI", path: "Sources/CNIfTI",
@@ -32,8 +34,8 @@ let package = Package(
         // Engine layers, lowest first. Files (complete-or-absent writes) is beside Tensor, which
         // knows nothing of files; the modules that save something depend on it.
         .target(name: "Files"),
-        .target(name: "Tensor", dependencies: ["COpenBLAS", "CThreadAffinity"]),
-        .target(name: "NN", dependencies: ["Tensor", "Files", "CConvKernels"]),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "CThreadAffinity", "CPlaneKernels"]),
+        .target(name: "NN", dependencies: ["Tensor", "Files", "CConvKernels", "CPlaneKernels"]),
         .target(name: "Volume", dependencies: ["Tensor", "Files", "CNIfTI"]),
         .target(name: "Search", dependencies: ["Tensor", "NN"]),
         .target(name: "Engine", dependencies: ["Tensor", "Files", "NN", "Volume", "Search"]),
@@ -58,7 +60,7 @@ let package = Package(
         ]),
 
         // Tests mirror targets.
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CPlaneKernels"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
         .testTarget(name: "VolumeTests", dependencies: ["Volume", "Tensor", "CNIfTI"],
                     resources: [.copy("Fixtures")]),

@@ -5,6 +5,7 @@
 // Float blocks combined in Double, per plane on one thread each: deterministic for any thread count.
 // Backward recomputes x̂ from the input (kept alive by the graph anyway) instead of storing it.
 
+import CPlaneKernels
 import Tensor
 
 /// Per-plane statistics of a normalisation: mean and 1/sqrt(var + eps) for each (group) index.
@@ -358,6 +359,7 @@ extension NormKernels {
     @inline(__always)
     static func affine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int,
                        scale: Float, shift: Float, rectify: Bool) {
+        if Kernels.planeKernels { return c2f_plane_affine(x, y, n, scale, shift, rectify ? 1 : 0) }
         let s = SIMD16<Float>(repeating: scale), t = SIMD16<Float>(repeating: shift), zero = SIMD16<Float>()
         let end = n & ~15
         var i = 0
@@ -378,6 +380,7 @@ extension NormKernels {
     @inline(__always)
     static func inputGradient(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mask: UnsafePointer<Float>?,
                               _ dx: UnsafeMutablePointer<Float>, count n: Int, k: Float, a: Float, b: Float) {
+        if Kernels.planeKernels { return c2f_plane_norm_input_grad(dy, x, mask, dx, n, k, a, b) }
         let kv = SIMD16<Float>(repeating: k), av = SIMD16<Float>(repeating: a), bv = SIMD16<Float>(repeating: b)
         let zero = SIMD16<Float>()
         let end = n & ~15
@@ -401,6 +404,11 @@ extension NormKernels {
     /// (Σ m·dy, Σ m·dy·x) over one plane with m = (mask > 0): SIMD lanes per 4096-block, then Double.
     static func maskedSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mask: UnsafePointer<Float>,
                            count n: Int) -> (Double, Double) {
+        if Kernels.planeKernels {
+            var sumDy = 0.0, sumDyX = 0.0
+            c2f_plane_masked_sums(dy, x, mask, n, &sumDy, &sumDyX)
+            return (sumDy, sumDyX)
+        }
         var totalDy = 0.0, totalDyX = 0.0
         var start = 0
         let zero = SIMD8<Float>(repeating: 0)

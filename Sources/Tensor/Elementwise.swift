@@ -5,10 +5,16 @@
 // Reductions accumulate blocks in SIMD Float lanes, then combine blocks in Double, in index order:
 // the result is bit-identical for any thread count and any scheduling.
 
+import CPlaneKernels
+
 /// Elements below which a loop stays on the calling thread (a fork/join costs ~10-100 µs).
 public let parallelGrain = 1 << 16
 
 public enum Kernels {
+    /// The reductions (and NN's normalisation passes) run on the AVX-512 kernels of CPlaneKernels:
+    /// the Swift loops below compile to SSE without global -m flags.
+    public static let planeKernels = c2f_plane_kernels_available() != 0
+
     /// y[i] += x[i]
     public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
         Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
@@ -69,8 +75,8 @@ public enum Kernels {
     }
 
     /// Σ x[i] over one block, serial, SIMD lanes then Double.
-    @inlinable
     public static func serialSum(_ x: UnsafePointer<Float>, count n: Int) -> Double {
+        if planeKernels { return c2f_plane_sum(x, n) }
         var total = 0.0
         var start = 0
         let block = 4096
@@ -94,8 +100,8 @@ public enum Kernels {
     }
 
     /// Σ x[i]·y[i] over one block, serial.
-    @inlinable
     public static func serialDot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) -> Double {
+        if planeKernels { return c2f_plane_dot(x, y, n) }
         var total = 0.0
         var start = 0
         let block = 4096
@@ -120,8 +126,8 @@ public enum Kernels {
     }
 
     /// Σ (x[i] - c)² over one block, serial.
-    @inlinable
     public static func serialSquaredDeviation(_ x: UnsafePointer<Float>, from c: Float, count n: Int) -> Double {
+        if planeKernels { return c2f_plane_squared_deviation(x, c, n) }
         var total = 0.0
         var start = 0
         let block = 4096
