@@ -132,9 +132,25 @@ public enum OpProfile {
         joins[site] = t
     }
 
-    /// Pool-loop call sites by descending join wait. Read after `stop`.
+    /// Records a pool loop of one item, run inline on a multi-thread pool (the workers idle).
+    static func recordInline(file: StaticString, line: UInt, nanos: UInt64) {
+        guard let owner, pthread_equal(owner, pthread_self()) != 0 else { return }
+        let site = "\(file):\(line)"
+        var t = joins[site] ?? PoolSiteTotals(site: site)
+        t.inlineRuns += 1
+        t.inlineMs += Double(nanos) / 1e6
+        joins[site] = t
+    }
+
+    /// Pool-loop call sites by descending idle worker time (join wait plus single-item runs).
+    /// Read after `stop`.
     public static func poolSites() -> [PoolSiteTotals] {
-        lock.withLock { _ in joins.values.sorted { $0.waitMs != $1.waitMs ? $0.waitMs > $1.waitMs : $0.site < $1.site } }
+        lock.withLock { _ in
+            joins.values.sorted { a, b in
+                let ia = a.waitMs + a.inlineMs, ib = b.waitMs + b.inlineMs
+                return ia != ib ? ia > ib : a.site < b.site
+            }
+        }
     }
 
     /// Milliseconds and calls recorded so far (profiling stays on).
@@ -176,6 +192,8 @@ public struct PoolSiteTotals: Sendable {
     public var joins = 0, items = 0
     /// The calling thread's time in its own items, and idle at the join after them.
     public var workMs = 0.0, waitMs = 0.0
+    /// Loops of a single item, run inline by the caller while the workers idle.
+    public var inlineRuns = 0, inlineMs = 0.0
 }
 
 /// Minor and major page faults of this process so far (getrusage), for faults-per-step figures.

@@ -161,6 +161,13 @@ public final class ThreadPool: @unchecked Sendable {
     public func run(_ n: Int, file: StaticString = #fileID, line: UInt = #line, slotted body: (Int, Int) -> Void) {
         if n <= 0 { return }
         if threadCount == 1 || n == 1 || !callerLock.try() {
+            // A single item on a multi-thread pool leaves the workers idle: profiled per site.
+            if threadCount > 1 && n == 1 && OpProfile.isEnabled {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                body(0, 0)
+                OpProfile.recordInline(file: file, line: line, nanos: DispatchTime.now().uptimeNanoseconds &- t0)
+                return
+            }
             for i in 0..<n { body(i, 0) }
             return
         }

@@ -75,22 +75,22 @@ enum StepProfileTable {
     /// busy): where a step loses its second core to imbalance. Per step; at most `limit` rows.
     static func renderPoolSites(_ sites: [PoolSiteTotals], stepsMs: [Double], workerBusyMs: Double, limit: Int = 12) -> String {
         let steps = Double(max(1, stepsMs.count)), stepMs = stepsMs.reduce(0, +) / steps
-        let rows = sites.filter { $0.joins > 0 }
-        guard !rows.isEmpty else { return "pool loops: none (1 thread runs every loop inline)" }
-        let wait = rows.reduce(0) { $0 + $1.waitMs } / steps
-        let width = max(28, rows.prefix(limit).map(\.site.count).max() ?? 0)
+        let rows = sites.filter { $0.joins > 0 || $0.inlineRuns > 0 }
+        guard Compute.threads > 1, !rows.isEmpty else { return "pool loops: none (1 thread runs every loop inline)" }
+        let wait = rows.reduce(0) { $0 + $1.waitMs } / steps, inline = rows.reduce(0) { $0 + $1.inlineMs } / steps
         let workers = Double(max(1, Compute.threads - 1)), busy = workerBusyMs / steps / workers
-        var lines = [String(format: "pool workers busy %.1f ms/step of %.1f (%.1f ms idle: the caller's serial stretches and its items' tail)",
+        let width = max(28, rows.prefix(limit).map(\.site.count).max() ?? 0)
+        var lines = [String(format: "pool workers busy %.1f ms/step of %.1f (idle %.1f: serial code, single-item loops, the tail of each loop)",
                             busy, stepMs, stepMs - busy),
-                     String(format: "pool join wait %.2f ms/step (%.1f %% of the step): the caller idle after its own items", wait,
-                            100 * wait / max(stepMs, 1e-9)),
+                     String(format: "caller idle at joins %.2f ms/step, single-item loops %.2f ms/step (%.1f %% of the step together)",
+                            wait, inline, 100 * (wait + inline) / max(stepMs, 1e-9)),
                      "pool loop (file:line)".padding(toLength: width, withPad: " ", startingAt: 0)
-                        + "  joins  items/join  caller ms  wait ms   wait share"]
+                        + "  joins  items/join  caller ms  wait ms  single-item runs  ms"]
         for r in rows.prefix(limit) {
-            let work = r.workMs / steps, w = r.waitMs / steps
             lines.append(r.site.padding(toLength: width, withPad: " ", startingAt: 0)
-                         + String(format: " %6.0f %10.1f %10.2f %8.2f   %5.1f %%", Double(r.joins) / steps,
-                                  Double(r.items) / Double(r.joins), work, w, 100 * w / max(work + w, 1e-9)))
+                         + String(format: " %6.0f %10.1f %10.2f %8.2f  %16.0f %5.2f", Double(r.joins) / steps,
+                                  r.joins > 0 ? Double(r.items) / Double(r.joins) : 0, r.workMs / steps, r.waitMs / steps,
+                                  Double(r.inlineRuns) / steps, r.inlineMs / steps))
         }
         return lines.joined(separator: "\n")
     }
