@@ -67,7 +67,7 @@ static void pad_row_stride2(const float *in, float *r, int w, int pw, long seg) 
 }
 
 void c2f_pad_slab(const float *src, float *dst, const c2f_conv_shape *s, int channels,
-                  int c0, int c1, int z0, int planes) {
+                  int c0, int c1, int z0, int planes, int part, int parts) {
     // The slab is only built for the direct kernels, but the copy checks the CPU itself (no env).
     __builtin_cpu_init();
     int avx512 = __builtin_cpu_supports("avx512f");
@@ -77,7 +77,8 @@ void c2f_pad_slab(const float *src, float *dst, const c2f_conv_shape *s, int cha
     for (int c = c0; c < c1; c++) {
         float *o = dst + c * cs;
         const float *sc = src + (long)c * s->d * hw;
-        for (int k = 0; k < slab_depth(s, planes); k++) {
+        int depth = slab_depth(s, planes);
+        for (int k = depth * part / parts; k < depth * (part + 1) / parts; k++) {
             float *op = o + k * pp;
             int z = z0 * s->sd - pd + k;
             if (z < 0 || z >= s->d) { memset(op, 0, sizeof(float) * pp); continue; }
@@ -105,7 +106,7 @@ void c2f_pad_slab(const float *src, float *dst, const c2f_conv_shape *s, int cha
             memset(op + (ph + s->h) * row, 0, sizeof(float) * ph * row);
         }
     }
-    if (c1 == channels) memset(dst + channels * cs, 0, sizeof(float) * slack(s));
+    if (c1 == channels && part == parts - 1) memset(dst + channels * cs, 0, sizeof(float) * slack(s));
 }
 
 void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int block,

@@ -94,11 +94,16 @@ enum Conv3dDirectKernel {
         var z0 = 0
         while z0 < g.od {
             let planes = min(per, g.od - z0)
-            let parts = min(channels, Compute.threads)
-            Compute.parallelFor(parts) { p in
+            // Two items per thread, by channel ranges and, with fewer channels than items, by runs of
+            // the slab's planes (one item per thread left a core waiting 5 % of the copy; a
+            // 1-channel input was copied by one thread).
+            let items = Compute.threads == 1 ? 1 : 2 * Compute.threads
+            let parts = min(channels, items), runs = (items + parts - 1) / parts
+            Compute.parallelFor(parts * runs) { i in
                 var s = shape(g)
-                let c0 = channels * p / parts, c1 = channels * (p + 1) / parts
-                c2f_pad_slab(src, buf, &s, Int32(channels), Int32(c0), Int32(c1), Int32(z0), Int32(planes))
+                let p = i / runs, c0 = channels * p / parts, c1 = channels * (p + 1) / parts
+                c2f_pad_slab(src, buf, &s, Int32(channels), Int32(c0), Int32(c1), Int32(z0), Int32(planes),
+                             Int32(i % runs), Int32(runs))
             }
             body(z0, planes)
             z0 += planes

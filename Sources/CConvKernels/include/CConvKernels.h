@@ -20,10 +20,11 @@ int c2f_conv_direct_available(void);
 long c2f_slab_floats(const c2f_conv_shape *s, int channels, int planes);
 
 /// Copies channels c0..<c1 of `src` ([channels][d][h][w]) that output planes z0..<z0+planes read into
-/// the padded slab `dst` (zero borders; out-of-volume planes are zero). With c1 == channels it also zeroes
-/// the slack after the last channel.
+/// the padded slab `dst` (zero borders; out-of-volume planes are zero): of the slab's input planes,
+/// the `part`-th of `parts` equal runs. With c1 == channels and the last part it also zeroes the
+/// slack after the last channel.
 void c2f_pad_slab(const float *src, float *dst, const c2f_conv_shape *s, int channels,
-                  int c0, int c1, int z0, int planes);
+                  int c0, int c1, int z0, int planes, int part, int parts);
 
 /// Packs weights [cout][cin][kd][kh][kw] into blocks of `block` output channels, [block][in][tap][block]
 /// (zero past the last output): 8 for the x-vector kernels, 32 for c2f_conv_forward_outvec.
