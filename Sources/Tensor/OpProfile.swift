@@ -36,8 +36,11 @@ public enum OpKind: Int, CaseIterable, Sendable {
 }
 
 public enum OpProfile {
-    /// Read once per op; written only by `start` / `stop`.
-    nonisolated(unsafe) public private(set) static var isEnabled = false
+    /// Read once per op, and by the pool's workers (their busy time); written only by `start` / `stop`.
+    @usableFromInline static let enabled = Atomic<Bool>(false)
+    public static var isEnabled: Bool {
+        @inlinable @inline(__always) get { enabled.load(ordering: .relaxed) }
+    }
     nonisolated(unsafe) private static var owner: pthread_t?
     nonisolated(unsafe) private static var totals = [UInt64](repeating: 0, count: OpKind.allCases.count)
     nonisolated(unsafe) private static var calls = [Int](repeating: 0, count: OpKind.allCases.count)
@@ -66,7 +69,7 @@ public enum OpProfile {
             detailFlops = [:]
             joins = [:]
             owner = pthread_self()
-            isEnabled = true
+            enabled.store(true, ordering: .releasing)
         }
     }
 
@@ -74,7 +77,7 @@ public enum OpProfile {
     @discardableResult
     public static func stop() -> [(kind: OpKind, ms: Double, calls: Int)] {
         lock.withLock { _ in
-            isEnabled = false
+            enabled.store(false, ordering: .releasing)
             owner = nil
             return OpKind.allCases.map { ($0, Double(totals[$0.rawValue]) / 1e6, calls[$0.rawValue]) }
         }

@@ -157,7 +157,8 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Calls `body(i, slot)` for every i in 0..<n. `slot` (0..<threadCount) names the thread that runs
     /// the item: no two items run at once with the same slot, so a slot can index per-thread scratch
-    /// that stays in its core's cache from item to item. Inline runs use slot 0 throughout.
+    /// that stays in its core's cache from item to item. Inline runs (one thread, one item, a nested
+    /// or concurrent call) use slot 0 throughout, so the scratch must belong to this call.
     public func run(_ n: Int, file: StaticString = #fileID, line: UInt = #line, slotted body: (Int, Int) -> Void) {
         if n <= 0 { return }
         if threadCount == 1 || n == 1 || !callerLock.try() {

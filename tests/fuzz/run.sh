@@ -26,9 +26,10 @@ nice -n 10 swift build -c release --build-path "$build" --target Engine -Xswiftc
 cflags=(-Xcc -fmodule-map-file="$rel/CNIfTI.build/module.modulemap" -Xcc -I -Xcc "$root/Sources/CNIfTI/include"
         -Xcc -fmodule-map-file="$rel/CConvKernels.build/module.modulemap" -Xcc -I -Xcc "$root/Sources/CConvKernels/include"
         -Xcc -fmodule-map-file="$rel/CThreadAffinity.build/module.modulemap" -Xcc -I -Xcc "$root/Sources/CThreadAffinity/include"
+        -Xcc -fmodule-map-file="$rel/CPlaneKernels.build/module.modulemap" -Xcc -I -Xcc "$root/Sources/CPlaneKernels/include"
         -Xcc -fmodule-map-file="$root/Sources/COpenBLAS/module.modulemap" $(pkg-config --cflags openblas))
 objects=()
-for m in Files Tensor NN Volume Search Engine CConvKernels CThreadAffinity CNIfTI; do objects+=("$rel/$m.build"/*.o); done
+for m in Files Tensor NN Volume Search Engine CConvKernels CPlaneKernels CThreadAffinity CNIfTI; do objects+=("$rel/$m.build"/*.o); done
 libs=(-lnifti2 -lznz -lz -lm $(pkg-config --libs openblas))
 
 declare -A source=([nifti]=FuzzNIfTI [dataset]=FuzzDatasetJSON [config]=FuzzConfigJSON [architecture]=FuzzArchitectureJSON)
