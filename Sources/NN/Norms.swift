@@ -21,10 +21,6 @@ enum NormKernels {
     @inline(__always)
     static func forEachPlane(_ planes: Int, _ v: Int, _ body: (Int) -> Void) {
         let items = min(planes, max(1, planes * v / (16 << 10)))
-        if items == planes {
-            Compute.parallelFor(planes, body)
-            return
-        }
         Compute.parallelFor(items) { i in
             for p in (planes * i / items)..<(planes * (i + 1) / items) { body(p) }
         }

@@ -125,24 +125,26 @@ public enum OpProfile {
     /// Records one fork/join of the pool from `file`:`line` (called by `ThreadPool.run` when
     /// profiling is on; ignored from other threads than the profiling one).
     static func recordJoin(file: StaticString, line: UInt, items: Int, workNanos: UInt64, waitNanos: UInt64) {
-        guard let owner, pthread_equal(owner, pthread_self()) != 0 else { return }
-        let site = "\(file):\(line)"
-        var t = joins[site] ?? PoolSiteTotals(site: site)
-        t.joins += 1
-        t.items += items
-        t.workMs += Double(workNanos) / 1e6
-        t.waitMs += Double(waitNanos) / 1e6
-        joins[site] = t
+        updateSite(file: file, line: line) { t in
+            t.joins += 1
+            t.items += items
+            t.workMs += Double(workNanos) / 1e6
+            t.waitMs += Double(waitNanos) / 1e6
+        }
     }
 
     /// Records a pool loop of one item, run inline on a multi-thread pool (the workers idle).
     static func recordInline(file: StaticString, line: UInt, nanos: UInt64) {
+        updateSite(file: file, line: line) { t in
+            t.inlineRuns += 1
+            t.inlineMs += Double(nanos) / 1e6
+        }
+    }
+
+    private static func updateSite(file: StaticString, line: UInt, _ change: (inout PoolSiteTotals) -> Void) {
         guard let owner, pthread_equal(owner, pthread_self()) != 0 else { return }
         let site = "\(file):\(line)"
-        var t = joins[site] ?? PoolSiteTotals(site: site)
-        t.inlineRuns += 1
-        t.inlineMs += Double(nanos) / 1e6
-        joins[site] = t
+        change(&joins[site, default: PoolSiteTotals(site: site)])
     }
 
     /// Pool-loop call sites by descending idle worker time (join wait plus single-item runs).
