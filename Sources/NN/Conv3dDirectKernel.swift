@@ -136,6 +136,9 @@ enum Conv3dDirectKernel {
             ? ConvGeometry(input: [1, inputs, g.d, g.h, g.w], weight: [outputs, inputs, g.kd, g.kh, g.kw],
                            stride: Stride3D(d: g.sd, h: g.sh, w: 1))
             : g
+        if Conv3dEngine.usePrivateSlabs && Compute.threads > 1 && !outVectors && g.od >= 4 * Compute.threads {
+            return convolveInPrivateSlabs(src, inputs: inputs, packed, outputs: outputs, bias: bias, dst, g)
+        }
         packed.withUnsafeBufferPointer { pk in
             var per = slabPlanes(padded, channels: inputs, budgetBytes: budgetBytes)
             // Whole runs of planes per job (below): runs of unequal length, claimed dynamically,
@@ -178,6 +181,53 @@ enum Conv3dDirectKernel {
                         Compute.parallelFor(planes * split) { i in
                             let z = z0 + i / split, part = i % split
                             run(z, z + 1, blocks * part / split, blocks * (part + 1) / split)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `convolve` on several threads without a shared slab: one fork/join for the whole conv, whose
+    /// items are guided runs of output planes (at most one core's slab budget each). An item pads
+    /// its input planes into its thread's own slab just before the first output plane that reads
+    /// them, so a plane is written and read by one core while it sits in that core's L2. The shared
+    /// slab took two fork/joins per slab (the copy by channel ranges, then the runs), and each core
+    /// read the half of its planes the other core had copied: with the vCPUs far apart on the host
+    /// (a 300-400 ns cache-line round trip instead of 80) the 16->8 3x3x3 forward at 64³ ran 11.4 ms
+    /// at 2 threads against 9.3 at 1 (DECISIONS.md 2026-12-07). The halo planes of each run are
+    /// padded twice (two per run for a 3-deep kernel).
+    static func convolveInPrivateSlabs(_ src: UnsafePointer<Float>, inputs: Int, _ packed: Tensor,
+                                       outputs: Int, bias: UnsafePointer<Float>?,
+                                       _ dst: UnsafeMutablePointer<Float>, _ g: ConvGeometry,
+                                       budgetBytes: Int = Conv3dEngine.slabBudgetBytes) {
+        let longest = slabPlanes(g, channels: inputs, budgetBytes: budgetBytes)
+        let runs = GuidedSplit(count: g.od, threads: Compute.threads, maximum: longest)
+        let blocks = (outputs + 7) / 8
+        let flat = usesFlatRows(g)
+        let each = slabFloats(g, channels: inputs, planes: longest)
+        packed.withUnsafeBufferPointer { pk in
+            ColumnWorkspace.with(count: Compute.threads * each) { slabs in
+                Compute.parallelFor(runs.count) { r, slot in
+                    let buf = slabs + slot * each
+                    let za = runs[r].lowerBound, planes = runs[r].count
+                    let depth = (planes - 1) * g.sd + g.kd
+                    var s = shape(g)
+                    var ready = 0   // slab planes padded so far
+                    for z in runs[r] {
+                        // Output plane z reads slab planes (z − za)·sd ..< (z − za)·sd + kd.
+                        let need = min(depth, (z - za) * g.sd + g.kd)
+                        while ready < need {
+                            c2f_pad_slab(src, buf, &s, Int32(inputs), 0, Int32(inputs), Int32(za), Int32(planes),
+                                         Int32(ready), Int32(depth))
+                            ready += 1
+                        }
+                        if flat {
+                            c2f_conv_forward_flat(buf, pk.baseAddress!, bias, dst, &s, Int32(inputs), Int32(outputs),
+                                                  Int32(za), Int32(planes), Int32(z), Int32(z + 1), 0, Int32(blocks))
+                        } else {
+                            c2f_conv_forward(buf, pk.baseAddress!, bias, dst, &s, Int32(inputs), Int32(outputs),
+                                             Int32(za), Int32(planes), Int32(z), Int32(z + 1), 0, Int32(blocks))
                         }
                     }
                 }

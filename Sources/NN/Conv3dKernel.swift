@@ -21,6 +21,7 @@ public enum Conv3dEngine {
     private static let directKernels = Atomic<Bool>(true)
     private static let winogradKernels = Atomic<Bool>(true)
     private static let outVectorKernels = Atomic<Bool>(true)
+    private static let privateSlabs = Atomic<Bool>(ProcessInfo.processInfo.environment["C2FNAS_CONV_PRIVATE_SLABS"] != "0")
 
     /// Stride-1 convs use the direct AVX-512 kernels (Conv3dDirectKernel) when the CPU has AVX-512F;
     /// false forces the GEMM paths (for benchmarks).
@@ -42,6 +43,14 @@ public enum Conv3dEngine {
     public static var useOutVectors: Bool {
         get { outVectorKernels.load(ordering: .relaxed) }
         set { outVectorKernels.store(newValue, ordering: .relaxed) }
+    }
+
+    /// On several threads, the x-vector direct convs (forward, stride-1 dX) pad each run of output
+    /// planes into the running thread's own slab instead of one shared slab per call; false (or
+    /// C2FNAS_CONV_PRIVATE_SLABS=0) keeps the shared slab (for benchmarks). Same values either way.
+    public static var usePrivateSlabs: Bool {
+        get { privateSlabs.load(ordering: .relaxed) }
+        set { privateSlabs.store(newValue, ordering: .relaxed) }
     }
 
     /// Whether this CPU can run the direct kernels at all.

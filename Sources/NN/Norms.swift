@@ -12,6 +12,10 @@ import Tensor
 struct NormStats {
     var mean: [Float]
     var invStd: [Float]
+    /// The forward's per-plane affine y = x·scale + shift, kept by the instance norm so its
+    /// backward recomputes the ReLU mask from x instead of reading y (empty elsewhere).
+    var scale: [Float] = []
+    var shift: [Float] = []
 }
 
 enum NormKernels {
@@ -273,8 +277,8 @@ public final class BatchNorm3d: Module {
 
 extension NormKernels {
     /// Per-plane statistics and y = γ_c (x - μ_p)·inv_p + β_c (rectified when `rectify`), one job per
-    /// plane. Same arithmetic as `stats` + `apply` (Double plane sums, Float mean), so the values
-    /// do not depend on the plane order or the thread count.
+    /// plane. Each plane's statistics depend only on its values (`moments`, sums in a fixed order),
+    /// never on the plane order or the thread count.
     static func instanceForward(_ x: Tensor, gamma: Tensor, beta: Tensor, channels: Int, eps: Float,
                                 rectify: Bool) -> (NormStats, Tensor) {
         var y = Tensor(uninitialized: x.shape)
@@ -300,24 +304,39 @@ extension NormKernels {
                                         gamma: Tensor, beta: Tensor, channels: Int, eps: Float,
                                         rectify: Bool) -> NormStats {
         let planes = shape[0] * shape[1], v = shape.reduce(1, *) / max(1, planes)
-        var mean = [Float](repeating: 0, count: planes), inv = mean
+        var mean = [Float](repeating: 0, count: planes), inv = mean, scales = mean, shifts = mean
         gamma.withUnsafePointer { gp in beta.withUnsafePointer { bp in
         mean.withUnsafeMutableBufferPointer { mb in inv.withUnsafeMutableBufferPointer { ib in
-            let mp = mb.baseAddress!, ip = ib.baseAddress!
+        scales.withUnsafeMutableBufferPointer { sb in shifts.withUnsafeMutableBufferPointer { tb in
+            let mp = mb.baseAddress!, ip = ib.baseAddress!, sp = sb.baseAddress!, tp = tb.baseAddress!
             forEachPlane(planes, v) { p in
                 let xs = xp + p * v, ys = yp + p * v
-                let mu = Float(Kernels.serialSum(xs, count: v) / Double(v))
-                let variance = Kernels.serialSquaredDeviation(xs, from: mu, count: v) / Double(v)
+                let (mu, variance) = moments(xs, count: v)
                 let invStd = Float(1 / (variance + Double(eps)).squareRoot())
                 mp[p] = mu
                 ip[p] = invStd
                 let ch = p % channels
                 let scale = gp[ch] * invStd
                 let shift = bp[ch] - mu * scale
+                sp[p] = scale
+                tp[p] = shift
                 affine(xs, ys, count: v, scale: scale, shift: shift, rectify: rectify)
             }
-        } } } }
-        return NormStats(mean: mean, invStd: inv)
+        } } } } } }
+        return NormStats(mean: mean, invStd: inv, scale: scales, shift: shifts)
+    }
+
+    /// Mean (Float) and biased variance of one plane: in one read with the AVX-512 kernel (block
+    /// moments merged in Double: a 64³ plane is 1 MiB, its second read came from L3), else two passes.
+    @inline(__always)
+    static func moments(_ x: UnsafePointer<Float>, count v: Int) -> (mean: Float, variance: Double) {
+        if Kernels.planeKernels {
+            var mean = 0.0, m2 = 0.0
+            c2f_plane_moments(x, v, &mean, &m2)
+            return (Float(mean), m2 / Double(v))
+        }
+        let mu = Float(Kernels.serialSum(x, count: v) / Double(v))
+        return (mu, Kernels.serialSquaredDeviation(x, from: mu, count: v) / Double(v))
     }
 
     /// Backward of `instanceForward`: per plane Σ m·dy and Σ m·dy·x̂ (m the ReLU mask y > 0 when
@@ -340,7 +359,11 @@ extension NormKernels {
                     let xs = xp + p * v, gs = gp + p * v, ys = yp + p * v
                     let inv = stats.invStd[p], mu = stats.mean[p]
                     let sumDy: Double, sumDyX: Double
-                    if rectified {
+                    if rectified && Kernels.planeKernels {
+                        var a = 0.0, b = 0.0
+                        c2f_plane_rectified_sums(gs, xs, v, stats.scale[p], stats.shift[p], &a, &b)
+                        (sumDy, sumDyX) = (a, b)
+                    } else if rectified {
                         (sumDy, sumDyX) = maskedSums(gs, xs, mask: ys, count: v)
                     } else {
                         sumDy = Kernels.serialSum(gs, count: v)
@@ -356,7 +379,12 @@ extension NormKernels {
                     let ds = dp + p * v
                     // k·(m·dy − mdy − (x − μ)·inv·mdx) = k·m·dy + (a·x + b)
                     let a = -k * inv * mdx, b = k * (mu * inv * mdx - mdy)
-                    inputGradient(gs, xs, mask: rectified ? ys : nil, ds, count: v, k: k, a: a, b: b)
+                    if Kernels.planeKernels {
+                        c2f_plane_norm_input_grad(gs, xs, ds, v, k, a, b, rectified ? 1 : 0,
+                                                  rectified ? stats.scale[p] : 0, rectified ? stats.shift[p] : 0)
+                    } else {
+                        inputGradient(gs, xs, mask: rectified ? ys : nil, ds, count: v, k: k, a: a, b: b)
+                    }
                 }
             } } } } } }
         }
@@ -387,11 +415,11 @@ extension NormKernels {
         }
     }
 
-    /// dx = k·m·dy + (a·x + b), m = (mask > 0) or 1 without a mask, 16 lanes at a time.
+    /// dx = k·m·dy + (a·x + b), m = (mask > 0) or 1 without a mask, 16 lanes at a time (the
+    /// portable path; with AVX-512 c2f_plane_norm_input_grad recomputes the mask from x).
     @inline(__always)
     static func inputGradient(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mask: UnsafePointer<Float>?,
                               _ dx: UnsafeMutablePointer<Float>, count n: Int, k: Float, a: Float, b: Float) {
-        if Kernels.planeKernels { return c2f_plane_norm_input_grad(dy, x, mask, dx, n, k, a, b) }
         let kv = SIMD16<Float>(repeating: k), av = SIMD16<Float>(repeating: a), bv = SIMD16<Float>(repeating: b)
         let zero = SIMD16<Float>()
         let end = n & ~15
@@ -412,14 +440,10 @@ extension NormKernels {
         }
     }
 
-    /// (Σ m·dy, Σ m·dy·x) over one plane with m = (mask > 0): SIMD lanes per 4096-block, then Double.
+    /// (Σ m·dy, Σ m·dy·x) over one plane with m = (mask > 0): SIMD lanes per 4096-block, then Double
+    /// (the portable path; with AVX-512 c2f_plane_rectified_sums).
     static func maskedSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mask: UnsafePointer<Float>,
                            count n: Int) -> (Double, Double) {
-        if Kernels.planeKernels {
-            var sumDy = 0.0, sumDyX = 0.0
-            c2f_plane_masked_sums(dy, x, mask, n, &sumDy, &sumDyX)
-            return (sumDy, sumDyX)
-        }
         var totalDy = 0.0, totalDyX = 0.0
         var start = 0
         let zero = SIMD8<Float>(repeating: 0)

@@ -124,12 +124,14 @@ public enum OpProfile {
 
     /// Records one fork/join of the pool from `file`:`line` (called by `ThreadPool.run` when
     /// profiling is on; ignored from other threads than the profiling one).
-    static func recordJoin(file: StaticString, line: UInt, items: Int, workNanos: UInt64, waitNanos: UInt64) {
+    static func recordJoin(file: StaticString, line: UInt, items: Int, workNanos: UInt64, waitNanos: UInt64,
+                           tailNanos: UInt64) {
         updateSite(file: file, line: line) { t in
             t.joins += 1
             t.items += items
             t.workMs += Double(workNanos) / 1e6
             t.waitMs += Double(waitNanos) / 1e6
+            t.tailMs += Double(tailNanos) / 1e6
         }
     }
 
@@ -147,12 +149,12 @@ public enum OpProfile {
         change(&joins[site, default: PoolSiteTotals(site: site)])
     }
 
-    /// Pool-loop call sites by descending idle worker time (join wait plus single-item runs).
+    /// Pool-loop call sites by descending idle time (join wait, loop tail and single-item runs).
     /// Read after `stop`.
     public static func poolSites() -> [PoolSiteTotals] {
         lock.withLock { _ in
             joins.values.sorted { a, b in
-                let ia = a.waitMs + a.inlineMs, ib = b.waitMs + b.inlineMs
+                let ia = a.waitMs + a.tailMs + a.inlineMs, ib = b.waitMs + b.tailMs + b.inlineMs
                 return ia != ib ? ia > ib : a.site < b.site
             }
         }
@@ -197,6 +199,9 @@ public struct PoolSiteTotals: Sendable {
     public var joins = 0, items = 0
     /// The calling thread's time in its own items, and idle at the join after them.
     public var workMs = 0.0, waitMs = 0.0
+    /// The workers' idle time (mean over workers) between leaving the loop's items and the caller
+    /// finishing its own: the imbalance the caller's wait does not show.
+    public var tailMs = 0.0
     /// Loops of a single item, run inline by the caller while the workers idle.
     public var inlineRuns = 0, inlineMs = 0.0
 }

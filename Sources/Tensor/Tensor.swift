@@ -65,7 +65,15 @@ public struct Tensor: Sendable {
     /// A tensor filled with `value`.
     public init(shape: [Int], repeating value: Float = 0) {
         self.init(uninitialized: shape)
-        storage.pointer.initialize(repeating: value, count: count)
+        let p = storage.pointer, n = count
+        // Zeros by memset (glibc's AVX-512 stores; the generic loop compiled to 128-bit ones), over the
+        // pool from 256 K values: a step zeroes every conv's weight gradient (up to 1.7 MB each),
+        // 0.4 ms of serial code a step at 2 threads (perf) while the other core waited.
+        func fill(_ r: Range<Int>) {
+            if value == 0 && value.sign == .plus { memset(p + r.lowerBound, 0, r.count * MemoryLayout<Float>.stride) }
+            else { (p + r.lowerBound).initialize(repeating: value, count: r.count) }
+        }
+        if n >= 1 << 18 { Compute.parallelChunks(count: n, grain: 1 << 17) { _, r in fill(r) } } else { fill(0..<n) }
     }
 
     /// A tensor of zeros.

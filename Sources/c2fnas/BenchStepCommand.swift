@@ -69,6 +69,10 @@ struct BenchStepCommand: ParsableCommand {
         let faultsPerStep: [Int]
         /// Thread-pool fork/joins of each timed step.
         let poolJobsPerStep: [Int]
+        /// Cache-line round trip between the pool's first two cores after the steps (ns; nil with one
+        /// thread): about 80 ns when the host placed the vCPUs close, about 300 when far apart, where
+        /// a 2-thread step ran 1.35x slower (see `ThreadPool.coreRoundTripNanos`).
+        let coreRoundTripNs: Double?
     }
 
     func run() throws {
@@ -132,13 +136,19 @@ struct BenchStepCommand: ParsableCommand {
             print(StepProfileTable.renderPoolSites(OpProfile.poolSites(), stepsMs: times,
                                                    workerBusyMs: Compute.workerBusyMs - workerBusy0))
         }
+        if let threadPair { Compute.setThreads(threadPair.max() ?? 1) }
+        let roundTrip = Compute.pool.coreRoundTripNanos()
+        if profile, let roundTrip {
+            print(String(format: "cache-line round trip between the first two cores %.0f ns (about 80 when the host placed the vCPUs close, 300 when far apart)", roundTrip))
+        }
         let estimate = try net.graph.cost(input: [size, size, size], memory: .calibrated)
         let report = Report(side: "swift", arch: architecture.name, threads: Compute.threads, size: size,
                             params: net.parameterCount, stepsMs: times, losses: losses,
                             peakRSSMiB: Double(ProcessStats.peakResidentBytes) / 1_048_576,
                             estimateMiB: Double(estimate.memoryBytes) / 1_048_576,
                             estimateActivationsMiB: Double(estimate.activationBytes) / 1_048_576,
-                            startRSSMiB: startRSS, faultsPerStep: faults, poolJobsPerStep: jobs)
+                            startRSSMiB: startRSS, faultsPerStep: faults, poolJobsPerStep: jobs,
+                            coreRoundTripNs: roundTrip)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         print(String(decoding: try enc.encode(report), as: UTF8.self))

@@ -78,18 +78,22 @@ enum StepProfileTable {
         let rows = sites.filter { $0.joins > 0 || $0.inlineRuns > 0 }
         guard Compute.threads > 1, !rows.isEmpty else { return "pool loops: none (1 thread runs every loop inline)" }
         let wait = rows.reduce(0) { $0 + $1.waitMs } / steps, inline = rows.reduce(0) { $0 + $1.inlineMs } / steps
+        let tail = rows.reduce(0) { $0 + $1.tailMs } / steps
         let workers = Double(max(1, Compute.threads - 1)), busy = workerBusyMs / steps / workers
         let width = max(28, rows.prefix(limit).map(\.site.count).max() ?? 0)
         var lines = [String(format: "pool workers busy %.1f ms/step of %.1f (idle %.1f: serial code, single-item loops, the tail of each loop)",
                             busy, stepMs, stepMs - busy),
                      String(format: "caller idle at joins %.2f ms/step, single-item loops %.2f ms/step (%.1f %% of the step together)",
                             wait, inline, 100 * (wait + inline) / max(stepMs, 1e-9)),
+                     String(format: "workers idle in loop tails %.2f ms/step (done, the caller still in its items); outside loops %.2f ms/step (serial code, fork/join and profiling overhead)",
+                            tail, max(0, stepMs - busy - tail - inline)),
                      "pool loop (file:line)".padding(toLength: width, withPad: " ", startingAt: 0)
-                        + "  joins  items/join  caller ms  wait ms  single-item runs  ms"]
+                        + "  joins  items/join  caller ms  wait ms  tail ms  single-item runs  ms"]
         for r in rows.prefix(limit) {
             lines.append(r.site.padding(toLength: width, withPad: " ", startingAt: 0)
-                         + String(format: " %6.0f %10.1f %10.2f %8.2f  %16.0f %5.2f", Double(r.joins) / steps,
+                         + String(format: " %6.0f %10.1f %10.2f %8.2f %8.2f  %16.0f %5.2f", Double(r.joins) / steps,
                                   r.joins > 0 ? Double(r.items) / Double(r.joins) : 0, r.workMs / steps, r.waitMs / steps,
+                                  r.tailMs / steps,
                                   Double(r.inlineRuns) / steps, r.inlineMs / steps))
         }
         return lines.joined(separator: "\n")

@@ -141,6 +141,39 @@ struct ConvDirectTests {
         }
     }
 
+    /// The multi-thread forward's private slabs (each run of output planes padded by the thread
+    /// that computes it, halo planes padded twice): against the naive loop, and bit-identical to
+    /// the shared-slab forward (same kernel, same order per value) for runs of one plane and longer.
+    @Test("private slabs per run of planes: the naive loop's values, the shared slab's bits", arguments: [Stride3D.one, .two, Stride3D(d: 2, h: 1, w: 1)])
+    func privateSlabs(stride: Stride3D) {
+        var rng = RNG(seed: 47)
+        for kernel in [Kernel3D.k333, .k331, .k113, Kernel3D(d: 5, h: 1, w: 3)] {
+            let x = Tensor.randomNormal([1, 5, 20, 9, 34], rng: &rng)
+            let w = Tensor.randomNormal([12, 5, kernel.d, kernel.h, kernel.w], rng: &rng)
+            let b = Tensor.randomNormal([12], rng: &rng)
+            let g = ConvGeometry(input: x.shape, weight: w.shape, stride: stride)
+            guard Conv3dDirectKernel.applies(g), !Conv3dDirectKernel.usesOutVectors(g, inputs: 5, outputs: 12) else { continue }
+            let want = naiveConv3d(x, w, bias: b, stride: stride)
+            // Values are the same on either path, so switching it does not disturb tests running alongside.
+            let saved = Conv3dEngine.usePrivateSlabs
+            Conv3dEngine.usePrivateSlabs = false
+            let shared = Conv3dKernel.forward(x: x, weight: w, bias: b, stride: stride, direct: true)
+            Conv3dEngine.usePrivateSlabs = saved
+            let packed = w.withUnsafePointer { Conv3dDirectKernel.packedWeights($0, g, transposed: false) }
+            for budget in [64, 1 << 20] {
+                var got = Tensor(uninitialized: want.shape)
+                x.withUnsafePointer { xp in b.withUnsafePointer { bp in got.withUnsafeMutablePointer { yp in
+                    Conv3dDirectKernel.convolveInPrivateSlabs(xp, inputs: 5, packed, outputs: 12, bias: bp, yp, g,
+                                                              budgetBytes: budget)
+                } } }
+                #expect(got.maxAbsDifference(want) < 1e-4, "\(kernel) \(stride) budget \(budget)")
+                if !Conv3dWinogradKernel.applies(g, inputs: 5, outputs: 12) {
+                    #expect(got.scalars == shared.scalars, "\(kernel) \(stride) budget \(budget)")
+                }
+            }
+        }
+    }
+
     @Test("weight gradients are identical on every run (fixed summation order)")
     func deterministic() {
         var rng = RNG(seed: 41)

@@ -176,6 +176,35 @@ struct ThreadPoolTests {
         #expect(hits.allSatisfy { $0 == 1 })
     }
 
+    /// The caller's item runs 20 ms while the worker has nothing left: the profile must charge the
+    /// worker's idle tail to this loop (the caller's join wait alone would show 0 here).
+    @Test("the profile counts a worker's idle tail at the join")
+    func tailIsProfiled() {
+        let pool = ThreadPool(threads: 2)
+        defer { pool.shutdown() }
+        OpProfile.start()
+        let line: UInt = #line + 1
+        pool.run(2, slotted: { _, slot in
+            guard slot == 0 else { return }
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            while DispatchTime.now().uptimeNanoseconds - t0 < 20_000_000 {}
+        })
+        OpProfile.stop()
+        let site = OpProfile.poolSites().first { $0.site.hasSuffix(":\(line)") }
+        #expect(site?.joins == 1)
+        #expect((site?.tailMs ?? 0) >= 5, "tail \(site?.tailMs ?? -1) ms")
+    }
+
+    @Test("the cores' round trip: none on one thread; positive when both threads met")
+    func roundTrip() {
+        let one = ThreadPool(threads: 1)
+        #expect(one.coreRoundTripNanos() == nil)
+        let pool = ThreadPool(threads: 2)
+        defer { pool.shutdown() }
+        // nil only if the host kept the worker off a CPU for 50 ms (a loaded test machine).
+        if let ns = pool.coreRoundTripNanos(rounds: 200) { #expect(ns > 0 && ns.isFinite) }
+    }
+
     @Test("guided ranges cover the count in order, shrink, respect the minimum, one range on one thread")
     func guidedSplit() {
         #expect(GuidedSplit(count: 0, threads: 2).count == 0)
@@ -193,6 +222,15 @@ struct ThreadPoolTests {
         // 43 groups on two threads: long first, single groups last.
         let ranges = (0..<GuidedSplit(count: 43, threads: 2).count).map { GuidedSplit(count: 43, threads: 2)[$0].count }
         #expect(ranges.first == 11 && ranges.last == 1)
+        // A maximum caps every range, on any thread count; the cover and the order stay.
+        for (count, threads, maximum) in [(64, 2, 5), (64, 1, 5), (9, 2, 1), (20, 3, 100)] {
+            let split = GuidedSplit(count: count, threads: threads, maximum: maximum)
+            let capped = (0..<split.count).map { split[$0] }
+            #expect(capped.first!.lowerBound == 0 && capped.last!.upperBound == count)
+            #expect(zip(capped, capped.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && $0.count >= $1.count })
+            #expect(capped.allSatisfy { $0.count <= maximum })
+        }
+        #expect(GuidedSplit(count: 64, threads: 2, maximum: 5)[0].count == 5)
     }
 
     @Test("chunking depends only on the size, so chunked sums are bit-identical")
