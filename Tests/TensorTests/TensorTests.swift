@@ -183,9 +183,13 @@ struct ThreadPoolTests {
         let pool = ThreadPool(threads: 2)
         defer { pool.shutdown() }
         OpProfile.start()
+        // The caller's item starts its 20 ms only once the worker holds the other item, so the
+        // worker is surely in this job (and then done) while the caller works.
+        let workerIn = Atomic<Bool>(false)
         let line: UInt = #line + 1
         pool.run(2, slotted: { _, slot in
-            guard slot == 0 else { return }
+            guard slot == 0 else { workerIn.store(true, ordering: .releasing); return }
+            while !workerIn.load(ordering: .acquiring) {}
             let t0 = DispatchTime.now().uptimeNanoseconds
             while DispatchTime.now().uptimeNanoseconds - t0 < 20_000_000 {}
         })
