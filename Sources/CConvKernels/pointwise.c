@@ -71,7 +71,7 @@ void c2f_pointwise_forward(const float *x, const float *w, long wo, long wi, con
 
 __attribute__((target("avx512f")))
 void c2f_pointwise_weight_grad(const float *x, const float *dy, float *dw, int inputs, int outputs,
-                               long voxels, int o0, int o1, int i0, int i1) {
+                               long voxels, long v0, long v1, int o0, int o1, int i0, int i1) {
     // Voxel blocks outside, input tiles inside: a block of the 4 dY rows stays in L1 while every
     // input tile reads it. The vector accumulators of all (output, input) pairs of the block of
     // outputs live in `keep` between voxel blocks, so each pair still sums its voxels in order.
@@ -83,8 +83,8 @@ void c2f_pointwise_weight_grad(const float *x, const float *dy, float *dw, int i
         for (int m = 0; m < PW_OUT; m++) dr[m] = dy + (long)(ob + (m < mo ? m : mo - 1)) * voxels;
         __m512 keep[PW_OUT * ni];
         for (int k = 0; k < PW_OUT * ni; k++) keep[k] = _mm512_setzero_ps();
-        for (long vb = 0; vb < voxels; vb += PW_BLOCK) {
-            long ve = vb + PW_BLOCK < voxels ? vb + PW_BLOCK : voxels;
+        for (long vb = v0; vb < v1; vb += PW_BLOCK) {
+            long ve = vb + PW_BLOCK < v1 ? vb + PW_BLOCK : v1;
             for (int ib = i0; ib < i1; ib += PW_IN) {
                 int mi = i1 - ib < PW_IN ? i1 - ib : PW_IN;
                 const float *xr[PW_IN];

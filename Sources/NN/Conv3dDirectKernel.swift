@@ -405,6 +405,9 @@ enum Conv3dDirectKernel {
             func edge(_ k: Int) -> Int { k == chunks ? pairs : min(pairs, (pairs * k / chunks + tile / 2) / tile * tile) }
             return (Int32(edge(c)), Int32(edge(c + 1)))
         }
+        if g.cout <= 16 && g.isStride1 && flatWeightGradient && zChunks(g) > 1 {
+            return zChunkedWeightGradient(xs, dys, dwp, g, budgetBytes: budgetBytes)
+        }
         if g.cout <= 16 && g.isStride1 && flatWeightGradient {
             // Stride 1: dY copied per slab into the x slab's padded-row layout, each plane one flat
             // run (c2f_conv_weight_grad_dot_flat); the budget holds both slabs.
@@ -479,6 +482,57 @@ enum Conv3dDirectKernel {
                     let row = dwp + co * pairs
                     for q in 0..<pairs { row[q] += dwtp[q * cp + co] }
                 }
+            }
+        }
+    }
+
+    /// Chunks along z of a stride-1 weight gradient of ≤ 16 output channels (`zChunkedWeightGradient`):
+    /// one per 8 output planes, at most 8, from the depth only.
+    static func zChunks(_ g: ConvGeometry) -> Int { zChunkedGradients ? max(1, min(8, g.od / 8)) : 1 }
+
+    /// C2FNAS_DW_ZCHUNKS=0 keeps weight gradients in one sum split by (input channel, tap) (A/B runs).
+    static let zChunkedGradients = ProcessInfo.processInfo.environment["C2FNAS_DW_ZCHUNKS"] != "0"
+
+    /// dw += dW of one sample as a sum of partial gradients over `zChunks` runs of output planes, one
+    /// pool item each, merged in run order. Each item pads its own x and dY slabs and runs all
+    /// (input channel, tap) pairs over them, so a core reads the z-range it wrote in the ops before
+    /// (the runs are listed along z and the pool claims them from both ends); split by pairs, both
+    /// cores read the whole slab, half of it from the other core's cache, which crosses the host's
+    /// fabric when the vCPUs are far apart. The chunk count depends only on the depth, so the sums
+    /// are the same on any thread count (one thread runs the items in order).
+    private static func zChunkedWeightGradient(_ xs: UnsafePointer<Float>, _ dys: UnsafePointer<Float>,
+                                               _ dwp: UnsafeMutablePointer<Float>, _ g: ConvGeometry, budgetBytes: Int) {
+        let chunks = zChunks(g), count = g.cout * g.cin * g.kernelVolume
+        let per = slabPlanes(g, channels: g.cin + g.cout, budgetBytes: budgetBytes)
+        var s = shape(g)
+        let slabCount = slabFloats(g, channels: g.cin, planes: per)
+        // dY rows start on a cache line (16 floats), and so does each thread's scratch.
+        let each = (slabCount + Int(c2f_grad_rows_floats(&s, Int32(per))) + 31) / 16 * 16
+        let partials = (count + 15) / 16 * 16
+        let pairs = Int32(g.cin * g.kernelVolume)
+        ColumnWorkspace.with(count: Compute.threads * each + chunks * partials + 16) { raw in
+            let base = raw + (16 - (Int(bitPattern: raw) / 4) % 16) % 16
+            let sums = base + Compute.threads * each
+            Compute.parallelFor(chunks) { k, slot in
+                let buf = base + slot * each, dyp = buf + (slabCount + 15) / 16 * 16
+                let part = sums + k * partials
+                part.update(repeating: 0, count: count)
+                var s = shape(g)
+                var z0 = g.od * k / chunks
+                let end = g.od * (k + 1) / chunks
+                while z0 < end {
+                    let planes = min(per, end - z0)
+                    c2f_pad_slab(xs, buf, &s, Int32(g.cin), 0, Int32(g.cin), Int32(z0), Int32(planes), 0, 1)
+                    c2f_pad_grad_rows(dys, dyp, &s, Int32(z0), Int32(planes), 0, Int32(g.cout))
+                    c2f_conv_weight_grad_dot_flat(buf, dyp, part, &s, Int32(planes), 0, pairs)
+                    z0 += planes
+                }
+            }
+            // Merged in run order (a few thousand values: serial).
+            for i in 0..<count {
+                var total: Float = 0
+                for k in 0..<chunks { total += sums[k * partials + i] }
+                dwp[i] += total
             }
         }
     }

@@ -53,17 +53,54 @@ enum Conv3dPointwiseKernel {
             let xs = xp + n * g.cin * g.inVoxels, dys = dyp + n * g.cout * g.outVoxels
             if let dwp {
                 OpProfile.measure(.convWeightGrad) {
-                    Compute.parallelFor(ob * groups) { t in
-                        let o0 = t / groups * 4, part = t % groups
-                        let i0 = min(g.cin, tiles * part / groups * 6), i1 = min(g.cin, tiles * (part + 1) / groups * 6)
-                        c2f_pointwise_weight_grad(xs, dys, dwp, Int32(g.cin), Int32(g.cout), g.outVoxels,
-                                                  Int32(o0), Int32(min(g.cout, o0 + 4)), Int32(i0), Int32(i1))
+                    let runs = zRuns(voxels: g.outVoxels)
+                    if runs == 1 {
+                        Compute.parallelFor(ob * groups) { t in
+                            let o0 = t / groups * 4, part = t % groups
+                            let i0 = min(g.cin, tiles * part / groups * 6), i1 = min(g.cin, tiles * (part + 1) / groups * 6)
+                            c2f_pointwise_weight_grad(xs, dys, dwp, Int32(g.cin), Int32(g.cout), g.outVoxels, 0, g.outVoxels,
+                                                      Int32(o0), Int32(min(g.cout, o0 + 4)), Int32(i0), Int32(i1))
+                        }
+                    } else {
+                        zRunWeightGradient(xs, dys, dwp, g, runs: runs)
                     }
                 }
             }
             if let dxp {
                 product(dys, wp, wo: 1, wi: g.cin, bias: nil, dxp + n * g.cin * g.inVoxels,
                         inputs: g.cout, outputs: g.cin, voxels: g.outVoxels)
+            }
+        }
+    }
+
+    /// Runs of voxels (along z) a weight gradient sums separately: one per 16 K voxels, at most 4,
+    /// from the voxel count only.
+    static func zRuns(voxels: Int) -> Int {
+        Conv3dDirectKernel.zChunkedGradients ? max(1, min(4, voxels / (16 << 10))) : 1
+    }
+
+    /// dw += Σ over runs of voxels of each run's partial gradient, merged in run order. Items are
+    /// (run, block of outputs) listed run by run, so with the pool's claims from both ends each core
+    /// reads the voxels of its end of the volume, which the ops before left in its cache; split by
+    /// outputs alone, both cores read all of x and dY, half of it from the other core's cache (see
+    /// `Conv3dDirectKernel.zChunkedWeightGradient`). Same sums on any thread count.
+    private static func zRunWeightGradient(_ xs: UnsafePointer<Float>, _ dys: UnsafePointer<Float>,
+                                           _ dwp: UnsafeMutablePointer<Float>, _ g: ConvGeometry, runs: Int) {
+        let count = g.cout * g.cin, stride = (count + 15) / 16 * 16
+        let blocks = (g.cout + 3) / 4, voxels = g.outVoxels
+        ColumnWorkspace.with(count: runs * stride) { part in
+            Compute.parallelFor(runs * blocks) { t in
+                let r = t / blocks, o0 = t % blocks * 4, o1 = min(g.cout, o0 + 4)
+                let v0 = voxels * r / runs / 16 * 16, v1 = r == runs - 1 ? voxels : voxels * (r + 1) / runs / 16 * 16
+                let rows = part + r * stride + o0 * g.cin
+                rows.update(repeating: 0, count: (o1 - o0) * g.cin)
+                c2f_pointwise_weight_grad(xs, dys, part + r * stride, Int32(g.cin), Int32(g.cout), voxels, v0, v1,
+                                          Int32(o0), Int32(o1), 0, Int32(g.cin))
+            }
+            for i in 0..<count {
+                var total: Float = 0
+                for r in 0..<runs { total += part[r * stride + i] }
+                dwp[i] += total
             }
         }
     }

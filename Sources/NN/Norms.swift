@@ -6,6 +6,7 @@
 // Backward recomputes x̂ from the input (kept alive by the graph anyway) instead of storing it.
 
 import CPlaneKernels
+import Foundation
 import Tensor
 
 /// Per-plane statistics of a normalisation: mean and 1/sqrt(var + eps) for each (group) index.
@@ -16,6 +17,60 @@ struct NormStats {
     /// backward recomputes the ReLU mask from x instead of reading y (empty elsewhere).
     var scale: [Float] = []
     var shift: [Float] = []
+}
+
+/// The chunks a large plane of an instance norm splits into, and the two-phase schedule over them.
+/// With several threads a plane-per-job norm reads each plane where the previous op (a conv whose
+/// runs go along z) left half of it, in the other core's cache; by chunks listed along z (chunk k of
+/// every plane before chunk k + 1 of any) and claimed from both ends of the pool, each core reads
+/// and writes the z-half it holds. The chunk count depends only on the plane size, so the merged
+/// statistics are the same on any thread count.
+struct PlaneChunks {
+    /// Chunks per plane: 16 K values each at least (two at 32³, eight at 64³), one below 32 K.
+    let count: Int
+    let values: Int
+
+    init(values v: Int) {
+        values = v
+        count = max(1, min(8, v / (16 << 10)))
+    }
+
+    var isSplit: Bool { count > 1 }
+
+    /// The schedule of split planes now: whole planes per job on one thread and when the host has
+    /// the pool's cores close (they share an L3, and the chunks' second pass re-read from it cost
+    /// more than the first pass's reads from the other core: a 2-thread step 76.2 against 78.3 ms,
+    /// 24 alternating processes), the chunks when far apart (85 against 95 ms). Both give the same bits.
+    static func wholePlanes() -> Bool {
+        Compute.threads == 1 || wholePlanesAlways || !Compute.pool.coresFarApart()
+    }
+
+    /// C2FNAS_NORM_WHOLE_PLANES=1 runs split planes whole-plane per job on any placement (A/B runs).
+    static let wholePlanesAlways = ProcessInfo.processInfo.environment["C2FNAS_NORM_WHOLE_PLANES"] == "1"
+
+    /// Values per pool item at least (16-128 K measured alike on two threads).
+    static let itemValues = 32 << 10
+
+    /// Values of chunk k of a plane (edges on whole 16-value vectors).
+    subscript(k: Int) -> Range<Int> {
+        func edge(_ j: Int) -> Int { j == count ? values : values * j / count / 16 * 16 }
+        return edge(k)..<edge(k + 1)
+    }
+
+    /// Calls `body(plane, chunk)` for every chunk of every plane over the pool, in items of at least
+    /// 32 K values of one chunk index, listed chunk by chunk (along z). `revisit`, for the pass that
+    /// re-reads what the previous one read, lists each chunk's planes last to first: a core then
+    /// starts where it stopped (at two chunks per plane, with the claims from both ends), on the
+    /// planes still in its L2.
+    func forEach(planes: Int, revisit: Bool = false, _ body: (Int, Int) -> Void) {
+        let chunkValues = values / count
+        let per = max(1, min(planes, PlaneChunks.itemValues / max(1, chunkValues)))
+        let groups = (planes + per - 1) / per
+        Compute.parallelFor(count * groups) { i in
+            let k = i / groups, gi = revisit ? groups - 1 - i % groups : i % groups
+            for p in (planes * gi / groups)..<(planes * (gi + 1) / groups) { body(p, k) }
+        }
+    }
 }
 
 enum NormKernels {
@@ -279,11 +334,13 @@ extension NormKernels {
     /// Per-plane statistics and y = γ_c (x - μ_p)·inv_p + β_c (rectified when `rectify`), one job per
     /// plane. Each plane's statistics depend only on its values (`moments`, sums in a fixed order),
     /// never on the plane order or the thread count.
+    /// `wholePlanes` picks the schedule of split planes (tests: both give the same bits).
     static func instanceForward(_ x: Tensor, gamma: Tensor, beta: Tensor, channels: Int, eps: Float,
-                                rectify: Bool) -> (NormStats, Tensor) {
+                                rectify: Bool, wholePlanes: Bool = PlaneChunks.wholePlanes()) -> (NormStats, Tensor) {
         var y = Tensor(uninitialized: x.shape)
         let stats = x.withUnsafePointer { xp in y.withUnsafeMutablePointer { yp in
-            instanceForward(xp, yp, shape: x.shape, gamma: gamma, beta: beta, channels: channels, eps: eps, rectify: rectify)
+            instanceForward(xp, yp, shape: x.shape, gamma: gamma, beta: beta, channels: channels, eps: eps, rectify: rectify,
+                            wholePlanes: wholePlanes)
         } }
         return (stats, y)
     }
@@ -294,36 +351,92 @@ extension NormKernels {
         let shape = x.shape
         _ = x.withUnsafeMutablePointer { p in
             instanceForward(UnsafePointer(p), p, shape: shape, gamma: gamma, beta: beta, channels: channels, eps: eps,
-                            rectify: rectify)
+                            rectify: rectify, wholePlanes: PlaneChunks.wholePlanes())
         }
     }
 
-    /// One job per plane: its statistics, then y = γ (x − μ)·inv + β. `yp` may equal `xp`: each
-    /// value is read before it is written, at the same index.
+    /// Per plane its statistics, then y = γ (x − μ)·inv + β. `yp` may equal `xp`: each value is read
+    /// before it is written, at the same index. A large plane's statistics are per chunk merged in a
+    /// fixed order (`PlaneChunks`), the same on any thread count; on one thread, or with one chunk,
+    /// a job takes whole planes (the second read comes from its L2), else the chunks' moments are one
+    /// fork/join and the normalised writes another, both listed along z (see `PlaneChunks`).
     private static func instanceForward(_ xp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>, shape: [Int],
                                         gamma: Tensor, beta: Tensor, channels: Int, eps: Float,
-                                        rectify: Bool) -> NormStats {
+                                        rectify: Bool, wholePlanes: Bool) -> NormStats {
         let planes = shape[0] * shape[1], v = shape.reduce(1, *) / max(1, planes)
+        let chunks = PlaneChunks(values: v)
         var mean = [Float](repeating: 0, count: planes), inv = mean, scales = mean, shifts = mean
+        var parts = [Double](repeating: 0, count: chunks.isSplit ? 2 * planes * chunks.count : 0)
         gamma.withUnsafePointer { gp in beta.withUnsafePointer { bp in
         mean.withUnsafeMutableBufferPointer { mb in inv.withUnsafeMutableBufferPointer { ib in
         scales.withUnsafeMutableBufferPointer { sb in shifts.withUnsafeMutableBufferPointer { tb in
+        parts.withUnsafeMutableBufferPointer { pb in
             let mp = mb.baseAddress!, ip = ib.baseAddress!, sp = sb.baseAddress!, tp = tb.baseAddress!
-            forEachPlane(planes, v) { p in
-                let xs = xp + p * v, ys = yp + p * v
-                let (mu, variance) = moments(xs, count: v)
+            // Statistics and affine of plane p from its (mean, m2) per chunk.
+            func settle(_ p: Int, _ mu: Float, _ variance: Double) {
                 let invStd = Float(1 / (variance + Double(eps)).squareRoot())
                 mp[p] = mu
                 ip[p] = invStd
                 let ch = p % channels
-                let scale = gp[ch] * invStd
-                let shift = bp[ch] - mu * scale
-                sp[p] = scale
-                tp[p] = shift
-                affine(xs, ys, count: v, scale: scale, shift: shift, rectify: rectify)
+                sp[p] = gp[ch] * invStd
+                tp[p] = bp[ch] - mu * sp[p]
             }
-        } } } } } }
+            if !chunks.isSplit {
+                forEachPlane(planes, v) { p in
+                    let (mu, variance) = moments(xp + p * v, count: v)
+                    settle(p, mu, variance)
+                    affine(xp + p * v, yp + p * v, count: v, scale: sp[p], shift: tp[p], rectify: rectify)
+                }
+                return
+            }
+            let mom = pb.baseAddress!   // (mean, m2) of chunk k of plane p at 2 (k · planes + p)
+            func chunkMoments(_ p: Int, _ k: Int) {
+                let r = chunks[k]
+                let (mu, m2) = chunkedMoments(xp + p * v + r.lowerBound, count: r.count)
+                mom[2 * (k * planes + p)] = mu
+                mom[2 * (k * planes + p) + 1] = m2
+            }
+            func merge(_ p: Int) {
+                var n = 0.0, mu = 0.0, q = 0.0
+                for k in 0..<chunks.count {
+                    let len = Double(chunks[k].count), mk = mom[2 * (k * planes + p)], qk = mom[2 * (k * planes + p) + 1]
+                    let total = n + len, delta = mk - mu
+                    mu += delta * len / total
+                    q += qk + delta * delta * n * len / total
+                    n = total
+                }
+                settle(p, Float(mu), q / Double(v))
+            }
+            if wholePlanes {
+                forEachPlane(planes, v) { p in
+                    for k in 0..<chunks.count { chunkMoments(p, k) }
+                    merge(p)
+                    affine(xp + p * v, yp + p * v, count: v, scale: sp[p], shift: tp[p], rectify: rectify)
+                }
+                return
+            }
+            chunks.forEach(planes: planes) { p, k in chunkMoments(p, k) }
+            for p in 0..<planes { merge(p) }
+            chunks.forEach(planes: planes, revisit: true) { p, k in
+                let r = chunks[k]
+                affine(xp + p * v + r.lowerBound, yp + p * v + r.lowerBound, count: r.count, scale: sp[p], shift: tp[p],
+                       rectify: rectify)
+            }
+        } } } } } } }
         return NormStats(mean: mean, invStd: inv, scale: scales, shift: shifts)
+    }
+
+    /// Mean and sum of squared deviations (both Double) of one chunk of a plane.
+    @inline(__always)
+    static func chunkedMoments(_ x: UnsafePointer<Float>, count n: Int) -> (mean: Double, m2: Double) {
+        if Kernels.planeKernels {
+            var mean = 0.0, m2 = 0.0
+            c2f_plane_moments(x, n, &mean, &m2)
+            return (mean, m2)
+        }
+        let mu = Kernels.serialSum(x, count: n) / Double(n), c = Float(mu)
+        let m2 = Kernels.serialSquaredDeviation(x, from: c, count: n) - Double(n) * (mu - Double(c)) * (mu - Double(c))
+        return (mu, max(0, m2))
     }
 
     /// Mean (Float) and biased variance of one plane: in one read with the AVX-512 kernel (block
@@ -343,10 +456,12 @@ extension NormKernels {
     /// `output` is given, else 1), then, when `needInput`, dx = γ·inv·(m·dy - mean(m·dy) - x̂·mean(m·dy·x̂))
     /// in the same job.
     static func instanceBackward(_ x: Tensor, output y: Tensor?, gradOutput g: Tensor, stats: NormStats,
-                                 gamma: Tensor, channels: Int, needInput: Bool)
+                                 gamma: Tensor, channels: Int, needInput: Bool, wholePlanes: Bool = PlaneChunks.wholePlanes())
         -> (dx: Tensor?, sumDy: [Double], sumDyXhat: [Double]) {
         let planes = x.shape[0] * x.shape[1], v = x.count / max(1, planes)
+        let chunks = PlaneChunks(values: v)
         var sdy = [Double](repeating: 0, count: planes), sdx = sdy
+        var parts = [Double](repeating: 0, count: chunks.isSplit ? 2 * planes * chunks.count : 0)
         var dx = needInput ? Tensor(uninitialized: x.shape) : nil
         let mask = y ?? x   // unused when not rectified
         let rectified = y != nil
@@ -354,39 +469,70 @@ extension NormKernels {
             x.withUnsafePointer { xp in g.withUnsafePointer { gp in mask.withUnsafePointer { yp in
             gamma.withUnsafePointer { gam in
             sdy.withUnsafeMutableBufferPointer { a in sdx.withUnsafeMutableBufferPointer { b in
+            parts.withUnsafeMutableBufferPointer { cb in
                 let pa = a.baseAddress!, pb = b.baseAddress!
-                forEachPlane(planes, v) { p in
-                    let xs = xp + p * v, gs = gp + p * v, ys = yp + p * v
-                    let inv = stats.invStd[p], mu = stats.mean[p]
-                    let sumDy: Double, sumDyX: Double
+                // (Σ m·dy, Σ m·dy·x) over values r of plane p.
+                func sums(_ p: Int, _ r: Range<Int>) -> (Double, Double) {
+                    let o = p * v + r.lowerBound, n = r.count
                     if rectified && Kernels.planeKernels {
                         var a = 0.0, b = 0.0
-                        c2f_plane_rectified_sums(gs, xs, v, stats.scale[p], stats.shift[p], &a, &b)
-                        (sumDy, sumDyX) = (a, b)
+                        c2f_plane_rectified_sums(gp + o, xp + o, n, stats.scale[p], stats.shift[p], &a, &b)
+                        return (a, b)
                     } else if rectified {
-                        (sumDy, sumDyX) = maskedSums(gs, xs, mask: ys, count: v)
-                    } else {
-                        sumDy = Kernels.serialSum(gs, count: v)
-                        sumDyX = Kernels.serialDot(gs, xs, count: v)
+                        return maskedSums(gp + o, xp + o, mask: yp + o, count: n)
                     }
-                    // Σ dy·(x - μ)·inv = inv·(Σ dy·x - μ Σ dy)
-                    let sumDyXhat = Double(inv) * (sumDyX - Double(mu) * sumDy)
+                    return (Kernels.serialSum(gp + o, count: n), Kernels.serialDot(gp + o, xp + o, count: n))
+                }
+                // Σ dy·(x - μ)·inv = inv·(Σ dy·x - μ Σ dy)
+                func settle(_ p: Int, _ sumDy: Double, _ sumDyX: Double) {
                     pa[p] = sumDy
-                    pb[p] = sumDyXhat
-                    guard let dp else { return }
+                    pb[p] = Double(stats.invStd[p]) * (sumDyX - Double(stats.mean[p]) * sumDy)
+                }
+                // dx over values r of plane p: k·(m·dy − mdy − (x − μ)·inv·mdx) = k·m·dy + (a·x + b).
+                func inputGrad(_ p: Int, _ r: Range<Int>, _ dp: UnsafeMutablePointer<Float>) {
+                    let inv = stats.invStd[p], mu = stats.mean[p]
                     let k = gam[p % channels] * inv
-                    let mdy = Float(sumDy / Double(v)), mdx = Float(sumDyXhat / Double(v))
-                    let ds = dp + p * v
-                    // k·(m·dy − mdy − (x − μ)·inv·mdx) = k·m·dy + (a·x + b)
+                    let mdy = Float(pa[p] / Double(v)), mdx = Float(pb[p] / Double(v))
                     let a = -k * inv * mdx, b = k * (mu * inv * mdx - mdy)
+                    let o = p * v + r.lowerBound
                     if Kernels.planeKernels {
-                        c2f_plane_norm_input_grad(gs, xs, ds, v, k, a, b, rectified ? 1 : 0,
+                        c2f_plane_norm_input_grad(gp + o, xp + o, dp + o, r.count, k, a, b, rectified ? 1 : 0,
                                                   rectified ? stats.scale[p] : 0, rectified ? stats.shift[p] : 0)
                     } else {
-                        inputGradient(gs, xs, mask: rectified ? ys : nil, ds, count: v, k: k, a: a, b: b)
+                        inputGradient(gp + o, xp + o, mask: rectified ? yp + o : nil, dp + o, count: r.count, k: k, a: a, b: b)
                     }
                 }
-            } } } } } }
+                if !chunks.isSplit {
+                    forEachPlane(planes, v) { p in
+                        let (sumDy, sumDyX) = sums(p, 0..<v)
+                        settle(p, sumDy, sumDyX)
+                        if let dp { inputGrad(p, 0..<v, dp) }
+                    }
+                    return
+                }
+                let part = cb.baseAddress!   // the sums of chunk k of plane p at 2 (k · planes + p)
+                func chunkSums(_ p: Int, _ k: Int) {
+                    let (sumDy, sumDyX) = sums(p, chunks[k])
+                    part[2 * (k * planes + p)] = sumDy
+                    part[2 * (k * planes + p) + 1] = sumDyX
+                }
+                func merge(_ p: Int) {
+                    var sumDy = 0.0, sumDyX = 0.0
+                    for k in 0..<chunks.count { sumDy += part[2 * (k * planes + p)]; sumDyX += part[2 * (k * planes + p) + 1] }
+                    settle(p, sumDy, sumDyX)
+                }
+                if wholePlanes {
+                    forEachPlane(planes, v) { p in
+                        for k in 0..<chunks.count { chunkSums(p, k) }
+                        merge(p)
+                        if let dp { inputGrad(p, 0..<v, dp) }
+                    }
+                    return
+                }
+                chunks.forEach(planes: planes) { p, k in chunkSums(p, k) }
+                for p in 0..<planes { merge(p) }
+                if let dp { chunks.forEach(planes: planes, revisit: true) { p, k in inputGrad(p, chunks[k], dp) } }
+            } } } } } } }
         }
         if dx != nil { dx!.withUnsafeMutablePointer { body($0) } } else { body(nil) }
         return (dx, sdy, sdx)

@@ -44,9 +44,9 @@ public func multiply(_ a: Variable, _ b: Variable) -> Variable {
 @inline(__always)
 func pointwise(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
     var out = Tensor(uninitialized: a.shape)
-    let n = a.count
+    let n = a.count, planes = a.planes
     a.withUnsafePointer { x in b.withUnsafePointer { y in out.withUnsafeMutablePointer { o in
-        Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
+        Compute.parallelAlongZ(count: n, planes: planes, grain: parallelGrain) { r in
             let xs = x + r.lowerBound, ys = y + r.lowerBound, os = o + r.lowerBound
             for i in 0..<r.count { os[i] = f(xs[i], ys[i]) }
         } } } }
@@ -57,9 +57,9 @@ func pointwise(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor
 @inline(__always)
 func pointwise(_ a: Tensor, _ f: (Float) -> Float) -> Tensor {
     var out = Tensor(uninitialized: a.shape)
-    let n = a.count
+    let n = a.count, planes = a.planes
     a.withUnsafePointer { x in out.withUnsafeMutablePointer { o in
-        Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
+        Compute.parallelAlongZ(count: n, planes: planes, grain: parallelGrain) { r in
             let xs = x + r.lowerBound, os = o + r.lowerBound
             for i in 0..<r.count { os[i] = f(xs[i]) }
         } } }
@@ -115,7 +115,7 @@ public func concatChannels(_ xs: [Variable]) -> Variable {
             var c0 = 0
             for (x, c) in zip(xs, channels) {
                 x.value.withUnsafePointer { p in
-                    for s in 0..<n { Kernels.copy(p + s * c * v, into: o + (s * total + c0) * v, count: c * v) }
+                    for s in 0..<n { Kernels.copy(p + s * c * v, into: o + (s * total + c0) * v, count: c * v, planes: c) }
                 }
                 c0 += c
             }
@@ -128,7 +128,7 @@ public func concatChannels(_ xs: [Variable]) -> Variable {
                 if x.requiresGrad {
                     var gx = Tensor(uninitialized: x.shape)
                     gx.withUnsafeMutablePointer { q in
-                        for s in 0..<n { Kernels.copy(gp + (s * total + c0) * v, into: q + s * c * v, count: c * v) }
+                        for s in 0..<n { Kernels.copy(gp + (s * total + c0) * v, into: q + s * c * v, count: c * v, planes: c) }
                     }
                     x.accumulateGrad(gx)
                 }

@@ -99,8 +99,10 @@ enum Upsample2x {
         let hw = h * w, ohw = 4 * hw
         if kernels {
             x.withUnsafePointer { xp in y.withUnsafeMutablePointer { yp in
+                // Jobs listed along z (every plane's zo before zo + 1): the pool's two ends then keep
+                // each core on one z-half, as the convs and norms around it (ThreadPool.drain).
                 Compute.parallelFor(planes * 2 * d) { job in
-                    let b = job / (2 * d), zo = job % (2 * d)
+                    let b = job % planes, zo = job / planes
                     c2f_upsample2x_plane(xp + (b * d + td.i0[zo]) * hw, xp + (b * d + td.i1[zo]) * hw,
                                          td.w0[zo], td.w1[zo], yp + (b * 2 * d + zo) * ohw, Int32(h), Int32(w),
                                          th.i0c, th.i1c, th.w0, th.w1)
@@ -144,7 +146,7 @@ enum Upsample2x {
             g.withUnsafePointer { gp in x.withUnsafeMutablePointer { xp in
             zs.withUnsafeBufferPointer { zp in ws.withUnsafeBufferPointer { wp in
                 Compute.parallelFor(planes * d) { job in
-                    let b = job / d, z = job % d
+                    let b = job % planes, z = job / planes   // along z, as the forward
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: ohw) { scratch in
                         c2f_upsample2x_backward_plane(gp + b * 2 * d * ohw, ohw, zp.baseAddress! + 4 * z, wp.baseAddress! + 4 * z,
                                                       nz[z], xp + (b * d + z) * hw, Int32(h), Int32(w), ys, yws, ny,

@@ -16,24 +16,24 @@ public enum Kernels {
     public static let planeKernels = c2f_plane_kernels_available() != 0
 
     /// y[i] += x[i]
-    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
-        Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
+    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int, planes: Int = 1) {
+        Compute.parallelAlongZ(count: n, planes: planes, grain: parallelGrain) { r in
             let xs = x + r.lowerBound, ys = y + r.lowerBound
             for i in 0..<r.count { ys[i] += xs[i] }
         }
     }
 
     /// y[i] += a * x[i]
-    public static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) {
-        Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
+    public static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int, planes: Int = 1) {
+        Compute.parallelAlongZ(count: n, planes: planes, grain: parallelGrain) { r in
             let xs = x + r.lowerBound, ys = y + r.lowerBound
             for i in 0..<r.count { ys[i] += a * xs[i] }
         }
     }
 
     /// y[i] *= a
-    public static func scale(_ y: UnsafeMutablePointer<Float>, by a: Float, count n: Int) {
-        Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
+    public static func scale(_ y: UnsafeMutablePointer<Float>, by a: Float, count n: Int, planes: Int = 1) {
+        Compute.parallelAlongZ(count: n, planes: planes, grain: parallelGrain) { r in
             let ys = y + r.lowerBound
             for i in 0..<r.count { ys[i] *= a }
         }
@@ -41,26 +41,27 @@ public enum Kernels {
 
     /// out[i] = a[i] + b[i]
     public static func sum(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                           into out: UnsafeMutablePointer<Float>, count n: Int) {
-        Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
+                           into out: UnsafeMutablePointer<Float>, count n: Int, planes: Int = 1) {
+        Compute.parallelAlongZ(count: n, planes: planes, grain: parallelGrain) { r in
             let xs = a + r.lowerBound, ys = b + r.lowerBound, os = out + r.lowerBound
             for i in 0..<r.count { os[i] = xs[i] + ys[i] }
         }
     }
 
     /// out[i] = x[i] (parallel copy for large arrays).
-    public static func copy(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count n: Int) {
-        Compute.parallelChunks(count: n, grain: 4 * parallelGrain) { _, r in
+    public static func copy(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count n: Int, planes: Int = 1) {
+        Compute.parallelAlongZ(count: n, planes: planes, grain: 4 * parallelGrain) { r in
             (out + r.lowerBound).update(from: x + r.lowerBound, count: r.count)
         }
     }
 
     /// out[i] = Σ_k inputs[k][i], one pass over every input.
-    public static func sum(_ inputs: [UnsafePointer<Float>], into out: UnsafeMutablePointer<Float>, count n: Int) {
+    public static func sum(_ inputs: [UnsafePointer<Float>], into out: UnsafeMutablePointer<Float>, count n: Int,
+                           planes: Int = 1) {
         precondition(!inputs.isEmpty, "Kernels.sum: needs at least one input")
         inputs.withUnsafeBufferPointer { ins in
             let k = ins.count
-            Compute.parallelChunks(count: n, grain: parallelGrain) { _, r in
+            Compute.parallelAlongZ(count: n, planes: planes, grain: parallelGrain) { r in
                 let os = out + r.lowerBound
                 let a = ins[0] + r.lowerBound
                 if k == 1 { os.update(from: a, count: r.count); return }
@@ -167,31 +168,34 @@ public enum Kernels {
 }
 
 extension Tensor {
+    /// The N·C planes of an N, C, spatial… tensor (1 below rank 3): maps over it split along z.
+    public var planes: Int { shape.count >= 3 ? shape[0] * shape[1] : 1 }
+
     /// self += other (same element count).
     public mutating func add(_ other: Tensor) {
         precondition(count == other.count, "Tensor.add: shapes \(shape) and \(other.shape) differ")
-        let n = count
-        other.withUnsafePointer { x in withUnsafeMutablePointer { y in Kernels.add(x, into: y, count: n) } }
+        let n = count, planes = planes
+        other.withUnsafePointer { x in withUnsafeMutablePointer { y in Kernels.add(x, into: y, count: n, planes: planes) } }
     }
 
     /// self += a · other (same element count).
     public mutating func add(_ other: Tensor, scaledBy a: Float) {
         precondition(count == other.count, "Tensor.add(scaledBy:): shapes \(shape) and \(other.shape) differ")
-        let n = count
-        other.withUnsafePointer { x in withUnsafeMutablePointer { y in Kernels.axpy(a, x, y, count: n) } }
+        let n = count, planes = planes
+        other.withUnsafePointer { x in withUnsafeMutablePointer { y in Kernels.axpy(a, x, y, count: n, planes: planes) } }
     }
 
     /// self *= a
     public mutating func scale(by a: Float) {
-        let n = count
-        withUnsafeMutablePointer { Kernels.scale($0, by: a, count: n) }
+        let n = count, planes = planes
+        withUnsafeMutablePointer { Kernels.scale($0, by: a, count: n, planes: planes) }
     }
 
     public static func + (a: Tensor, b: Tensor) -> Tensor {
         precondition(a.shape == b.shape, "Tensor +: shapes \(a.shape) and \(b.shape) differ")
         var out = Tensor(uninitialized: a.shape)
         a.withUnsafePointer { x in b.withUnsafePointer { y in
-            out.withUnsafeMutablePointer { o in Kernels.sum(x, y, into: o, count: a.count) } } }
+            out.withUnsafeMutablePointer { o in Kernels.sum(x, y, into: o, count: a.count, planes: a.planes) } } }
         return out
     }
 
@@ -204,7 +208,7 @@ extension Tensor {
         let n = out.count
         withExtendedLifetime(ts) {
             let ptrs = ts.map { t in t.withUnsafePointer { $0 } }  // storage kept alive by `ts`
-            out.withUnsafeMutablePointer { o in Kernels.sum(ptrs, into: o, count: n) }
+            out.withUnsafeMutablePointer { o in Kernels.sum(ptrs, into: o, count: n, planes: ts[0].planes) }
         }
         return out
     }

@@ -3,7 +3,8 @@
 // Heavy numeric work must not run on the Swift cooperative pool (it would starve UI tasks), so the
 // pool owns plain `Thread`s that sleep on a condition variable between jobs. A job is one
 // fork/join: `run(n) { i in ... }` calls the body for every i in 0..<n exactly once; the caller
-// thread takes part. Items are claimed dynamically (good on noisy cores); results stay
+// thread takes part. Items are claimed dynamically (good on noisy cores), the caller's from the
+// front and the workers' from the back (each core keeps one end of the volume); results stay
 // deterministic as long as each item's work and the order in which callers combine per-item
 // results do not depend on which thread ran it.
 //
@@ -40,6 +41,10 @@ public final class ThreadPool: @unchecked Sendable {
     }()
     /// Jobs handed to the workers since the start (all pools), for fork/join counts per step.
     static let dispatches = Atomic<Int>(0)
+
+    /// `coresFarApart`'s last probe (uptime ns, 0 before the first) and its finding.
+    private let lastProbeNanos = Atomic<UInt64>(0)
+    private let farApart = Atomic<Bool>(false)
 
     /// The process's CPUs when the pool pins its workers (worker i on cpus[i], cpus[0] for callers).
     private let pinnedCPUs: [Int32]?
@@ -149,11 +154,32 @@ public final class ThreadPool: @unchecked Sendable {
     /// (Raw memory: workers write their own slots at once, which a Swift array's access checks forbid.)
     private let finishNanos: UnsafeMutablePointer<UInt64>
 
+    /// Whether items are claimed from both ends (C2FNAS_POOL_TWO_ENDED=0 turns it off, for A/B runs).
+    public static let claimsFromBothEnds = ProcessInfo.processInfo.environment["C2FNAS_POOL_TWO_ENDED"] != "0"
+
+    /// Claims and runs items until none is left. The caller (slot 0) takes items from the front,
+    /// the workers from the back: the loops list their items along z (runs of planes, voxel ranges,
+    /// chunks of every plane), so each core keeps the same end of the volume from op to op and reads
+    /// mostly what it wrote itself, while the meeting point still moves with the cores' speeds.
+    /// With the vCPUs far apart on the host, data written by one core and read by the other crossed
+    /// the host's fabric at 39-42 GB/s against 93-107 from the core's own cache (DECISIONS.md
+    /// 2026-12-07). One word holds both counts (front in the low half, back in the high half): an
+    /// item exists while front + back < n, so the two ends never hand out the same item.
     private func drain(_ body: (Int, Int) -> Void, _ n: Int, slot: Int) {
+        if !Self.claimsFromBothEnds {
+            while true {
+                let i = nextItem.add(1, ordering: .relaxed).oldValue
+                if i >= n { return }
+                body(i, slot)
+            }
+        }
+        let fromBack = slot != 0
+        let step = fromBack ? 1 << 32 : 1
         while true {
-            let i = nextItem.add(1, ordering: .relaxed).oldValue
-            if i >= n { return }
-            body(i, slot)
+            let old = nextItem.add(step, ordering: .relaxed).oldValue
+            let front = old & 0xFFFF_FFFF, back = old >> 32
+            if front + back >= n { return }
+            body(fromBack ? n - 1 - back : front, slot)
         }
     }
 
@@ -169,6 +195,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// or concurrent call) use slot 0 throughout, so the scratch must belong to this call.
     public func run(_ n: Int, file: StaticString = #fileID, line: UInt = #line, slotted body: (Int, Int) -> Void) {
         if n <= 0 { return }
+        precondition(n < 1 << 31, "ThreadPool.run: \(n) items (at most 2³¹ − 1)")
         if threadCount == 1 || n == 1 || !callerLock.try() {
             // A single item on a multi-thread pool leaves the workers idle: profiled per site.
             if threadCount > 1 && n == 1 && OpProfile.isEnabled {
@@ -236,10 +263,10 @@ extension ThreadPool {
     /// read 70-110 ns while a 2-thread step took 77 ms and about 300 ns while the same step took
     /// 105 ms (the cores then share no cache: every plane one core wrote and the other reads crosses
     /// the host's fabric).
-    public func coreRoundTripNanos(rounds: Int = 20_000) -> Double? {
+    public func coreRoundTripNanos(rounds: Int = 20_000, runs count: Int = 5, patienceNanos: UInt64 = 50_000_000) -> Double? {
         guard threadCount > 1, rounds > 0 else { return nil }
         var runs: [Double] = []
-        for _ in 0..<5 {
+        for _ in 0..<max(1, count) {
             let flag = Atomic<Int>(0), failed = Atomic<Bool>(false), elapsed = Atomic<UInt64>(0)
             run(2) { i in
                 let start = DispatchTime.now().uptimeNanoseconds
@@ -249,7 +276,7 @@ extension ThreadPool {
                     while flag.load(ordering: .acquiring) != value {
                         spins &+= 1
                         if spins & 1023 == 0 && (failed.load(ordering: .relaxed)
-                            || DispatchTime.now().uptimeNanoseconds &- start > 50_000_000) {
+                            || DispatchTime.now().uptimeNanoseconds &- start > patienceNanos) {
                             failed.store(true, ordering: .relaxed)
                             return false
                         }
@@ -275,6 +302,37 @@ extension ThreadPool {
         runs.sort()
         return runs[runs.count / 2]
     }
+
+    /// Whether the host had placed the pool's first two cores far apart (a cache-line round trip
+    /// over 200 ns; 70-120 close, 300-1000 far on this machine kind) at the last probe, re-probed at
+    /// most every 2 s (3 × 256 round trips, at most 0.4 ms; the placement changed every few minutes).
+    /// For schedules that give the same values either way: far apart, a core should read what it
+    /// wrote; close, re-reading from a shared L3 costs more than it saves. False with one thread,
+    /// when busy (the probe would run inline), or by C2FNAS_PLACEMENT=close; C2FNAS_PLACEMENT=far
+    /// forces true.
+    public func coresFarApart() -> Bool {
+        guard threadCount > 1 else { return false }
+        switch Self.placementOverride {
+        case "far": return true
+        case "close": return false
+        default: break
+        }
+        let now = DispatchTime.now().uptimeNanoseconds
+        let last = lastProbeNanos.load(ordering: .relaxed)
+        if last == 0 || now &- last > 2_000_000_000 {
+            lastProbeNanos.store(now, ordering: .relaxed)
+            // Only when no other caller holds the pool: an inline probe would wait for a partner.
+            if callerLock.try() {
+                callerLock.unlock()
+                if let ns = coreRoundTripNanos(rounds: 256, runs: 3, patienceNanos: 1_000_000) {
+                    farApart.store(ns > 200, ordering: .relaxed)
+                }
+            }
+        }
+        return farApart.load(ordering: .relaxed)
+    }
+
+    static let placementOverride = ProcessInfo.processInfo.environment["C2FNAS_PLACEMENT"] ?? "probe"
 }
 
 /// The process-wide compute setting: one pool sized to the cores, OpenBLAS at the same count.
@@ -344,6 +402,28 @@ public enum Compute {
         pool.run(chunks, file: file, line: line) { i in body(i, chunkRange(i, chunks: chunks, count: count)) }
     }
 
+    /// `parallelChunks` for a map over `count` values laid out as `planes` equal planes (the N·C
+    /// planes of an N, C, D, H, W tensor): with several threads, items take the same share of a run
+    /// of planes, the first share of every plane listed before the second, so with the pool's
+    /// claims from both ends each core maps the end of the volume the convs and norms around it
+    /// leave in its cache (see `ThreadPool.drain`). Ranges are whole vectors of 16 except at a
+    /// plane's end; maps only (the split depends on the thread count).
+    public static func parallelAlongZ(count: Int, planes: Int, grain: Int, file: StaticString = #fileID,
+                                      line: UInt = #line, _ body: (Range<Int>) -> Void) {
+        let threads = Compute.threads
+        let v = planes > 0 ? count / planes : 0
+        guard threads > 1, planes > 1, v * planes == count, v >= 1024, count >= 2 * grain else {
+            return parallelChunks(count: count, grain: grain, file: file, line: line) { _, r in body(r) }
+        }
+        let shares = threads
+        let groups = max(1, min(planes, min(256, count / grain) / shares))
+        pool.run(shares * groups, file: file, line: line) { i in
+            let k = i / groups, gi = i % groups
+            let lo = v * k / shares / 16 * 16, hi = k == shares - 1 ? v : v * (k + 1) / shares / 16 * 16
+            for p in (planes * gi / groups)..<(planes * (gi + 1) / groups) { body((p * v + lo)..<(p * v + hi)) }
+        }
+    }
+
     /// How many chunks `parallelChunks` uses for `count` elements.
     public static func chunkCount(count: Int, grain: Int) -> Int {
         count <= 0 ? 0 : max(1, min(count / max(1, grain), 256))
@@ -358,7 +438,8 @@ public enum Compute {
 /// Consecutive ranges covering 0..<count for a pool loop whose items are claimed in order (guided
 /// self-scheduling): each range is a 1/(2·threads) share of what is left, at least `minimum`, so the
 /// first ranges are long (few claims, neighbouring work on one core) and the last short, and a
-/// thread that finishes early, or a core the host slows, leaves at most a short range behind.
+/// thread that finishes early, or a core the host slows, leaves at most a short range behind
+/// (from both ends toward the middle when the pool claims from both ends).
 /// Equal splits into 2·threads items left one thread waiting 50 µs per 16->16 32³ Winograd call
 /// (9 % of the call; DECISIONS.md 2026-12-07). With one thread: one range. The ranges depend only
 /// on `count`, `threads` and `minimum`.
@@ -374,21 +455,29 @@ public struct GuidedSplit: Sendable {
     }
 
     /// `maximum` caps every range (a slab that must fit a core's cache); the ranges then start
-    /// at `maximum` until the guided share falls below it.
+    /// at `maximum` until the guided share falls below it. When the pool claims items from both
+    /// ends (`ThreadPool.claimsFromBothEnds`, several threads), the split is symmetric: the front
+    /// half's guided ranges, then the back half's mirrored, so both ends start long and the short
+    /// ranges meet in the middle.
     public init(count: Int, threads: Int, minimum: Int = 1, maximum: Int = .max) {
         var b = [0]
         if count > 0 && threads > 1 && !Self.isGuided {
             let items = min(count, 2 * threads)
             for i in 1...items { b.append(count * i / items) }
         } else if count > 0 {
-            let share = 2 * max(1, threads), least = max(1, minimum)
-            var start = 0
-            while start < count {
-                let left = count - start
-                let size = min(max(1, maximum), threads <= 1 ? left : min(left, max(least, (left + share - 1) / share)))
-                start += size
-                b.append(start)
+            func sizes(_ count: Int) -> [Int] {
+                let share = 2 * max(1, threads), least = max(1, minimum)
+                var out: [Int] = [], start = 0
+                while start < count {
+                    let left = count - start
+                    let size = min(max(1, maximum), threads <= 1 ? left : min(left, max(least, (left + share - 1) / share)))
+                    start += size
+                    out.append(size)
+                }
+                return out
             }
+            let front = threads > 1 && ThreadPool.claimsFromBothEnds ? (count + 1) / 2 : count
+            for size in sizes(front) + sizes(count - front).reversed() { b.append(b.last! + size) }
         }
         bounds = b
     }

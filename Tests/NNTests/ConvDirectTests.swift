@@ -174,6 +174,33 @@ struct ConvDirectTests {
         }
     }
 
+    /// Depths of 16 and more split the stride-1 weight gradient of ≤ 16 outputs into runs of planes
+    /// (`zChunkedWeightGradient`): two, four and eight runs, odd extents, slabs of one plane inside a
+    /// run, two samples; against the classic path, and run twice for the same bits.
+    @Test("weight gradients summed over runs of planes along z match the classic path", arguments: [Kernel3D.k333, .k331, .k113])
+    func zChunkedWeightGradient(kernel: Kernel3D) {
+        var rng = RNG(seed: 47)
+        for (shape, cout) in [([1, 5, 20, 9, 34], 7), ([2, 3, 33, 6, 7], 16), ([1, 2, 64, 5, 17], 3)] {
+            let g = ConvGeometry(input: shape, weight: [cout, shape[1], kernel.d, kernel.h, kernel.w], stride: .one)
+            #expect(Conv3dDirectKernel.zChunks(g) == min(8, shape[2] / 8))
+            let x = Tensor.randomNormal(shape, rng: &rng)
+            let w = Tensor.randomNormal([cout, shape[1], kernel.d, kernel.h, kernel.w], rng: &rng)
+            let outShape = conv3dOutputShape(inputShape: shape, outChannels: cout, kernel: kernel, stride: .one)
+            let gy = Tensor.randomNormal(outShape, rng: &rng)
+            let want = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: .one, needInput: false,
+                                             needWeight: true, needBias: false, planeShift: false, direct: false)
+            for budget in [1 << 20, 64] {
+                let runs = (0..<2).map { _ in
+                    Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: .one, needInput: false,
+                                          needWeight: true, needBias: false, budgetBytes: budget, direct: true).weight!
+                }
+                let scale = max(1, want.weight!.scalars.map(abs).max()!)
+                #expect(runs[0].maxAbsDifference(want.weight!) < 2e-5 * scale, "\(shape) budget \(budget)")
+                #expect(runs[0].scalars == runs[1].scalars, "\(shape) budget \(budget): runs differ")
+            }
+        }
+    }
+
     @Test("weight gradients are identical on every run (fixed summation order)")
     func deterministic() {
         var rng = RNG(seed: 41)
@@ -212,5 +239,39 @@ struct ConvDirectTests {
         #expect(runs[0].weight!.maxAbsDifference(want.weight!) < 2e-3)
         #expect(runs[1].weight!.scalars == runs[0].weight!.scalars)
         #expect(runs[1].input!.scalars == runs[0].input!.scalars)
+    }
+
+    /// From 32 K voxels the 1x1x1 weight gradient sums runs of voxels apart (`zRuns`: two and four
+    /// here, run edges off the 16-voxel vector and the voxel block, 13 outputs: a partial block of
+    /// 4) and merges them in order: against a Double loop, and the same bits run after run.
+    @Test("1x1x1 weight gradients summed over runs of voxels match a Double loop")
+    func pointwiseRuns() {
+        var rng = RNG(seed: 53)
+        for (shape, cout) in [([1, 5, 20, 40, 41], 13), ([2, 3, 16, 64, 70], 4)] {
+            let voxels = shape[2...].reduce(1, *)
+            #expect(Conv3dPointwiseKernel.zRuns(voxels: voxels) == min(4, voxels / (16 << 10)))
+            let x = Tensor.randomNormal(shape, rng: &rng)
+            let w = Tensor.randomNormal([cout, shape[1], 1, 1, 1], rng: &rng)
+            var gyShape = shape
+            gyShape[1] = cout
+            let gy = Tensor.randomNormal(gyShape, rng: &rng)
+            let runs = (0..<2).map { _ in
+                Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: .one, needInput: false,
+                                      needWeight: true, needBias: false, direct: true).weight!
+            }
+            let xs = x.scalars, gs = gy.scalars, cin = shape[1]
+            var worst = 0.0
+            for o in 0..<cout {
+                for i in 0..<cin {
+                    var want = 0.0
+                    for n in 0..<shape[0] {
+                        for v in 0..<voxels { want += Double(gs[(n * cout + o) * voxels + v]) * Double(xs[(n * cin + i) * voxels + v]) }
+                    }
+                    worst = max(worst, abs(Double(runs[0].scalars[o * cin + i]) - want))
+                }
+            }
+            #expect(worst < 3e-3, "\(shape): off by \(worst)")
+            #expect(runs[0].scalars == runs[1].scalars)
+        }
     }
 }

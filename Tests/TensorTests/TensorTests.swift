@@ -209,32 +209,106 @@ struct ThreadPoolTests {
         if let ns = pool.coreRoundTripNanos(rounds: 200) { #expect(ns > 0 && ns.isFinite) }
     }
 
-    @Test("guided ranges cover the count in order, shrink, respect the minimum, one range on one thread")
+    @Test("guided ranges cover the count in order, shrink toward the middle, respect the minimum, one range on one thread")
     func guidedSplit() {
         #expect(GuidedSplit(count: 0, threads: 2).count == 0)
         #expect(GuidedSplit(count: 43, threads: 1).count == 1)
         #expect(GuidedSplit(count: 43, threads: 1)[0] == 0..<43)
+        // With claims from both ends the split is the front half's guided ranges, then the back
+        // half's mirrored; otherwise one guided sequence.
+        let twoEnded = ThreadPool.claimsFromBothEnds
         for (count, threads, minimum) in [(43, 2, 1), (342, 2, 5), (7, 2, 1), (1000, 3, 10), (3, 4, 1), (12, 2, 4)] {
             let split = GuidedSplit(count: count, threads: threads, minimum: minimum)
             let ranges = (0..<split.count).map { split[$0] }
             #expect(ranges.first!.lowerBound == 0 && ranges.last!.upperBound == count)
-            #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && $0.count >= $1.count })
-            #expect(ranges.dropLast().allSatisfy { $0.count >= min(minimum, count) })
-            // The first range is a 1/(2·threads) share (or the minimum); the tail ranges are short.
-            #expect(ranges[0].count == min(count, max(minimum, (count + 2 * threads - 1) / (2 * threads))))
+            #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+            let half = twoEnded ? (count + 1) / 2 : count
+            let front = ranges.filter { $0.upperBound <= half }, back = ranges.filter { $0.lowerBound >= half }
+            #expect(front.count + back.count == ranges.count, "a range straddles the middle: \(ranges)")
+            #expect(zip(front, front.dropFirst()).allSatisfy { $0.count >= $1.count })
+            #expect(zip(back, back.dropFirst()).allSatisfy { $0.count <= $1.count })
+            #expect(front.dropLast().allSatisfy { $0.count >= min(minimum, half) })
+            #expect(back.dropFirst().allSatisfy { $0.count >= min(minimum, count - half) })
+            // The first range is a 1/(2·threads) share of its half (or the minimum), the last of the other.
+            #expect(ranges[0].count == min(half, max(minimum, (half + 2 * threads - 1) / (2 * threads))))
+            if twoEnded && count - half > 0 {
+                let rest = count - half
+                #expect(ranges.last!.count == min(rest, max(minimum, (rest + 2 * threads - 1) / (2 * threads))))
+            }
         }
-        // 43 groups on two threads: long first, single groups last.
-        let ranges = (0..<GuidedSplit(count: 43, threads: 2).count).map { GuidedSplit(count: 43, threads: 2)[$0].count }
-        #expect(ranges.first == 11 && ranges.last == 1)
+        // 43 groups on two threads: long at the ends, single groups in the middle.
+        let split = GuidedSplit(count: 43, threads: 2)
+        let ranges = (0..<split.count).map { split[$0].count }
+        #expect(ranges.first == (twoEnded ? 6 : 11) && ranges.last == (twoEnded ? 6 : 1) && ranges.min() == 1)
         // A maximum caps every range, on any thread count; the cover and the order stay.
         for (count, threads, maximum) in [(64, 2, 5), (64, 1, 5), (9, 2, 1), (20, 3, 100)] {
             let split = GuidedSplit(count: count, threads: threads, maximum: maximum)
             let capped = (0..<split.count).map { split[$0] }
             #expect(capped.first!.lowerBound == 0 && capped.last!.upperBound == count)
-            #expect(zip(capped, capped.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && $0.count >= $1.count })
+            #expect(zip(capped, capped.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
             #expect(capped.allSatisfy { $0.count <= maximum })
         }
         #expect(GuidedSplit(count: 64, threads: 2, maximum: 5)[0].count == 5)
+    }
+
+    /// The caller claims from the front and the workers from the back: every item runs once, the
+    /// caller's items are a prefix taken in order, the worker's (two threads) the rest, from the end.
+    @Test("items are claimed from both ends: each once, the caller a prefix, the worker the suffix", arguments: [2, 3])
+    func twoEndedClaims(threads: Int) {
+        let pool = ThreadPool(threads: threads)
+        defer { pool.shutdown() }
+        let n = 3000
+        let order = Mutex<[[Int]]>(Array(repeating: [], count: threads))
+        for _ in 0..<5 {
+            order.withLock { $0 = Array(repeating: [], count: threads) }
+            pool.run(n, slotted: { i, slot in
+                var x = 0.0
+                for k in 0..<300 { x += Double(k ^ i) }   // long enough for both threads to take part
+                order.withLock { $0[slot].append(i + (x < 0 ? 1 : 0)) }
+            })
+            let got = order.withLock { $0 }
+            #expect(got.flatMap { $0 }.sorted() == Array(0..<n), "every item exactly once")
+            guard ThreadPool.claimsFromBothEnds else { continue }
+            #expect(got[0] == Array(0..<got[0].count), "the caller takes a prefix in order")
+            if threads == 2 {
+                #expect(got[1] == Array((got[0].count..<n).reversed()), "the worker takes the rest from the end")
+            }
+        }
+    }
+
+    /// The placement probe: never with one thread; inside a job (the pool busy) it does not probe,
+    /// which would run inline and wait for a partner, and answers the default (close).
+    @Test("the placement probe: false on one thread, no probe while the pool is busy")
+    func placementProbe() {
+        #expect(!ThreadPool(threads: 1).coresFarApart())
+        let pool = ThreadPool(threads: 2)
+        defer { pool.shutdown() }
+        let answers = Mutex<[Bool]>([])
+        pool.run(2) { _ in
+            let far = pool.coresFarApart()
+            answers.withLock { $0.append(far) }
+        }
+        if ThreadPool.placementOverride == "probe" { #expect(answers.withLock { $0 } == [false, false]) }
+        // Outside a job it probes (or keeps the last finding within 2 s) and returns.
+        _ = pool.coresFarApart()
+    }
+
+    @Test("maps along z cover every value once, each range inside one plane")
+    func alongZ() {
+        for (count, planes, grain) in [(16 * 32768, 16, 1 << 16), (3 * 5000, 3, 1000), (7 * 1030, 7, 100), (1 << 17, 1, 1 << 12),
+                                       (100, 4, 10), (10 * 4099, 10, 1 << 12)] {
+            let seen = Mutex<[Int]>(Array(repeating: 0, count: count))
+            let straddles = Atomic<Int>(0)
+            Compute.parallelAlongZ(count: count, planes: planes, grain: grain) { r in
+                let v = count / planes
+                if planes > 1 && !r.isEmpty && r.lowerBound / v != (r.upperBound - 1) / v { straddles.add(1, ordering: .relaxed) }
+                seen.withLock { for i in r { $0[i] += 1 } }
+            }
+            #expect(seen.withLock { $0.allSatisfy { $0 == 1 } }, "count \(count) planes \(planes)")
+            if Compute.threads > 1 && count >= 2 * grain && count / planes >= 1024 {
+                #expect(straddles.load(ordering: .relaxed) == 0)
+            }
+        }
     }
 
     @Test("chunking depends only on the size, so chunked sums are bit-identical")

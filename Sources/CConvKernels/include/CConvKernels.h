@@ -101,10 +101,11 @@ void c2f_conv_weight_grad_dot_flat(const float *src, const float *dyp, float *dw
 void c2f_pointwise_forward(const float *x, const float *w, long wo, long wi, const float *bias, float *y,
                            int inputs, int outputs, long voxels, long v0, long v1);
 
-/// dw[o][i] += Σ over all voxels of dy[o][v] · x[i][v] for outputs o0..<o1 and inputs i0..<i1
-/// (dw is [outputs][inputs]); each entry is summed in voxel order by this call alone.
+/// dw[o][i] += Σ over voxels v0..<v1 of dy[o][v] · x[i][v] for outputs o0..<o1 and inputs i0..<i1
+/// (dw is [outputs][inputs], rows of x and dy `voxels` long); each entry is summed in voxel order by
+/// this call alone.
 void c2f_pointwise_weight_grad(const float *x, const float *dy, float *dw, int inputs, int outputs,
-                               long voxels, int o0, int o1, int i0, int i1);
+                               long voxels, long v0, long v1, int o0, int o1, int i0, int i1);
 
 /// Winograd F(2x2x2, 3x3x3) for stride-1 "same" 3x3x3 convs and F(2x2, 3x3) for 3x3x1 ones (kd = 1)
 /// (winograd.c). 1 when the direct kernels
