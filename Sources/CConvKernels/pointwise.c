@@ -3,9 +3,10 @@
 //   forward / input gradient: y[o][v] = Σ_i w[o][i] · x[i][v] (+ bias[o]) over voxels v0..<v1; a
 //   micro-tile of 4 outputs × 6 vectors of 16 voxels keeps 24 accumulators; per input channel it loads
 //   6 vectors and broadcasts 4 weights. The input gradient is the same product with wᵀ (strides).
-//   weight gradient: dw[o][i] += Σ_v dy[o][v] · x[i][v]; a micro-tile of 4 outputs × 6 inputs keeps
-//   24 vector accumulators, over blocks of 512 voxels in order, then reduces each one: every entry is
-//   summed by one call in a fixed order (deterministic).
+//   weight gradient: dw[o][i] += Σ_v dy[o][v] · x[i][v] over voxels v0..<v1; a micro-tile of 4 outputs
+//   × 6 inputs keeps 24 vector accumulators, over blocks of 512 voxels in order, then reduces each one:
+//   every entry of a call's range is summed by that call in a fixed order (deterministic; the caller
+//   merges runs of voxels in a fixed order).
 
 #include "CConvKernels.h"
 #include <immintrin.h>

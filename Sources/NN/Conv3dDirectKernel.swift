@@ -391,7 +391,12 @@ enum Conv3dDirectKernel {
     /// dw += dW of one sample: per slab, dY is transposed to [voxel][cout rounded to 16] and the
     /// (input channel, tap) pairs are spread over the pool in chunks of whole micro-tiles.
     private static func weightGradient(_ xs: UnsafePointer<Float>, _ dys: UnsafePointer<Float>,
-                                       _ dwp: UnsafeMutablePointer<Float>, _ g: ConvGeometry, budgetBytes: Int) {
+                                       _ dwp: UnsafeMutablePointer<Float>, _ g: ConvGeometry, budgetBytes callBudget: Int) {
+        // Slabs of one core's budget, not the call's (which grows with the thread count): the
+        // kernels round their sums into dw once per slab, so the slab sizes must not depend on the
+        // thread count for the gradient to be the same on any (every pair reads the whole slab
+        // anyway, so a slab over one core's L2 did not fit either core's).
+        let budgetBytes = min(callBudget, Conv3dEngine.slabBudgetBytes)
         let taps = g.kernelVolume, pairs = g.cin * taps
         let cp = (g.cout + 15) / 16 * 16, hw = g.oh * g.ow
         // Chunks of whole micro-tiles (6 pairs for the dot kernels, 24 / channel vectors for the
@@ -498,8 +503,9 @@ enum Conv3dDirectKernel {
     /// (input channel, tap) pairs over them, so a core reads the z-range it wrote in the ops before
     /// (the runs are listed along z and the pool claims them from both ends); split by pairs, both
     /// cores read the whole slab, half of it from the other core's cache, which crosses the host's
-    /// fabric when the vCPUs are far apart. The chunk count depends only on the depth, so the sums
-    /// are the same on any thread count (one thread runs the items in order).
+    /// fabric when the vCPUs are far apart. The run count depends only on the depth and the slabs
+    /// inside a run on one core's budget (`weightGradient`), so the sums are the same on any thread
+    /// count (one thread runs the items in order).
     private static func zChunkedWeightGradient(_ xs: UnsafePointer<Float>, _ dys: UnsafePointer<Float>,
                                                _ dwp: UnsafeMutablePointer<Float>, _ g: ConvGeometry, budgetBytes: Int) {
         let chunks = zChunks(g), count = g.cout * g.cin * g.kernelVolume

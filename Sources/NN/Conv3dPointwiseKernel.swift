@@ -45,8 +45,9 @@ enum Conv3dPointwiseKernel {
     /// dX is overwritten, dW accumulated into.
     static func backward(_ xp: UnsafePointer<Float>, _ wp: UnsafePointer<Float>, _ dyp: UnsafePointer<Float>,
                          _ g: ConvGeometry, dx dxp: UnsafeMutablePointer<Float>?, dw dwp: UnsafeMutablePointer<Float>?) {
-        // Jobs: blocks of 4 outputs, each over a group of inputs (whole 6-input tiles); inputs are
-        // split only when there are too few output blocks to occupy the pool.
+        // Weight-gradient jobs, one run of voxels: blocks of 4 outputs, each over a group of inputs
+        // (whole 6-input tiles); inputs are split only when there are too few output blocks to occupy
+        // the pool. Several runs: see `zRunWeightGradient`.
         let ob = (g.cout + 3) / 4, tiles = (g.cin + 5) / 6
         let groups = min(tiles, max(1, (2 * Compute.threads + ob - 1) / ob))
         for n in 0..<g.n {

@@ -2,7 +2,8 @@
 //
 // Statistics use the biased variance, as PyTorch does for normalisation; batch norm's running
 // variance is updated with the unbiased one (momentum 0.1 by default). Sums accumulate in SIMD
-// Float blocks combined in Double, per plane on one thread each: deterministic for any thread count.
+// Float blocks combined in Double, per plane (per fixed chunk of a large plane, merged in chunk
+// order) on one thread each: deterministic for any thread count and schedule.
 // Backward recomputes x̂ from the input (kept alive by the graph anyway) instead of storing it.
 
 import CPlaneKernels
@@ -188,9 +189,10 @@ public func instanceNormInPlace(_ x: Variable, weight: Variable, bias: Variable,
     return Variable(t)
 }
 
-/// Instance norm, optionally rectified. Each plane is one job that runs all its passes back to
-/// back (statistics, then the normalised write; in backward the two sums, then dx), so a plane read
-/// from memory once is re-read from the core's L2 cache rather than from DRAM.
+/// Instance norm, optionally rectified. A plane is one job that runs all its passes back to back
+/// (statistics, then the normalised write; in backward the two sums, then dx), so a plane read from
+/// memory once is re-read from the core's L2 cache rather than from DRAM; large planes on cores the
+/// host placed far apart go by chunks instead (`PlaneChunks`).
 private func instanceNormOp(_ x: Variable, weight: Variable, bias: Variable, eps: Float, rectify: Bool,
                             op: String) -> Variable {
     let s = x.shape
@@ -332,11 +334,12 @@ public final class BatchNorm3d: Module {
 
 extension NormKernels {
     /// Per-plane statistics and y = γ_c (x - μ_p)·inv_p + β_c (rectified when `rectify`), one job per
-    /// plane. Each plane's statistics depend only on its values (`moments`, sums in a fixed order),
-    /// never on the plane order or the thread count.
-    /// `wholePlanes` picks the schedule of split planes (tests: both give the same bits).
+    /// plane or per chunk (`PlaneChunks`). Each plane's statistics depend only on its values
+    /// (`moments`, sums in a fixed order), never on the plane order, the schedule or the thread count.
+    /// `wholePlanes` picks the schedule of split planes (tests: both give the same bits); nil lets
+    /// `PlaneChunks.wholePlanes()` decide.
     static func instanceForward(_ x: Tensor, gamma: Tensor, beta: Tensor, channels: Int, eps: Float,
-                                rectify: Bool, wholePlanes: Bool = PlaneChunks.wholePlanes()) -> (NormStats, Tensor) {
+                                rectify: Bool, wholePlanes: Bool? = nil) -> (NormStats, Tensor) {
         var y = Tensor(uninitialized: x.shape)
         let stats = x.withUnsafePointer { xp in y.withUnsafeMutablePointer { yp in
             instanceForward(xp, yp, shape: x.shape, gamma: gamma, beta: beta, channels: channels, eps: eps, rectify: rectify,
@@ -351,7 +354,7 @@ extension NormKernels {
         let shape = x.shape
         _ = x.withUnsafeMutablePointer { p in
             instanceForward(UnsafePointer(p), p, shape: shape, gamma: gamma, beta: beta, channels: channels, eps: eps,
-                            rectify: rectify, wholePlanes: PlaneChunks.wholePlanes())
+                            rectify: rectify, wholePlanes: nil)
         }
     }
 
@@ -362,7 +365,7 @@ extension NormKernels {
     /// fork/join and the normalised writes another, both listed along z (see `PlaneChunks`).
     private static func instanceForward(_ xp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>, shape: [Int],
                                         gamma: Tensor, beta: Tensor, channels: Int, eps: Float,
-                                        rectify: Bool, wholePlanes: Bool) -> NormStats {
+                                        rectify: Bool, wholePlanes: Bool?) -> NormStats {
         let planes = shape[0] * shape[1], v = shape.reduce(1, *) / max(1, planes)
         let chunks = PlaneChunks(values: v)
         var mean = [Float](repeating: 0, count: planes), inv = mean, scales = mean, shifts = mean
@@ -407,7 +410,7 @@ extension NormKernels {
                 }
                 settle(p, Float(mu), q / Double(v))
             }
-            if wholePlanes {
+            if wholePlanes ?? PlaneChunks.wholePlanes() {
                 forEachPlane(planes, v) { p in
                     for k in 0..<chunks.count { chunkMoments(p, k) }
                     merge(p)
@@ -453,10 +456,10 @@ extension NormKernels {
     }
 
     /// Backward of `instanceForward`: per plane Σ m·dy and Σ m·dy·x̂ (m the ReLU mask y > 0 when
-    /// `output` is given, else 1), then, when `needInput`, dx = γ·inv·(m·dy - mean(m·dy) - x̂·mean(m·dy·x̂))
-    /// in the same job.
+    /// `output` is given, else 1), then, when `needInput`, dx = γ·inv·(m·dy - mean(m·dy) - x̂·mean(m·dy·x̂)),
+    /// in the same job per plane, or per chunk in two fork/joins (as `instanceForward`).
     static func instanceBackward(_ x: Tensor, output y: Tensor?, gradOutput g: Tensor, stats: NormStats,
-                                 gamma: Tensor, channels: Int, needInput: Bool, wholePlanes: Bool = PlaneChunks.wholePlanes())
+                                 gamma: Tensor, channels: Int, needInput: Bool, wholePlanes: Bool? = nil)
         -> (dx: Tensor?, sumDy: [Double], sumDyXhat: [Double]) {
         let planes = x.shape[0] * x.shape[1], v = x.count / max(1, planes)
         let chunks = PlaneChunks(values: v)
@@ -521,7 +524,7 @@ extension NormKernels {
                     for k in 0..<chunks.count { sumDy += part[2 * (k * planes + p)]; sumDyX += part[2 * (k * planes + p) + 1] }
                     settle(p, sumDy, sumDyX)
                 }
-                if wholePlanes {
+                if wholePlanes ?? PlaneChunks.wholePlanes() {
                     forEachPlane(planes, v) { p in
                         for k in 0..<chunks.count { chunkSums(p, k) }
                         merge(p)

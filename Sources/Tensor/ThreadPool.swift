@@ -195,7 +195,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// or concurrent call) use slot 0 throughout, so the scratch must belong to this call.
     public func run(_ n: Int, file: StaticString = #fileID, line: UInt = #line, slotted body: (Int, Int) -> Void) {
         if n <= 0 { return }
-        precondition(n < 1 << 31, "ThreadPool.run: \(n) items (at most 2³¹ − 1)")
+        precondition(n + threadCount < 1 << 31, "ThreadPool.run: \(n) items (fewer than 2³¹ − threads)")
         if threadCount == 1 || n == 1 || !callerLock.try() {
             // A single item on a multi-thread pool leaves the workers idle: profiled per site.
             if threadCount > 1 && n == 1 && OpProfile.isEnabled {
@@ -257,9 +257,10 @@ public final class ThreadPool: @unchecked Sendable {
 }
 
 extension ThreadPool {
-    /// Round trip of a cache line between the caller's core and the first worker's (ping-pong on
-    /// one atomic, median of 5 runs of 20 000), in nanoseconds; nil with one thread or when the worker
-    /// did not join within 50 ms. It tells how the host placed the vCPUs: on this machine kind it
+    /// Round trip of a cache line between the caller's core and a worker's (ping-pong on one atomic,
+    /// timed from the first exchange, so not counting the worker's wake-up; median of `runs` runs of
+    /// `rounds`), in nanoseconds; nil with one thread or when no worker joined within `patienceNanos`.
+    /// It tells how the host placed the vCPUs: on this machine kind it
     /// read 70-110 ns while a 2-thread step took 77 ms and about 300 ns while the same step took
     /// 105 ms (the cores then share no cache: every plane one core wrote and the other reads crosses
     /// the host's fabric).
@@ -270,7 +271,7 @@ extension ThreadPool {
             let flag = Atomic<Int>(0), failed = Atomic<Bool>(false), elapsed = Atomic<UInt64>(0)
             run(2) { i in
                 let start = DispatchTime.now().uptimeNanoseconds
-                // Waits until `flag` is `value`; false after 50 ms (the partner never came).
+                // Waits until `flag` is `value`; false after `patienceNanos` (the partner never came).
                 func await(_ value: Int) -> Bool {
                     var spins = 0
                     while flag.load(ordering: .acquiring) != value {
@@ -283,14 +284,18 @@ extension ThreadPool {
                     }
                     return true
                 }
+                // Round 0 is the handshake (the partner may still be waking up); rounds 1...rounds are timed.
                 if i == 0 {
-                    for r in 0..<rounds {
+                    flag.store(1, ordering: .releasing)
+                    if !await(2) { return }
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    for r in 1...rounds {
                         flag.store(2 * r + 1, ordering: .releasing)
                         if !await(2 * r + 2) { return }
                     }
-                    elapsed.store(DispatchTime.now().uptimeNanoseconds &- start, ordering: .relaxed)
+                    elapsed.store(DispatchTime.now().uptimeNanoseconds &- t0, ordering: .relaxed)
                 } else {
-                    for r in 0..<rounds {
+                    for r in 0...rounds {
                         if !await(2 * r + 1) { return }
                         flag.store(2 * r + 2, ordering: .releasing)
                     }
@@ -303,13 +308,14 @@ extension ThreadPool {
         return runs[runs.count / 2]
     }
 
-    /// Whether the host had placed the pool's first two cores far apart (a cache-line round trip
-    /// over 200 ns; 70-120 close, 300-1000 far on this machine kind) at the last probe, re-probed at
-    /// most every 2 s (3 × 256 round trips, at most 0.4 ms; the placement changed every few minutes).
-    /// For schedules that give the same values either way: far apart, a core should read what it
-    /// wrote; close, re-reading from a shared L3 costs more than it saves. False with one thread,
-    /// when busy (the probe would run inline), or by C2FNAS_PLACEMENT=close; C2FNAS_PLACEMENT=far
-    /// forces true.
+    /// Whether the host had placed the caller's core and a worker's far apart (a cache-line round
+    /// trip over 200 ns; 58-120 close, 300-1071 far on this machine kind) at the last probe, re-probed
+    /// at most every 2 s (3 × 256 round trips: about 0.1 ms close, 0.3-0.8 ms far; the placement
+    /// changed every few minutes). For schedules that give the same values either way: far apart, a
+    /// core should read what it wrote; close, re-reading from a shared L3 costs more than it saves.
+    /// False with one thread and before the first probe, or by C2FNAS_PLACEMENT=close;
+    /// C2FNAS_PLACEMENT=far forces true. While the pool is busy (the probe would run inline) it
+    /// keeps the last finding and probes on a later call; one caller probes at a time.
     public func coresFarApart() -> Bool {
         guard threadCount > 1 else { return false }
         switch Self.placementOverride {
@@ -320,11 +326,12 @@ extension ThreadPool {
         let now = DispatchTime.now().uptimeNanoseconds
         let last = lastProbeNanos.load(ordering: .relaxed)
         if last == 0 || now &- last > 2_000_000_000 {
-            lastProbeNanos.store(now, ordering: .relaxed)
-            // Only when no other caller holds the pool: an inline probe would wait for a partner.
+            // Only when no other caller holds the pool (an inline probe would wait for a partner),
+            // and only the caller that claims this probe's time.
             if callerLock.try() {
                 callerLock.unlock()
-                if let ns = coreRoundTripNanos(rounds: 256, runs: 3, patienceNanos: 1_000_000) {
+                if lastProbeNanos.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged,
+                   let ns = coreRoundTripNanos(rounds: 256, runs: 3, patienceNanos: 1_000_000) {
                     farApart.store(ns > 200, ordering: .relaxed)
                 }
             }
@@ -442,7 +449,7 @@ public enum Compute {
 /// (from both ends toward the middle when the pool claims from both ends).
 /// Equal splits into 2·threads items left one thread waiting 50 µs per 16->16 32³ Winograd call
 /// (9 % of the call; DECISIONS.md 2026-12-07). With one thread: one range. The ranges depend only
-/// on `count`, `threads` and `minimum`.
+/// on `count`, `threads`, `minimum`, `maximum` and `ThreadPool.claimsFromBothEnds`.
 public struct GuidedSplit: Sendable {
     private let bounds: [Int]
 

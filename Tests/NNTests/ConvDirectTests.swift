@@ -182,7 +182,7 @@ struct ConvDirectTests {
         var rng = RNG(seed: 47)
         for (shape, cout) in [([1, 5, 20, 9, 34], 7), ([2, 3, 33, 6, 7], 16), ([1, 2, 64, 5, 17], 3)] {
             let g = ConvGeometry(input: shape, weight: [cout, shape[1], kernel.d, kernel.h, kernel.w], stride: .one)
-            #expect(Conv3dDirectKernel.zChunks(g) == min(8, shape[2] / 8))
+            if Conv3dDirectKernel.zChunkedGradients { #expect(Conv3dDirectKernel.zChunks(g) == min(8, shape[2] / 8)) }
             let x = Tensor.randomNormal(shape, rng: &rng)
             let w = Tensor.randomNormal([cout, shape[1], kernel.d, kernel.h, kernel.w], rng: &rng)
             let outShape = conv3dOutputShape(inputShape: shape, outChannels: cout, kernel: kernel, stride: .one)
@@ -198,6 +198,38 @@ struct ConvDirectTests {
                 #expect(runs[0].maxAbsDifference(want.weight!) < 2e-5 * scale, "\(shape) budget \(budget)")
                 #expect(runs[0].scalars == runs[1].scalars, "\(shape) budget \(budget): runs differ")
             }
+            // A call's budget is one core's times the thread count; the runs' slabs take one core's,
+            // so the sums are the same whatever the thread count.
+            let core = Conv3dEngine.slabBudgetBytes
+            let byBudget = [core, 2 * core, 4 * core].map { budget in
+                Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: .one, needInput: false,
+                                      needWeight: true, needBias: false, budgetBytes: budget, direct: true).weight!.scalars
+            }
+            #expect(byBudget[1] == byBudget[0] && byBudget[2] == byBudget[0], "\(shape): sums depend on the call's budget")
+        }
+    }
+
+    /// A call's slab budget is one core's times the thread count, but the weight-gradient kernels
+    /// round their sums once per slab: all three (runs along z, ≤ 16 outputs; the channel-vector
+    /// kernel, > 16; the strided dot kernel) must take one core's budget, so that the sums are the
+    /// same on any thread count. Shapes where one core's budget (2 MiB and more) holds fewer planes
+    /// than twice or four times it.
+    @Test("weight gradients do not depend on the call's (thread-count-scaled) slab budget")
+    func weightGradientBudget() {
+        var rng = RNG(seed: 59)
+        for (input, weight, stride) in [([1, 16, 32, 64, 64], [16, 16, 3, 3, 3], Stride3D.one),
+                                        ([1, 16, 16, 32, 32], [32, 16, 3, 3, 3], .one),
+                                        ([1, 8, 32, 64, 64], [16, 8, 3, 3, 3], .two)] {
+            let x = Tensor.randomNormal(input, rng: &rng)
+            let w = Tensor.randomNormal(weight, rng: &rng)
+            let outShape = conv3dOutputShape(inputShape: input, outChannels: weight[0], kernel: .k333, stride: stride)
+            let gy = Tensor.randomNormal(outShape, rng: &rng)
+            let core = Conv3dEngine.slabBudgetBytes
+            let sums = [core, 2 * core, 4 * core].map { budget in
+                Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: stride, needInput: false,
+                                      needWeight: true, needBias: false, budgetBytes: budget, direct: true).weight!.scalars
+            }
+            #expect(sums[1] == sums[0] && sums[2] == sums[0], "\(input) -> \(weight[0]) stride \(stride)")
         }
     }
 
@@ -249,7 +281,7 @@ struct ConvDirectTests {
         var rng = RNG(seed: 53)
         for (shape, cout) in [([1, 5, 20, 40, 41], 13), ([2, 3, 16, 64, 70], 4)] {
             let voxels = shape[2...].reduce(1, *)
-            #expect(Conv3dPointwiseKernel.zRuns(voxels: voxels) == min(4, voxels / (16 << 10)))
+            if Conv3dDirectKernel.zChunkedGradients { #expect(Conv3dPointwiseKernel.zRuns(voxels: voxels) == min(4, voxels / (16 << 10))) }
             let x = Tensor.randomNormal(shape, rng: &rng)
             let w = Tensor.randomNormal([cout, shape[1], 1, 1, 1], rng: &rng)
             var gyShape = shape

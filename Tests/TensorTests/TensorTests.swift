@@ -276,21 +276,21 @@ struct ThreadPoolTests {
         }
     }
 
-    /// The placement probe: never with one thread; inside a job (the pool busy) it does not probe,
-    /// which would run inline and wait for a partner, and answers the default (close).
-    @Test("the placement probe: false on one thread, no probe while the pool is busy")
+    /// The placement probe: never with one thread; outside a job it probes and returns; inside a
+    /// job (the pool busy) it does not probe, which would run inline and wait for a partner, and
+    /// keeps the last finding.
+    @Test("the placement probe: false on one thread, probes when idle, keeps its finding while busy")
     func placementProbe() {
         #expect(!ThreadPool(threads: 1).coresFarApart())
         let pool = ThreadPool(threads: 2)
         defer { pool.shutdown() }
+        let idle = pool.coresFarApart()
         let answers = Mutex<[Bool]>([])
         pool.run(2) { _ in
             let far = pool.coresFarApart()
             answers.withLock { $0.append(far) }
         }
-        if ThreadPool.placementOverride == "probe" { #expect(answers.withLock { $0 } == [false, false]) }
-        // Outside a job it probes (or keeps the last finding within 2 s) and returns.
-        _ = pool.coresFarApart()
+        #expect(answers.withLock { $0 } == [idle, idle])
     }
 
     @Test("maps along z cover every value once, each range inside one plane")
