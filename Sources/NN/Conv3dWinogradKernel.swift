@@ -11,6 +11,7 @@
 // is computed by one run in a fixed order.
 
 import CConvKernels
+import Foundation
 import Tensor
 
 enum Conv3dWinogradKernel {
@@ -61,6 +62,9 @@ enum Conv3dWinogradKernel {
         inputs <= 16 ? 6 : 3
     }
 
+    /// C2FNAS_WINO_PRIVATE_WEIGHTS=0 has every thread read the shared packed weights (A/B).
+    static let privateWeights = ProcessInfo.processInfo.environment["C2FNAS_WINO_PRIVATE_WEIGHTS"] != "0"
+
     /// conv of `src` (`inputs` channels of one sample) with the transformed weights into `dst`.
     /// It needs no column budget: the transform reads the input in place and each thread's scratch
     /// is fixed by the channel count. `runs` overrides the split of the tile vectors into that many
@@ -77,14 +81,31 @@ enum Conv3dWinogradKernel {
         let guided = GuidedSplit(count: groups, threads: Compute.threads)
         let runs = split.map { max(1, min(groups, $0)) } ?? guided.count
         func range(_ r: Int) -> Range<Int> { split == nil ? guided[r] : (groups * r / runs)..<(groups * (r + 1) / runs) }
+        // Several threads: each reads the transformed weights from its own copy, made by its first
+        // run. The weights are packed per call by both threads, and every tile reads all of them:
+        // with the vCPUs far apart, each core then fetched the other's half line by line across the
+        // host's fabric (16->16 3x3x3 at 32³, 2 threads, forward alone: 1.1 ms far apart against
+        // 0.7 close, while the 3x3x1 conv with a quarter of the weights ran 0.3 in both; DECISIONS.md).
+        // One sequential copy of 64 KB instead.
+        let copies = Compute.threads > 1 && privateWeights
+        let weights = copies ? (packed.count + 15) / 16 * 16 : 0
+        let each = scratch + weights + 16   // + the slot's copy flag, a cache line of its own
         packed.withUnsafeBufferPointer { pk in
-            ColumnWorkspace.with(count: Compute.threads * scratch) { buf in
+            ColumnWorkspace.with(count: Compute.threads * each) { buf in
+                for slot in 0..<Compute.threads { buf[slot * each + scratch + weights] = 0 }
                 Compute.parallelFor(runs) { r, slot in
                     var s = shape(g)
                     let part = range(r)
                     let v0 = part.lowerBound * group, v1 = min(vectors, part.upperBound * group)
-                    c2f_wino_forward(src, pk.baseAddress!, bias, dst, &s, Int32(inputs), Int32(outputs),
-                                     v0, v1, Int32(group), buf + slot * scratch)
+                    let mine = buf + slot * each
+                    var u = pk.baseAddress!
+                    if copies {
+                        let copy = mine + scratch, flag = copy + weights
+                        if flag[0] == 0 { copy.update(from: u, count: packed.count); flag[0] = 1 }
+                        u = UnsafePointer(copy)
+                    }
+                    c2f_wino_forward(src, u, bias, dst, &s, Int32(inputs), Int32(outputs),
+                                     v0, v1, Int32(group), mine)
                 }
             }
         }
