@@ -534,12 +534,7 @@ enum Conv3dDirectKernel {
                     z0 += planes
                 }
             }
-            // Merged in run order (a few thousand values: serial).
-            for i in 0..<count {
-                var total: Float = 0
-                for k in 0..<chunks { total += sums[k * partials + i] }
-                dwp[i] += total
-            }
+            addRunSums(sums, runs: chunks, stride: partials, count: count, into: dwp)
         }
     }
 }

@@ -99,6 +99,17 @@ public enum Conv3dEngine {
     }
 }
 
+/// dw[i] += Σ_r partials[r · stride + i] for i in 0..<count, the runs summed in order from r = 0:
+/// the merge of weight gradients summed over fixed runs of planes or voxels (a few thousand values,
+/// serial), the same bits on any thread count.
+func addRunSums(_ partials: UnsafePointer<Float>, runs: Int, stride: Int, count: Int, into dw: UnsafeMutablePointer<Float>) {
+    for i in 0..<count {
+        var total: Float = 0
+        for r in 0..<runs { total += partials[r * stride + i] }
+        dw[i] += total
+    }
+}
+
 /// A reusable column buffer; taken from and returned to a small free list.
 final class ColumnWorkspace: @unchecked Sendable {
     private(set) var pointer: UnsafeMutablePointer<Float>

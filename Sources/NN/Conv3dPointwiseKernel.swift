@@ -98,11 +98,7 @@ enum Conv3dPointwiseKernel {
                 c2f_pointwise_weight_grad(xs, dys, part + r * stride, Int32(g.cin), Int32(g.cout), voxels, v0, v1,
                                           Int32(o0), Int32(o1), 0, Int32(g.cin))
             }
-            for i in 0..<count {
-                var total: Float = 0
-                for r in 0..<runs { total += part[r * stride + i] }
-                dwp[i] += total
-            }
+            addRunSums(part, runs: runs, stride: stride, count: count, into: dwp)
         }
     }
 }
