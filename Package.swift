@@ -61,7 +61,7 @@ let package = Package(
 
         // Tests mirror targets.
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CPlaneKernels"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "CConvKernels"]),
         .testTarget(name: "VolumeTests", dependencies: ["Volume", "Tensor", "CNIfTI"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "NN", "Tensor"]),
