@@ -205,7 +205,7 @@ enum Conv3dDirectKernel {
         let runs = GuidedSplit(count: g.od, threads: Compute.threads, maximum: longest)
         let blocks = (outputs + 7) / 8
         let flat = usesFlatRows(g)
-        let each = slabFloats(g, channels: inputs, planes: longest)
+        let each = ColumnWorkspace.slotStride(slabFloats(g, channels: inputs, planes: longest))
         packed.withUnsafeBufferPointer { pk in
             ColumnWorkspace.with(count: Compute.threads * each) { slabs in
                 Compute.parallelFor(runs.count) { r, slot in
@@ -317,7 +317,7 @@ enum Conv3dDirectKernel {
             packs.append(pk)
         }
         // Scratch per thread: [class][cin][oh·ow], one dY plane of every class.
-        let scratch = classes * g.cin * ohw
+        let scratch = ColumnWorkspace.slotStride(classes * g.cin * ohw)
         ColumnWorkspace.with(count: Compute.threads * scratch) { parts in
             ColumnWorkspace.with(count: slabFloats(gy, channels: g.cout, planes: per)) { buf in
                 slabs(dys, channels: g.cout, gy, per: per, into: buf) { z0, planes in
@@ -513,7 +513,7 @@ enum Conv3dDirectKernel {
         var s = shape(g)
         let slabCount = slabFloats(g, channels: g.cin, planes: per)
         // dY rows start on a cache line (16 floats), and so does each thread's scratch.
-        let each = (slabCount + Int(c2f_grad_rows_floats(&s, Int32(per))) + 31) / 16 * 16
+        let each = ColumnWorkspace.slotStride((slabCount + Int(c2f_grad_rows_floats(&s, Int32(per))) + 31) / 16 * 16)
         let partials = (count + 15) / 16 * 16
         let pairs = Int32(g.cin * g.kernelVolume)
         ColumnWorkspace.with(count: Compute.threads * each + chunks * partials + 16) { raw in

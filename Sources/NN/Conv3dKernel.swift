@@ -112,6 +112,17 @@ func addRunSums(_ partials: UnsafePointer<Float>, runs: Int, stride: Int, count:
 
 /// A reusable column buffer; taken from and returned to a small free list.
 final class ColumnWorkspace: @unchecked Sendable {
+    /// Floats from one pool slot's scratch region to the next in a workspace split by slot: the same
+    /// 4 MiB for every call (regions up to that size), so a thread writes the same addresses call
+    /// after call, whatever the conv. Regions sized per call moved by each call's size, and a core then
+    /// wrote lines the other core held from the previous call. Pages beyond a region are never touched.
+    static func slotStride(_ each: Int) -> Int {
+        fixedSlots ? max((each + 15) / 16 * 16, 1 << 20) : each
+    }
+
+    /// C2FNAS_FIXED_SLOTS=0: slot regions packed by each call's size (A/B).
+    static let fixedSlots = ProcessInfo.processInfo.environment["C2FNAS_FIXED_SLOTS"] != "0"
+
     private(set) var pointer: UnsafeMutablePointer<Float>
     private(set) var capacity: Int
 
@@ -130,10 +141,25 @@ final class ColumnWorkspace: @unchecked Sendable {
     }
 
     private static let free = Mutex<[ColumnWorkspace]>([])
+    /// The thread that last used the buffer (pthread_self).
+    private var owner: UInt = 0
 
-    /// Runs `body` with a buffer of at least `count` floats, reused across calls.
+    /// Runs `body` with a buffer of at least `count` floats, reused across calls. A thread gets back
+    /// the most recent buffer it used itself when there is one: with windows running concurrently
+    /// (inference, fitness patches) the plain last-in-first-out list handed each thread the other's
+    /// buffer as often as its own, whose lines then came from the other core's cache.
+    /// Which free buffer thread `me` takes (the list's order is release order): its own last one,
+    /// else the last released; nil when none is free.
+    static func pick(owners: [UInt], me: UInt) -> Int? {
+        owners.lastIndex(of: me) ?? (owners.isEmpty ? nil : owners.count - 1)
+    }
+
     static func with<R>(count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
-        let ws = free.withLock { $0.popLast() } ?? ColumnWorkspace()
+        let me = UInt(pthread_self())
+        let ws = free.withLock { list -> ColumnWorkspace? in
+            pick(owners: list.map(\.owner), me: me).map { list.remove(at: $0) }
+        } ?? ColumnWorkspace()
+        ws.owner = me
         ws.reserve(count)
         defer { free.withLock { $0.append(ws) } }
         return body(ws.pointer)

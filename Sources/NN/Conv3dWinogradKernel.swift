@@ -89,7 +89,7 @@ enum Conv3dWinogradKernel {
         // One sequential copy of 64 KB instead.
         let copies = Compute.threads > 1 && privateWeights
         let weights = copies ? (packed.count + 15) / 16 * 16 : 0
-        let each = scratch + weights + 16   // + the slot's copy flag, a cache line of its own
+        let each = ColumnWorkspace.slotStride(scratch + weights + 16)   // + the slot's copy flag, a cache line of its own
         packed.withUnsafeBufferPointer { pk in
             ColumnWorkspace.with(count: Compute.threads * each) { buf in
                 for slot in 0..<Compute.threads { buf[slot * each + scratch + weights] = 0 }
