@@ -43,12 +43,12 @@ public enum BufferPool {
     }()
 
     /// A buffer of `bytes` bytes, 64-byte aligned, contents unspecified.
-    static func allocate(bytes: Int) -> UnsafeMutableRawPointer {
+    static func allocate(bytes: Int, planes: Int = 0) -> UnsafeMutableRawPointer {
         if bytes < minimumBytes {
             return UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: alignment)
         }
         return OpProfile.measure(.allocation) {
-            let (reused, evicted) = state.withLock { $0.take(bytes: bytes) }
+            let (reused, evicted) = state.withLock { $0.take(bytes: bytes, planes: planes) }
             for a in evicted { UnsafeMutableRawPointer(bitPattern: a)!.deallocate() }
             if let reused { return UnsafeMutableRawPointer(bitPattern: reused)! }
             return UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: alignment)
@@ -56,11 +56,15 @@ public enum BufferPool {
     }
 
     /// Returns a buffer obtained from `allocate(bytes:)`.
-    static func release(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
+    static func release(_ pointer: UnsafeMutableRawPointer, bytes: Int, planes: Int = 0) {
         if bytes < minimumBytes { pointer.deallocate(); return }
         let address = UInt(bitPattern: pointer)
-        if !state.withLock({ $0.put(address: address, bytes: bytes) }) { pointer.deallocate() }
+        if !state.withLock({ $0.put(address: address, bytes: bytes, planes: planes) }) { pointer.deallocate() }
     }
+
+    /// Reuses that gave a buffer to a tensor of other planes than its last one (each core's z-half
+    /// then lies at other addresses), since the start.
+    public static var layoutChanges: Int { state.withLock { $0.layoutChanges } }
 
     /// Bytes held idle in the pool.
     public static var idleBytes: Int { state.withLock { $0.idleBytes } }
@@ -87,12 +91,16 @@ struct BufferPoolState: Sendable {
         var address: UInt
         var bytes: Int
         var released: UInt64
+        var planes = 0
     }
 
     private(set) var free: [Int: [Entry]] = [:]     // by byte count
     private(set) var idleBytes = 0
     private var clock: UInt64 = 0
-    private(set) var hits = 0, misses = 0
+    private(set) var hits = 0, misses = 0, layoutChanges = 0
+    /// Prefer an idle buffer last used by a tensor of the same planes (C2FNAS_POOL_BY_LAYOUT=0: the
+    /// last released of the size, for A/B runs).
+    static let byLayout = ProcessInfo.processInfo.environment["C2FNAS_POOL_BY_LAYOUT"] != "0"
     /// Bytes of pooled-size buffers handed out and not yet released, and the most there ever were.
     private(set) var liveBytes = 0, peakLiveBytes = 0
     var enabled = true
@@ -101,13 +109,16 @@ struct BufferPoolState: Sendable {
 
     /// An idle buffer of exactly `bytes`, or nil and the idle buffers to free (least recently
     /// released first, at least `bytes` of them when there are) to pay for a new one.
-    mutating func take(bytes: Int) -> (reuse: UInt?, evict: [UInt]) {
+    mutating func take(bytes: Int, planes: Int = 0) -> (reuse: UInt?, evict: [UInt]) {
         liveBytes += bytes
         peakLiveBytes = max(peakLiveBytes, liveBytes)
-        if var list = free[bytes], let e = list.popLast() {
+        if var list = free[bytes], !list.isEmpty {
+            let i = (Self.byLayout ? list.lastIndex(where: { $0.planes == planes }) : nil) ?? list.count - 1
+            let e = list.remove(at: i)
             free[bytes] = list.isEmpty ? nil : list
             idleBytes -= bytes
             hits += 1
+            if e.planes != planes { layoutChanges += 1 }
             return (e.address, [])
         }
         misses += 1
@@ -123,11 +134,11 @@ struct BufferPoolState: Sendable {
     }
 
     /// Keeps a released buffer; false when pooling is off (the caller frees it).
-    mutating func put(address: UInt, bytes: Int) -> Bool {
+    mutating func put(address: UInt, bytes: Int, planes: Int = 0) -> Bool {
         liveBytes -= bytes
         guard enabled else { return false }
         clock &+= 1
-        free[bytes, default: []].append(Entry(address: address, bytes: bytes, released: clock))
+        free[bytes, default: []].append(Entry(address: address, bytes: bytes, released: clock, planes: planes))
         idleBytes += bytes
         return true
     }

@@ -14,19 +14,25 @@ import Foundation
 final class TensorStorage: @unchecked Sendable {
     @usableFromInline let pointer: UnsafeMutablePointer<Float>
     @usableFromInline let count: Int
+    /// Planes of the tensor the buffer was made for (N · C of a volume; 0 when not a volume): the
+    /// buffer pool hands it preferably to a tensor of the same planes (`BufferPool.allocate`).
+    let planes: Int
 
     @usableFromInline
-    init(count: Int) {
+    init(count: Int, planes: Int = 0) {
         self.count = count
-        let raw = BufferPool.allocate(bytes: max(count, 1) * MemoryLayout<Float>.stride)
+        self.planes = planes
+        let raw = BufferPool.allocate(bytes: max(count, 1) * MemoryLayout<Float>.stride, planes: planes)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
-    deinit { BufferPool.release(UnsafeMutableRawPointer(pointer), bytes: max(count, 1) * MemoryLayout<Float>.stride) }
+    deinit {
+        BufferPool.release(UnsafeMutableRawPointer(pointer), bytes: max(count, 1) * MemoryLayout<Float>.stride, planes: planes)
+    }
 
     @usableFromInline
     func copy() -> TensorStorage {
-        let s = TensorStorage(count: count)
+        let s = TensorStorage(count: count, planes: planes)
         s.pointer.update(from: pointer, count: count)
         return s
     }
@@ -59,7 +65,13 @@ public struct Tensor: Sendable {
     /// A tensor whose contents are unspecified; the caller must overwrite every element.
     public init(uninitialized shape: [Int]) {
         self.shape = shape
-        storage = TensorStorage(count: Tensor.elementCount(shape))
+        storage = TensorStorage(count: Tensor.elementCount(shape), planes: Tensor.volumePlanes(shape))
+    }
+
+    /// N · C of an N, C, D, H, W tensor, C of a C, D, H, W one, else 0: volumes of the same plane
+    /// count split along z the same way (each core's half is the same addresses).
+    static func volumePlanes(_ shape: [Int]) -> Int {
+        shape.count == 5 ? shape[0] * shape[1] : shape.count == 4 ? shape[0] : 0
     }
 
     /// A tensor filled with `value`.

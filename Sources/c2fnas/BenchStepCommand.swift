@@ -69,6 +69,8 @@ struct BenchStepCommand: ParsableCommand {
         let faultsPerStep: [Int]
         /// Large-buffer requests of each timed step that the buffer pool could not serve (each one new pages).
         let poolMissesPerStep: [Int]
+        /// Reused buffers that last held a tensor of other planes (N · C) than the new one.
+        let poolLayoutChangesPerStep: [Int]
         /// Thread-pool fork/joins of each timed step.
         let poolJobsPerStep: [Int]
         /// Cache-line round trip between the pool's first two cores after the steps (ns; nil with one
@@ -90,7 +92,7 @@ struct BenchStepCommand: ParsableCommand {
         var rng = RNG(seed: 3)
         let x = Tensor.randomNormal([1, architecture.inputChannels, size, size, size], rng: &rng)
         let labels = Self.sphereLabels(size: size, classes: architecture.classes)
-        var times: [Double] = [], losses: [Double] = [], faults: [Int] = [], jobs: [Int] = [], misses: [Int] = []
+        var times: [Double] = [], losses: [Double] = [], faults: [Int] = [], jobs: [Int] = [], misses: [Int] = [], layoutChanges: [Int] = []
         // Step by step alternation: the host's slow and fast phases last seconds to minutes, so two
         // processes run one after the other compare phases more than configurations.
         let slabs = try abSlabKiB.map { try Self.pair($0, option: "--ab-slab-kib", minimum: 4) }
@@ -104,7 +106,7 @@ struct BenchStepCommand: ParsableCommand {
             if let threadPair { Compute.setThreads(threadPair[i % 2]) }
             if abGuided { GuidedSplit.isGuided = i % 2 == 1 }
             if i == warmupSteps && profile { OpProfile.start(); workerBusy0 = Compute.workerBusyMs }
-            let f0 = PageFaults.minor, j0 = Compute.dispatchCount, m0 = BufferPool.counts.misses
+            let f0 = PageFaults.minor, j0 = Compute.dispatchCount, m0 = BufferPool.counts.misses, l0 = BufferPool.layoutChanges
             let t0 = DispatchTime.now().uptimeNanoseconds
             opt.zeroGrad()
             let loss = diceCELoss(logits: net(Variable(x)), labels: labels)
@@ -115,7 +117,7 @@ struct BenchStepCommand: ParsableCommand {
                 times.append(ms); losses.append(Double(loss.value.scalars[0]))
                 slabTimes[i % 2].append(ms)
                 faults.append(PageFaults.minor - f0); jobs.append(Compute.dispatchCount - j0)
-                misses.append(BufferPool.counts.misses - m0)
+                misses.append(BufferPool.counts.misses - m0); layoutChanges.append(BufferPool.layoutChanges - l0)
             }
         }
         let medians = slabTimes.map { $0.isEmpty ? 0 : $0.sorted()[$0.count / 2] }
@@ -150,7 +152,7 @@ struct BenchStepCommand: ParsableCommand {
                             peakRSSMiB: Double(ProcessStats.peakResidentBytes) / 1_048_576,
                             estimateMiB: Double(estimate.memoryBytes) / 1_048_576,
                             estimateActivationsMiB: Double(estimate.activationBytes) / 1_048_576,
-                            startRSSMiB: startRSS, faultsPerStep: faults, poolMissesPerStep: misses, poolJobsPerStep: jobs,
+                            startRSSMiB: startRSS, faultsPerStep: faults, poolMissesPerStep: misses, poolLayoutChangesPerStep: layoutChanges, poolJobsPerStep: jobs,
                             coreRoundTripNs: roundTrip)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]

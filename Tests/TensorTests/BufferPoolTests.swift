@@ -22,6 +22,22 @@ struct BufferPoolTests {
         #expect(pool.hits == 1 && pool.misses == 2)
     }
 
+    @Test("of several idle buffers of a size, one last used by a tensor of the same planes is reused first")
+    func samePlanesFirst() {
+        guard BufferPoolState.byLayout else { return }
+        var pool = BufferPoolState()
+        pool.slack = 10
+        for _ in 0..<3 { _ = pool.take(bytes: 4096) }
+        _ = pool.put(address: 0xA, bytes: 4096, planes: 16)
+        _ = pool.put(address: 0xB, bytes: 4096, planes: 8)
+        _ = pool.put(address: 0xC, bytes: 4096, planes: 16)
+        #expect(pool.take(bytes: 4096, planes: 8).reuse == 0xB)    // not the last released (0xC)
+        #expect(pool.take(bytes: 4096, planes: 16).reuse == 0xC)   // the last released of those planes
+        #expect(pool.layoutChanges == 0)
+        #expect(pool.take(bytes: 4096, planes: 2).reuse == 0xA)    // none of those planes: any, counted
+        #expect(pool.layoutChanges == 1)
+    }
+
     @Test("a miss evicts the least recently released buffers until the new one fits the bound")
     func evictionOrder() {
         var pool = BufferPoolState()
