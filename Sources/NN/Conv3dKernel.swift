@@ -144,20 +144,21 @@ final class ColumnWorkspace: @unchecked Sendable {
     /// The thread that last used the buffer (pthread_self).
     private var owner: UInt = 0
 
+    /// Which free buffer thread `me` takes (`owners` in release order): its own last one, else the
+    /// last released; nil when none is free.
+    static func pick<Owners: BidirectionalCollection>(owners: Owners, me: UInt) -> Owners.Index?
+    where Owners.Element == UInt {
+        owners.lastIndex(of: me) ?? (owners.isEmpty ? nil : owners.index(before: owners.endIndex))
+    }
+
     /// Runs `body` with a buffer of at least `count` floats, reused across calls. A thread gets back
     /// the most recent buffer it used itself when there is one: with windows running concurrently
     /// (inference, fitness patches) the plain last-in-first-out list handed each thread the other's
     /// buffer as often as its own, whose lines then came from the other core's cache.
-    /// Which free buffer thread `me` takes (the list's order is release order): its own last one,
-    /// else the last released; nil when none is free.
-    static func pick(owners: [UInt], me: UInt) -> Int? {
-        owners.lastIndex(of: me) ?? (owners.isEmpty ? nil : owners.count - 1)
-    }
-
     static func with<R>(count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
         let me = UInt(pthread_self())
         let ws = free.withLock { list -> ColumnWorkspace? in
-            pick(owners: list.map(\.owner), me: me).map { list.remove(at: $0) }
+            pick(owners: list.lazy.map(\.owner), me: me).map { list.remove(at: $0) }
         } ?? ColumnWorkspace()
         ws.owner = me
         ws.reserve(count)

@@ -169,7 +169,7 @@ public enum Kernels {
 
 extension Tensor {
     /// The N·C planes of an N, C, spatial… tensor (1 below rank 3): maps over it split along z.
-    public var planes: Int { shape.count >= 3 ? shape[0] * shape[1] : 1 }
+    public var planes: Int { Tensor.planes(of: shape) }
 
     /// self += other (same element count).
     public mutating func add(_ other: Tensor) {

@@ -14,8 +14,8 @@ import Foundation
 final class TensorStorage: @unchecked Sendable {
     @usableFromInline let pointer: UnsafeMutablePointer<Float>
     @usableFromInline let count: Int
-    /// Planes of the tensor the buffer was made for (N · C of a volume; 0 when not a volume): the
-    /// buffer pool hands it preferably to a tensor of the same planes (`BufferPool.allocate`).
+    /// Planes of the tensor the buffer was made for (`Tensor.planes(of:)`): the buffer pool hands
+    /// it preferably to a tensor of the same planes (`BufferPool.allocate`).
     let planes: Int
 
     @usableFromInline
@@ -65,14 +65,12 @@ public struct Tensor: Sendable {
     /// A tensor whose contents are unspecified; the caller must overwrite every element.
     public init(uninitialized shape: [Int]) {
         self.shape = shape
-        storage = TensorStorage(count: Tensor.elementCount(shape), planes: Tensor.volumePlanes(shape))
+        storage = TensorStorage(count: Tensor.elementCount(shape), planes: Tensor.planes(of: shape))
     }
 
-    /// N · C of an N, C, D, H, W tensor, C of a C, D, H, W one, else 0: volumes of the same plane
-    /// count split along z the same way (each core's half is the same addresses).
-    static func volumePlanes(_ shape: [Int]) -> Int {
-        shape.count == 5 ? shape[0] * shape[1] : shape.count == 4 ? shape[0] : 0
-    }
+    /// The N·C planes of an N, C, spatial… shape (1 below rank 3): maps over a tensor split along z
+    /// by them, and tensors of the same plane count and size have each core's half at the same offsets.
+    static func planes(of shape: [Int]) -> Int { shape.count >= 3 ? shape[0] * shape[1] : 1 }
 
     /// A tensor filled with `value`.
     public init(shape: [Int], repeating value: Float = 0) {
