@@ -4,8 +4,10 @@
 SHELL := /bin/bash
 PKGS := pkg-config zlib1g-dev libncursesw5-dev libopenblas-dev libnifti-dev tmux
 SWIFT ?= swift
-# Release build with testing enabled: numeric tests run at real speed, @testable still works.
-TESTFLAGS := -c release -Xswiftc -enable-testing
+# One build for everything: release with testing enabled (numeric tests run at real speed, @testable
+# still works). `make run` after `make test`, or the reverse, then reuses the build instead of
+# recompiling every module; -enable-testing measured no slower (DECISIONS.md 2026-12-07).
+BUILDFLAGS := -c release -Xswiftc -enable-testing
 # OpenBLAS reads its kernel choice when it loads; the AVX2 kernel is faster on Zen 4 (notes/perf-anchors.md).
 export OPENBLAS_CORETYPE ?= HASWELL
 # Seconds per libFuzzer target in `make test` (tests/fuzz/run.sh); 0 builds the targets only.
@@ -24,7 +26,7 @@ deps:
 	fi
 
 build: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build $(BUILDFLAGS)
 
 run: build
 	.build/release/c2fnas-tui
@@ -32,10 +34,10 @@ run: build
 test: deps
 	@tests/check-imports.sh; imports=$$?; \
 	start=$$SECONDS; \
-	$(SWIFT) build $(TESTFLAGS) --build-tests || exit $$?; \
+	$(SWIFT) build $(BUILDFLAGS) --build-tests || exit $$?; \
 	echo "build wall time: $$((SECONDS-start)) s"; \
 	start=$$SECONDS; \
-	$(SWIFT) test $(TESTFLAGS) --skip-build; rc=$$?; \
+	$(SWIFT) test $(BUILDFLAGS) --skip-build; rc=$$?; \
 	echo "test wall time: $$((SECONDS-start)) s"; \
 	start=$$SECONDS; \
 	tests/e2e/tui-smoke.sh .build/release/c2fnas-tui || rc=1; \
@@ -48,11 +50,11 @@ test: deps
 
 # The scale-out test on a one-node Slurm cluster it installs, starts and stops (needs root; .ci/run runs it).
 test-slurm: deps
-	$(SWIFT) build $(TESTFLAGS) --product c2fnas
+	$(SWIFT) build $(BUILDFLAGS) --product c2fnas
 	tests/slurm/run.sh .build/release/c2fnas
 
 bench: deps
-	$(SWIFT) build -c release --product c2fnas
+	$(SWIFT) build $(BUILDFLAGS) --product c2fnas
 	.build/release/c2fnas bench conv
 
 # Coverage-guided fuzzing of the NIfTI and JSON readers: make fuzz FUZZ_SECONDS=600

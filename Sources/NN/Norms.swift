@@ -180,7 +180,7 @@ public func instanceNormInPlace(_ x: Variable, weight: Variable, bias: Variable,
     var t = x.value
     x.value = Tensor(uninitialized: [0])   // t is now the only reference: no copy-on-write
     let op = rectify ? "instanceNormReLU" : "instanceNorm"
-    OpProfile.withDetail("\(op) \(c) ch " + s.dropFirst(2).reversed().map(String.init).joined(separator: "x")) {
+    OpProfile.withDetail(profileLabel(op, s)) {
         OpProfile.measure(.norm) {
             NormKernels.instanceForwardInPlace(&t, gamma: weight.value, beta: bias.value, channels: c, eps: eps,
                                                rectify: rectify)
@@ -201,7 +201,7 @@ private func instanceNormOp(_ x: Variable, weight: Variable, bias: Variable, eps
     precondition(weight.value.count == c && bias.value.count == c,
                  "\(op): input has \(c) channels, weight \(weight.shape), bias \(bias.shape)")
     let xv = x.value
-    let label = { "\(op) \(c) ch " + s.dropFirst(2).reversed().map(String.init).joined(separator: "x") }
+    let label = { profileLabel(op, s) }
     let (stats, y) = OpProfile.withDetail(label()) {
         OpProfile.measure(.norm) {
             NormKernels.instanceForward(xv, gamma: weight.value, beta: bias.value, channels: c, eps: eps, rectify: rectify)

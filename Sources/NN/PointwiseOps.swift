@@ -3,6 +3,13 @@
 
 import Tensor
 
+/// "<op> <C> ch <W>x<H>x<D>" for an N, C, spatial… shape: the row of `bench step --profile`'s op
+/// table an op's time goes to (the conv shapes have their own table).
+func profileLabel(_ op: String, _ shape: [Int]) -> String {
+    shape.count < 3 ? "\(op) \(shape.reduce(1, *)) values"
+        : "\(op) \(shape[1]) ch " + shape.dropFirst(2).reversed().map(String.init).joined(separator: "x")
+}
+
 /// a + b (same shape).
 public func add(_ a: Variable, _ b: Variable) -> Variable {
     precondition(a.shape == b.shape, "add: shapes \(a.shape) and \(b.shape) differ")
@@ -18,9 +25,12 @@ public func + (a: Variable, b: Variable) -> Variable { add(a, b) }
 public func addAll(_ xs: [Variable]) -> Variable {
     precondition(!xs.isEmpty, "addAll: needs at least one input")
     for x in xs { precondition(x.shape == xs[0].shape, "addAll: shapes \(xs[0].shape) and \(x.shape) differ") }
-    let value = OpProfile.measure(.elementwise) { Tensor.sum(xs.map(\.value)) }
-    return Variable.make(value, inputs: xs, kind: .elementwise) { g in
-        for x in xs where x.requiresGrad { x.accumulateGrad(g) }
+    let label = { profileLabel("add \(xs.count)", xs[0].shape) }
+    let value = OpProfile.withDetail(label()) { OpProfile.measure(.elementwise) { Tensor.sum(xs.map(\.value)) } }
+    return Variable.make(value, inputs: xs, kind: nil) { g in
+        OpProfile.withDetail(label()) {
+            OpProfile.measure(.elementwise) { for x in xs where x.requiresGrad { x.accumulateGrad(g) } }
+        }
     }
 }
 
@@ -69,9 +79,12 @@ func pointwise(_ a: Tensor, _ f: (Float) -> Float) -> Tensor {
 /// max(x, 0). The loops are written out here rather than passed to `pointwise`: a closure called per
 /// element through the thread pool is not inlined, and ReLU then cost a quarter of the convolutions.
 public func relu(_ x: Variable) -> Variable {
-    let y = OpProfile.measure(.activation) { Activation.relu(x.value) }
-    return Variable.make(y, inputs: [x], kind: .activation) { g in
-        x.accumulateGrad(Activation.reluBackward(g, output: y))
+    let label = { profileLabel("relu", x.shape) }
+    let y = OpProfile.withDetail(label()) { OpProfile.measure(.activation) { Activation.relu(x.value) } }
+    return Variable.make(y, inputs: [x], kind: nil) { g in
+        OpProfile.withDetail(label()) {
+            OpProfile.measure(.activation) { x.accumulateGrad(Activation.reluBackward(g, output: y)) }
+        }
     }
 }
 
@@ -110,7 +123,7 @@ public func concatChannels(_ xs: [Variable]) -> Variable {
     var outShape = first
     outShape[1] = total
     var out = Tensor(uninitialized: outShape)
-    OpProfile.measure(.elementwise) {
+    OpProfile.withDetail(profileLabel("concat", outShape)) { OpProfile.measure(.elementwise) {
         out.withUnsafeMutablePointer { o in
             var c0 = 0
             for (x, c) in zip(xs, channels) {
@@ -120,8 +133,9 @@ public func concatChannels(_ xs: [Variable]) -> Variable {
                 c0 += c
             }
         }
-    }
-    return Variable.make(out, inputs: xs, kind: .elementwise) { g in
+    } }
+    return Variable.make(out, inputs: xs, kind: nil) { g in
+        OpProfile.withDetail(profileLabel("concat", outShape)) { OpProfile.measure(.elementwise) {
         g.withUnsafePointer { gp in
             var c0 = 0
             for (x, c) in zip(xs, channels) {
@@ -135,6 +149,7 @@ public func concatChannels(_ xs: [Variable]) -> Variable {
                 c0 += c
             }
         }
+        } }
     }
 }
 

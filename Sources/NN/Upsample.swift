@@ -189,10 +189,17 @@ public func upsampleTrilinear2x(_ x: Variable) -> Variable {
     let nc = s[0] * s[1], d = s[2], h = s[3], w = s[4]
     let th = LinearTaps(inputLength: h), td = LinearTaps(inputLength: d)
     let shapeD = [s[0], s[1], 2 * d, 2 * h, 2 * w]
-    let y = OpProfile.measure(.resample) {
-        Upsample2x.forward(x.value, planes: nc, d: d, h: h, w: w, th: th, td: td, outShape: shapeD)
+    let label = { profileLabel("upsample to", shapeD) }
+    let y = OpProfile.withDetail(label()) {
+        OpProfile.measure(.resample) {
+            Upsample2x.forward(x.value, planes: nc, d: d, h: h, w: w, th: th, td: td, outShape: shapeD)
+        }
     }
-    return Variable.make(y, inputs: [x], kind: .resample) { g in
-        x.accumulateGrad(Upsample2x.backward(g, planes: nc, d: d, h: h, w: w, th: th, td: td, inShape: s))
+    return Variable.make(y, inputs: [x], kind: nil) { g in
+        OpProfile.withDetail(label()) {
+            OpProfile.measure(.resample) {
+                x.accumulateGrad(Upsample2x.backward(g, planes: nc, d: d, h: h, w: w, th: th, td: td, inShape: s))
+            }
+        }
     }
 }

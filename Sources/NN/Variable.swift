@@ -53,7 +53,7 @@ public class Variable {
         if grad == nil {
             grad = g.shape == value.shape ? g : g.reshaped(value.shape)
         } else {
-            OpProfile.measure(.elementwise) { grad!.add(g) }
+            OpProfile.withDetail(profileLabel("gradient sum", value.shape)) { OpProfile.measure(.elementwise) { grad!.add(g) } }
         }
     }
 

@@ -54,8 +54,9 @@ enum StepProfileTable {
         return lines.joined(separator: "\n")
     }
 
-    /// Time of the other labelled ops (norms, by channels and extent), largest first: calls (forward
-    /// and backward), ms per step and the share of the step.
+    /// Time of the other labelled ops (norms, ReLUs, sums, concats, upsamplings, gradient sums; by
+    /// channels and extent), largest first: calls (forward and backward), ms per step and the share
+    /// of the step.
     static func renderOtherShapes(_ details: [(label: String, ms: [OpKind: Double], calls: [OpKind: Int], flops: Double)],
                                   stepsMs: [Double]) -> String {
         let steps = Double(max(1, stepsMs.count)), stepMs = stepsMs.reduce(0, +) / steps

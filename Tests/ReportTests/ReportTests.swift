@@ -83,7 +83,8 @@ struct ReportTests {
 
     @Test("a run folder with only a cut-off events.jsonl still gives a report")
     func partial() throws {
-        let dir = RunDirectory(url: Self.root.appendingPathComponent("partial-\(UUID().uuidString)"))
+        // Its own folder, not under `root`, which `report()` may already have removed.
+        let dir = RunDirectory(url: FileManager.default.temporaryDirectory.appendingPathComponent("c2fnas-report-partial-\(UUID().uuidString)"))
         try FileManager.default.createDirectory(at: dir.url, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir.url) }
         try Data((#"{"event":{"trainLoss":{"value":1.5}},"seq":0,"stage":"coarse","step":1,"wall":1}"# + "\n{\"event\":{\"trai").utf8)
@@ -96,7 +97,8 @@ struct ReportTests {
 
     @Test("events this build does not know reach the optional sections")
     func unknownEvents() throws {
-        let dir = RunDirectory(url: Self.root.appendingPathComponent("future-\(UUID().uuidString)"))
+        // Its own folder, not under `root`, which `report()` may already have removed.
+        let dir = RunDirectory(url: FileManager.default.temporaryDirectory.appendingPathComponent("c2fnas-report-future-\(UUID().uuidString)"))
         try FileManager.default.createDirectory(at: dir.url, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir.url) }
         try Data((#"{"event":{"baselineResult":{"dice":0.81,"name":"U-Net"}},"seq":0,"stage":"evaluation","step":9,"wall":1}"# + "\n").utf8)
