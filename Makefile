@@ -5,9 +5,11 @@ SHELL := /bin/bash
 PKGS := pkg-config zlib1g-dev libncursesw5-dev libopenblas-dev libnifti-dev tmux
 SWIFT ?= swift
 # One build for everything: release with testing enabled (numeric tests run at real speed, @testable
-# still works). `make run` after `make test`, or the reverse, then reuses the build instead of
-# recompiling every module; -enable-testing measured no slower (DECISIONS.md 2026-12-07).
-BUILDFLAGS := -c release -Xswiftc -enable-testing
+# still works), compiler messages without colour (SwiftPM colours them only on a terminal, and the
+# changed command line recompiled every module). `make run` after `make test`, or the reverse, or
+# `make test > log` after either, then reuses the build; -enable-testing measured no slower
+# (DECISIONS.md 2026-12-07).
+BUILDFLAGS := -c release -Xswiftc -enable-testing --no-color-diagnostics
 # OpenBLAS reads its kernel choice when it loads; the AVX2 kernel is faster on Zen 4 (notes/perf-anchors.md).
 export OPENBLAS_CORETYPE ?= HASWELL
 # Seconds per libFuzzer target in `make test` (tests/fuzz/run.sh); 0 builds the targets only.
