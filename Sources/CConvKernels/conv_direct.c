@@ -136,8 +136,38 @@ void c2f_pad_slab(const float *src, float *dst, const c2f_conv_shape *s, int cha
     if (c1 == channels && part == parts - 1) memset(dst + channels * cs, 0, sizeof(float) * slack(s));
 }
 
+// The forward packing with gathers: per (block, input channel, tap) the block's values 16 at a time
+// (rows of the weight cin · taps apart). The scalar loop read them one by one, 32 rows apart, and
+// stalled on each load: 440-600 µs for the 128->128 3x3x3 pack in a training step, 275 with gathers.
+// (The transposed packing reads rows only taps apart, nearly contiguous: gathers did not help it.)
+__attribute__((target("avx512f")))
+static void pack_forward_gather(const float *w, float *dst, const c2f_conv_shape *s, int block, int b0, int b1) {
+    int taps = s->kd * s->kh * s->kw, ins = s->cin;
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i idx = _mm512_mullo_epi32(lane, _mm512_set1_epi32(s->cin * taps));
+    for (int b = b0; b < b1; b++)
+        for (int i = 0; i < ins; i++) {
+            float *d = dst + ((long)b * ins + i) * taps * block;
+            for (int g = 0; g < block; g += 16) {
+                int o0 = b * block + g, n = s->cout - o0;
+                n = n > 16 ? 16 : n < 0 ? 0 : n;
+                __mmask16 valid = (__mmask16)((1u << n) - 1);
+                const float *base = w + ((long)(n ? o0 : 0) * s->cin + i) * taps;
+                for (int t = 0; t < taps; t++)
+                    _mm512_storeu_ps(d + (long)t * block + g,
+                                     _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid, idx, base + t, 4));
+            }
+        }
+}
+
 void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int block,
                       int b0, int b1) {
+    if (!transposed && block % 16 == 0) { pack_forward_gather(w, dst, s, block, b0, b1); return; }
+    c2f_pack_weights_reference(w, dst, s, transposed, block, b0, b1);
+}
+
+void c2f_pack_weights_reference(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int block,
+                                int b0, int b1) {
     int taps = s->kd * s->kh * s->kw;
     int outs = transposed ? s->cin : s->cout, ins = transposed ? s->cout : s->cin;
     for (int b = b0; b < b1; b++)

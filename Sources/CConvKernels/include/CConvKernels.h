@@ -32,6 +32,9 @@ void c2f_pad_slab(const float *src, float *dst, const c2f_conv_shape *s, int cha
 /// `dst` holds ceil(outputs / block) · block · inputs · taps floats; this call fills blocks b0..<b1.
 void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int block,
                       int b0, int b1);
+/// The same with scalar loops (the reference the gathering forward packing is tested against: same bits).
+void c2f_pack_weights_reference(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int block,
+                                int b0, int b1);
 
 /// y[o][z] for output planes za..<zb (inside the slab that starts at z0 and has `planes` planes) and the
 /// output channels of 8-channel blocks b0..<b1, of the conv of the padded slab `src` (`inputs`
@@ -122,6 +125,8 @@ long c2f_wino_scratch_floats(int inputs, int group);
 /// Transformed weights [ceil(outputs / 8)][64][inputs][8] of blocks b0..<b1; `transposed` as in
 /// c2f_pack_weights (the input-gradient conv: outputs = cin, inputs = cout, taps reversed).
 void c2f_wino_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int b0, int b1);
+/// The same with scalar loops (the reference the vector packing is tested against: same bits).
+void c2f_wino_pack_weights_reference(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int b0, int b1);
 
 /// y (all `outputs` channels, [outputs][d][h][w]; bias may be NULL) at the tiles of tile vectors
 /// v0..<v1 of the conv of x ([inputs][d][h][w], one sample), `group` vectors at a time, with `scratch`
