@@ -160,9 +160,30 @@ static void pack_forward_gather(const float *w, float *dst, const c2f_conv_shape
         }
 }
 
+// The transposed packing by source rows: per (block, output channel of the conv) the block's rows
+// of taps values lie one after another in w, read in order and written `block` apart into a tile that
+// stays in L1 (the reference reads them a row apart for every value).
+static void pack_transposed_rows(const float *w, float *dst, const c2f_conv_shape *s, int block, int b0, int b1) {
+    int taps = s->kd * s->kh * s->kw, outs = s->cin, ins = s->cout;
+    for (int b = b0; b < b1; b++)
+        for (int i = 0; i < ins; i++) {
+            float *d = dst + ((long)b * ins + i) * taps * block;
+            for (int m = 0; m < block; m++) {
+                int o = b * block + m;
+                if (o < outs) {
+                    const float *src = w + ((long)i * s->cin + o) * taps + (taps - 1);
+                    for (int t = 0; t < taps; t++) d[(long)t * block + m] = src[-t];
+                } else {
+                    for (int t = 0; t < taps; t++) d[(long)t * block + m] = 0;
+                }
+            }
+        }
+}
+
 void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int block,
                       int b0, int b1) {
     if (!transposed && block % 16 == 0) { pack_forward_gather(w, dst, s, block, b0, b1); return; }
+    if (transposed) { pack_transposed_rows(w, dst, s, block, b0, b1); return; }
     c2f_pack_weights_reference(w, dst, s, transposed, block, b0, b1);
 }
 
