@@ -182,7 +182,11 @@ static void pack_transposed_rows(const float *w, float *dst, const c2f_conv_shap
 
 void c2f_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int block,
                       int b0, int b1) {
-    if (!transposed && block % 16 == 0) { pack_forward_gather(w, dst, s, block, b0, b1); return; }
+    __builtin_cpu_init();   // the gathers need AVX-512F; the packing checks the CPU itself, as c2f_pad_slab
+    if (!transposed && block % 16 == 0 && __builtin_cpu_supports("avx512f")) {
+        pack_forward_gather(w, dst, s, block, b0, b1);
+        return;
+    }
     if (transposed) { pack_transposed_rows(w, dst, s, block, b0, b1); return; }
     c2f_pack_weights_reference(w, dst, s, transposed, block, b0, b1);
 }

@@ -127,7 +127,11 @@ static void wino_pack_vectors(const float *w, float *dst, const c2f_conv_shape *
 }
 
 void c2f_wino_pack_weights(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int b0, int b1) {
-    wino_pack_vectors(w, dst, s, transposed, b0, b1);
+    // The gathers need AVX2; the kernels that read the result need AVX-512, but the packing checks
+    // the CPU itself, as c2f_pad_slab does.
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) wino_pack_vectors(w, dst, s, transposed, b0, b1);
+    else c2f_wino_pack_weights_reference(w, dst, s, transposed, b0, b1);
 }
 
 void c2f_wino_pack_weights_reference(const float *w, float *dst, const c2f_conv_shape *s, int transposed, int b0, int b1) {

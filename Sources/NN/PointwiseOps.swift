@@ -123,33 +123,38 @@ public func concatChannels(_ xs: [Variable]) -> Variable {
     var outShape = first
     outShape[1] = total
     var out = Tensor(uninitialized: outShape)
-    OpProfile.withDetail(profileLabel("concat", outShape)) { OpProfile.measure(.elementwise) {
-        out.withUnsafeMutablePointer { o in
-            var c0 = 0
-            for (x, c) in zip(xs, channels) {
-                x.value.withUnsafePointer { p in
-                    for s in 0..<n { Kernels.copy(p + s * c * v, into: o + (s * total + c0) * v, count: c * v, planes: c) }
-                }
-                c0 += c
-            }
-        }
-    } }
-    return Variable.make(out, inputs: xs, kind: nil) { g in
-        OpProfile.withDetail(profileLabel("concat", outShape)) { OpProfile.measure(.elementwise) {
-        g.withUnsafePointer { gp in
-            var c0 = 0
-            for (x, c) in zip(xs, channels) {
-                if x.requiresGrad {
-                    var gx = Tensor(uninitialized: x.shape)
-                    gx.withUnsafeMutablePointer { q in
-                        for s in 0..<n { Kernels.copy(gp + (s * total + c0) * v, into: q + s * c * v, count: c * v, planes: c) }
+    let label = { profileLabel("concat", outShape) }
+    OpProfile.withDetail(label()) {
+        OpProfile.measure(.elementwise) {
+            out.withUnsafeMutablePointer { o in
+                var c0 = 0
+                for (x, c) in zip(xs, channels) {
+                    x.value.withUnsafePointer { p in
+                        for s in 0..<n { Kernels.copy(p + s * c * v, into: o + (s * total + c0) * v, count: c * v, planes: c) }
                     }
-                    x.accumulateGrad(gx)
+                    c0 += c
                 }
-                c0 += c
             }
         }
-        } }
+    }
+    return Variable.make(out, inputs: xs, kind: nil) { g in
+        OpProfile.withDetail(label()) {
+            OpProfile.measure(.elementwise) {
+                g.withUnsafePointer { gp in
+                    var c0 = 0
+                    for (x, c) in zip(xs, channels) {
+                        if x.requiresGrad {
+                            var gx = Tensor(uninitialized: x.shape)
+                            gx.withUnsafeMutablePointer { q in
+                                for s in 0..<n { Kernels.copy(gp + (s * total + c0) * v, into: q + s * c * v, count: c * v, planes: c) }
+                            }
+                            x.accumulateGrad(gx)
+                        }
+                        c0 += c
+                    }
+                }
+            }
+        }
     }
 }
 
