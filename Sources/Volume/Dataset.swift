@@ -194,9 +194,12 @@ public struct MSDDataset: Sendable {
         }
     }
 
-    /// "./imagesTr/la_003.nii.gz" → "la_003".
+    /// "./imagesTr/la_003.nii.gz" → "la_003": the last non-empty "/"-separated component (trailing
+    /// slashes ignored, as NSString.lastPathComponent does), without ".nii.gz" / ".nii". Not
+    /// NSString's: swift-corelibs-foundation traps on entries like "x///a//" (three slashes, a name,
+    /// two trailing ones), found by tests/fuzz (dataset target).
     static func caseID(_ entry: String) -> String {
-        var name = (entry as NSString).lastPathComponent
+        var name = entry.split(separator: "/").last.map(String.init) ?? ""
         for ext in [".nii.gz", ".nii"] where name.hasSuffix(ext) { name.removeLast(ext.count); break }
         return name
     }
