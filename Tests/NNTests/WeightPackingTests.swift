@@ -18,6 +18,23 @@ struct WeightPackingTests {
                        kd: Int32(k.0), kh: Int32(k.1), kw: Int32(k.2), sd: 1, sh: 1, sw: 1)
     }
 
+    typealias Pack = (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int32, Int32) -> Void
+
+    /// Floats of an n-float packed buffer whose bits differ between `fast`, called for blocks
+    /// 0..<blocks/2 and then the rest, and `reference`, called once for all blocks (both start from NaN).
+    static func differingFloats(_ n: Int, blocks: Int, weights w: [Float], fast: Pack, reference: Pack) -> Int {
+        var f = [Float](repeating: .nan, count: n), r = [Float](repeating: .nan, count: n)
+        let mid = Int32(blocks / 2)
+        w.withUnsafeBufferPointer { wp in
+            f.withUnsafeMutableBufferPointer {
+                fast(wp.baseAddress!, $0.baseAddress!, 0, mid)
+                fast(wp.baseAddress!, $0.baseAddress!, mid, Int32(blocks))
+            }
+            r.withUnsafeMutableBufferPointer { reference(wp.baseAddress!, $0.baseAddress!, 0, Int32(blocks)) }
+        }
+        return zip(f, r).filter { $0.0.bitPattern != $0.1.bitPattern }.count
+    }
+
     @Test("c2f_pack_weights (blocks of 8 and 32) equals c2f_pack_weights_reference")
     func direct() {
         for (cin, cout) in [(8, 16), (16, 8), (3, 5), (16, 40), (32, 64), (7, 17)] {
@@ -30,18 +47,9 @@ struct WeightPackingTests {
                         let outs = transposed ? cin : cout, ins = transposed ? cout : cin
                         let blocks = (outs + block - 1) / block
                         let n = blocks * block * ins * taps
-                        var fast = [Float](repeating: .nan, count: n), reference = [Float](repeating: .nan, count: n)
-                        let mid = Int32(blocks / 2)
-                        w.withUnsafeBufferPointer { wp in
-                            fast.withUnsafeMutableBufferPointer { f in
-                                c2f_pack_weights(wp.baseAddress!, f.baseAddress!, &s, transposed ? 1 : 0, Int32(block), 0, mid)
-                                c2f_pack_weights(wp.baseAddress!, f.baseAddress!, &s, transposed ? 1 : 0, Int32(block), mid, Int32(blocks))
-                            }
-                            reference.withUnsafeMutableBufferPointer { r in
-                                c2f_pack_weights_reference(wp.baseAddress!, r.baseAddress!, &s, transposed ? 1 : 0, Int32(block), 0, Int32(blocks))
-                            }
-                        }
-                        let differ = zip(fast, reference).filter { $0.0.bitPattern != $0.1.bitPattern }.count
+                        let differ = Self.differingFloats(n, blocks: blocks, weights: w,
+                            fast: { wp, d, b0, b1 in c2f_pack_weights(wp, d, &s, transposed ? 1 : 0, Int32(block), b0, b1) },
+                            reference: { wp, d, b0, b1 in c2f_pack_weights_reference(wp, d, &s, transposed ? 1 : 0, Int32(block), b0, b1) })
                         #expect(differ == 0, "\(cin)->\(cout) \(k) block \(block) transposed \(transposed): \(differ) of \(n)")
                     }
                 }
@@ -60,18 +68,9 @@ struct WeightPackingTests {
                     let outs = transposed ? cin : cout, ins = transposed ? cout : cin
                     let blocks = (outs + 7) / 8
                     let n = blocks * positions * ins * 8
-                    var fast = [Float](repeating: .nan, count: n), reference = [Float](repeating: .nan, count: n)
-                    let mid = Int32(blocks / 2)
-                    w.withUnsafeBufferPointer { wp in
-                        fast.withUnsafeMutableBufferPointer { f in
-                            c2f_wino_pack_weights(wp.baseAddress!, f.baseAddress!, &s, transposed ? 1 : 0, 0, mid)
-                            c2f_wino_pack_weights(wp.baseAddress!, f.baseAddress!, &s, transposed ? 1 : 0, mid, Int32(blocks))
-                        }
-                        reference.withUnsafeMutableBufferPointer { r in
-                            c2f_wino_pack_weights_reference(wp.baseAddress!, r.baseAddress!, &s, transposed ? 1 : 0, 0, Int32(blocks))
-                        }
-                    }
-                    let differ = zip(fast, reference).filter { $0.0.bitPattern != $0.1.bitPattern }.count
+                    let differ = Self.differingFloats(n, blocks: blocks, weights: w,
+                        fast: { wp, d, b0, b1 in c2f_wino_pack_weights(wp, d, &s, transposed ? 1 : 0, b0, b1) },
+                        reference: { wp, d, b0, b1 in c2f_wino_pack_weights_reference(wp, d, &s, transposed ? 1 : 0, b0, b1) })
                     #expect(differ == 0, "\(cin)->\(cout) \(k) transposed \(transposed): \(differ) of \(n)")
                 }
             }
