@@ -131,13 +131,21 @@ final class ColumnWorkspace: @unchecked Sendable {
         pointer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     }
 
-    deinit { pointer.deallocate() }
+    deinit { Self.release(pointer, capacity) }
 
     func reserve(_ n: Int) {
         if n <= capacity { return }
-        pointer.deallocate()
-        pointer = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        Self.release(pointer, capacity)
+        let bytes = n * MemoryLayout<Float>.stride
+        pointer = LargePages.useFor(bytes)
+            ? LargePages.allocate(bytes: bytes).bindMemory(to: Float.self, capacity: n)
+            : UnsafeMutablePointer<Float>.allocate(capacity: n)
         capacity = n
+    }
+
+    private static func release(_ pointer: UnsafeMutablePointer<Float>, _ capacity: Int) {
+        let bytes = capacity * MemoryLayout<Float>.stride
+        if LargePages.useFor(bytes) { LargePages.free(pointer, bytes: bytes) } else { pointer.deallocate() }
     }
 
     private static let free = Mutex<[ColumnWorkspace]>([])

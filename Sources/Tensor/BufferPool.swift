@@ -49,17 +49,23 @@ public enum BufferPool {
         }
         return OpProfile.measure(.allocation) {
             let (reused, evicted) = state.withLock { $0.take(bytes: bytes, planes: planes) }
-            for a in evicted { UnsafeMutableRawPointer(bitPattern: a)!.deallocate() }
+            for e in evicted { free(UnsafeMutableRawPointer(bitPattern: e.address)!, bytes: e.bytes) }
             if let reused { return UnsafeMutableRawPointer(bitPattern: reused)! }
+            if LargePages.useFor(bytes) { return LargePages.allocate(bytes: bytes) }
             return UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: alignment)
         }
+    }
+
+    /// Gives a pooled-size buffer back to the system (from the heap or from `LargePages`).
+    private static func free(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
+        if LargePages.useFor(bytes) { LargePages.free(pointer, bytes: bytes) } else { pointer.deallocate() }
     }
 
     /// Returns a buffer obtained from `allocate(bytes:)`.
     static func release(_ pointer: UnsafeMutableRawPointer, bytes: Int, planes: Int = 0) {
         if bytes < minimumBytes { pointer.deallocate(); return }
         let address = UInt(bitPattern: pointer)
-        if !state.withLock({ $0.put(address: address, bytes: bytes, planes: planes) }) { pointer.deallocate() }
+        if !state.withLock({ $0.put(address: address, bytes: bytes, planes: planes) }) { free(pointer, bytes: bytes) }
     }
 
     /// Reuses that gave a buffer to a tensor of other planes than its last one (each core's z-half
@@ -74,7 +80,7 @@ public enum BufferPool {
 
     /// Frees every idle buffer (e.g. before a phase that needs a different memory shape).
     public static func drain() {
-        for a in state.withLock({ $0.takeAll() }) { UnsafeMutableRawPointer(bitPattern: a)!.deallocate() }
+        for e in state.withLock({ $0.takeAll() }) { free(UnsafeMutableRawPointer(bitPattern: e.address)!, bytes: e.bytes) }
     }
 
     /// Turns pooling on or off (off: released buffers go back to the allocator; for A/B runs).
@@ -87,6 +93,12 @@ public enum BufferPool {
 /// The pool's bookkeeping, apart from the memory itself (addresses are integers, so it is Sendable
 /// and testable on its own).
 struct BufferPoolState: Sendable {
+    /// A buffer to give back to the system.
+    struct Block: Equatable, Sendable {
+        var address: UInt
+        var bytes: Int
+    }
+
     struct Entry: Sendable {
         var address: UInt
         var bytes: Int
@@ -109,7 +121,7 @@ struct BufferPoolState: Sendable {
 
     /// An idle buffer of exactly `bytes`, or nil and the idle buffers to free (least recently
     /// released first, at least `bytes` of them when there are) to pay for a new one.
-    mutating func take(bytes: Int, planes: Int = 0) -> (reuse: UInt?, evict: [UInt]) {
+    mutating func take(bytes: Int, planes: Int = 0) -> (reuse: UInt?, evict: [Block]) {
         liveBytes += bytes
         peakLiveBytes = max(peakLiveBytes, liveBytes)
         if var list = free[bytes], !list.isEmpty {
@@ -122,13 +134,13 @@ struct BufferPoolState: Sendable {
             return (e.address, [])
         }
         misses += 1
-        var evicted: [UInt] = []
+        var evicted: [Block] = []
         let bound = Int(slack * Double(peakLiveBytes))
         while idleBytes + liveBytes > bound, let (key, index) = oldest() {
             let e = free[key]!.remove(at: index)
             if free[key]!.isEmpty { free[key] = nil }
             idleBytes -= e.bytes
-            evicted.append(e.address)
+            evicted.append(Block(address: e.address, bytes: e.bytes))
         }
         return (nil, evicted)
     }
@@ -143,9 +155,9 @@ struct BufferPoolState: Sendable {
         return true
     }
 
-    /// Empties the pool; returns the addresses to free.
-    mutating func takeAll() -> [UInt] {
-        let all = free.values.flatMap { $0.map(\.address) }
+    /// Empties the pool; returns the buffers to free.
+    mutating func takeAll() -> [Block] {
+        let all = free.values.flatMap { $0.map { Block(address: $0.address, bytes: $0.bytes) } }
         free = [:]
         idleBytes = 0
         return all
