@@ -20,6 +20,9 @@
 // several times the live memory. The threshold is therefore fixed at `minimumBytes`: every large
 // buffer is its own mapping, returned to the system when evicted, and the pool is what keeps them.
 //
+// Buffers of 2 MiB and more are mapped by `LargePages` (2 MiB-aligned, advised as huge pages) instead
+// of malloc; the pool keeps and evicts them the same way.
+//
 // The buffers below `minimumBytes` (packed weights, small gradients, per-call scratch) come from the
 // heap, and glibc gave its top back to the system whenever 128 KiB of it were free (the trim threshold,
 // no longer adjusted once the mmap threshold is set): the next step faulted the same pages back in,
