@@ -332,7 +332,7 @@ extension ThreadPool {
                 callerLock.unlock()
                 if lastProbeNanos.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged,
                    let ns = coreRoundTripNanos(rounds: 256, runs: 3, patienceNanos: 1_000_000) {
-                    farApart.store(ns > 200, ordering: .relaxed)
+                    farApart.store(ns > Self.farApartNanos, ordering: .relaxed)
                 }
             }
         }
@@ -340,6 +340,10 @@ extension ThreadPool {
     }
 
     static let placementOverride = ProcessInfo.processInfo.environment["C2FNAS_PLACEMENT"] ?? "probe"
+
+    /// A core round trip above this (ns) means the host placed the two cores far apart (no shared
+    /// cache): 58-138 close and 300-1071 far apart on this machine kind.
+    public static let farApartNanos = 200.0
 }
 
 /// The process-wide compute setting: one pool sized to the cores, OpenBLAS at the same count.

@@ -98,6 +98,9 @@ struct BenchStepCommand: ParsableCommand {
         let slabs = try abSlabKiB.map { try Self.pair($0, option: "--ab-slab-kib", minimum: 4) }
         let threadPair = try abThreads.map { try Self.pair($0, option: "--ab-threads", minimum: 1) }
         var slabTimes: [[Double]] = [[], []]
+        // --ab-threads: the core round trip probed after each pair's multi-thread step (untimed), so
+        // each pair is filed under the placement it ran in (the host moves the vCPUs every few minutes).
+        var pairRoundTrips: [Double?] = []
         var workerBusy0 = 0.0
         // With --ab-threads every configuration gets its own warm-up steps.
         let warmupSteps = threadPair == nil ? warmup : 2 * warmup
@@ -118,6 +121,10 @@ struct BenchStepCommand: ParsableCommand {
                 slabTimes[i % 2].append(ms)
                 faults.append(PageFaults.minor - f0); jobs.append(Compute.dispatchCount - j0)
                 misses.append(BufferPool.counts.misses - m0); layoutChanges.append(BufferPool.layoutChanges - l0)
+                if let threadPair, i % 2 == 1 {
+                    Compute.setThreads(threadPair.max() ?? 1)
+                    pairRoundTrips.append(Compute.pool.coreRoundTripNanos(rounds: 2_000, runs: 3))
+                }
             }
         }
         let medians = slabTimes.map { $0.isEmpty ? 0 : $0.sorted()[$0.count / 2] }
@@ -130,6 +137,9 @@ struct BenchStepCommand: ParsableCommand {
         }
         if threadPair != nil || abGuided, medians[1] > 0, let a = slabTimes[0].min(), let b = slabTimes[1].min() {
             print(String(format: "speedup of the second over the first: %.2fx by medians, %.2fx by bests", medians[0] / medians[1], a / b))
+        }
+        if threadPair != nil {
+            for line in Self.placementLines(first: slabTimes[0], second: slabTimes[1], roundTrips: pairRoundTrips) { print(line) }
         }
         if profile {
             let kinds = OpProfile.stop()
@@ -157,6 +167,25 @@ struct BenchStepCommand: ParsableCommand {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         print(String(decoding: try enc.encode(report), as: UTF8.self))
+    }
+
+    /// The speedup by host placement: pair k (steps 2k and 2k + 1 of each list) goes to "close" or
+    /// "far apart" by the core round trip probed right after it (`ThreadPool.farApartNanos`); pairs
+    /// without a probe (one thread both ways) are left out. One line per placement that has pairs.
+    static func placementLines(first: [Double], second: [Double], roundTrips: [Double?]) -> [String] {
+        func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+        var lines: [String] = []
+        for far in [false, true] {
+            let pairs = (0..<min(first.count, second.count, roundTrips.count)).filter { k in
+                roundTrips[k].map { ($0 > ThreadPool.farApartNanos) == far } ?? false
+            }
+            guard !pairs.isEmpty else { continue }
+            let a = median(pairs.map { first[$0] }), b = median(pairs.map { second[$0] })
+            let rt = median(pairs.map { roundTrips[$0]! })
+            lines.append(String(format: "%@ (%d pairs, core round trip median %.0f ns): %.1f / %.1f ms, speedup %.2fx by medians",
+                                far ? "far apart" : "close", pairs.count, rt, a, b, a / b))
+        }
+        return lines
     }
 
     /// Two comma-separated integers ≥ minimum for an A/B option.
