@@ -176,6 +176,86 @@ struct ThreadPoolTests {
         #expect(hits.allSatisfy { $0 == 1 })
     }
 
+    /// The fork/join's sleeping paths: workers that polled in vain and slept are woken by the next
+    /// job; a caller that slept at the join is woken by the last worker; a lost wake-up would hang
+    /// here (the time limit turns that into a failure).
+    @Test("sleeping workers wake for the next job and a sleeping caller for the join", .timeLimit(.minutes(1)))
+    func sleepingPaths() {
+        let pool = ThreadPool(threads: 2)
+        defer { pool.shutdown() }
+        let spin = Double(ThreadPool.spinNanos) / 1e9
+        var workerRan = 0
+        for round in 0..<20 {
+            usleep(useconds_t(max(1000, spin * 3e6)))   // longer than the polling: the worker sleeps
+            let slots = Mutex<[Int]>([])
+            var hits = [Int](repeating: 0, count: 64)
+            hits.withUnsafeMutableBufferPointer { h in
+                let p = h.baseAddress!
+                pool.run(64, slotted: { i, slot in
+                    var x = 0.0
+                    for k in 0..<2000 { x += Double(k ^ i) }
+                    p[i] += x < 0 ? 2 : 1
+                    slots.withLock { $0.append(slot) }
+                })
+            }
+            #expect(hits.allSatisfy { $0 == 1 }, "round \(round)")
+            if slots.withLock({ $0.contains(1) }) { workerRan += 1 }
+        }
+        #expect(workerRan > 0, "the worker never took part after sleeping")
+        // The worker's item outlasts the caller's polling: the caller sleeps at the join.
+        for _ in 0..<5 {
+            let workerIn = Atomic<Bool>(false), done = Atomic<Int>(0)
+            pool.run(2, slotted: { _, slot in
+                if slot == 0 {
+                    while !workerIn.load(ordering: .acquiring) {}
+                } else {
+                    workerIn.store(true, ordering: .releasing)
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    while DispatchTime.now().uptimeNanoseconds - t0 < 3 * max(ThreadPool.spinNanos, 1_000_000) {}
+                }
+                done.add(1, ordering: .relaxed)
+            })
+            #expect(done.load(ordering: .relaxed) == 2)
+        }
+    }
+
+    @Test("jobs with gaps around the polling time all complete, every item once", .timeLimit(.minutes(1)))
+    func gapsAroundPolling() {
+        let pool = ThreadPool(threads: 2)
+        defer { pool.shutdown() }
+        var rng = RNG(seed: 11)
+        let spinMicros = Int(ThreadPool.spinNanos / 1000)
+        var wrong = 0
+        for _ in 0..<400 {
+            let gap = rng.int(below: 2 * spinMicros + 50)
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            while DispatchTime.now().uptimeNanoseconds - t0 < UInt64(gap) * 1000 {}
+            let n = 1 + rng.int(below: 9)
+            var hits = [Int](repeating: 0, count: n)
+            hits.withUnsafeMutableBufferPointer { h in
+                let p = h.baseAddress!
+                pool.run(n) { i in p[i] += 1 }
+            }
+            if !hits.allSatisfy({ $0 == 1 }) { wrong += 1 }
+        }
+        #expect(wrong == 0)
+    }
+
+    @Test("after shutdown every call runs inline on the caller")
+    func afterShutdown() {
+        let pool = ThreadPool(threads: 2)
+        pool.run(4) { _ in }
+        pool.shutdown()
+        let slots = Mutex<Set<Int>>([])
+        var hits = [Int](repeating: 0, count: 100)
+        hits.withUnsafeMutableBufferPointer { h in
+            let p = h.baseAddress!
+            pool.run(100, slotted: { i, slot in p[i] += 1; slots.withLock { _ = $0.insert(slot) } })
+        }
+        #expect(hits.allSatisfy { $0 == 1 })
+        #expect(slots.withLock { $0 } == [0])
+    }
+
     /// The caller's item runs 20 ms while the worker has nothing left: the profile must charge the
     /// worker's idle tail to this loop (the caller's join wait alone would show 0 here).
     @Test("the profile counts a worker's idle tail at the join")
