@@ -136,8 +136,9 @@ enum Conv3dDirectKernel {
             ? ConvGeometry(input: [1, inputs, g.d, g.h, g.w], weight: [outputs, inputs, g.kd, g.kh, g.kw],
                            stride: Stride3D(d: g.sd, h: g.sh, w: 1))
             : g
-        if Conv3dEngine.usePrivateSlabs && Compute.threads > 1 && !outVectors && g.od >= 4 * Compute.threads {
-            return convolveInPrivateSlabs(src, inputs: inputs, packed, outputs: outputs, bias: bias, dst, g)
+        if Conv3dEngine.usePrivateSlabs && Compute.threads > 1 && g.od >= 4 * Compute.threads {
+            return convolveInPrivateSlabs(src, inputs: inputs, packed, outputs: outputs, bias: bias, dst, g,
+                                          outVectors: outVectors)
         }
         packed.withUnsafeBufferPointer { pk in
             var per = slabPlanes(padded, channels: inputs, budgetBytes: budgetBytes)
@@ -196,33 +197,43 @@ enum Conv3dDirectKernel {
     /// read the half of its planes the other core had copied: with the vCPUs far apart on the host
     /// (a 300-400 ns cache-line round trip instead of 80) the 16->8 3x3x3 forward at 64³ ran 11.4 ms
     /// at 2 threads against 9.3 at 1 (DECISIONS.md 2026-12-07). The halo planes of each run are
-    /// padded twice (two per run for a 3-deep kernel).
+    /// padded twice (two per run for a 3-deep kernel). With `outVectors` the same for the out-vector
+    /// kernel (weights packed for it, slab padded without the x-phase split): its convs are the deep
+    /// levels' small ones, where far apart the shared slab's halves crossed between the cores in every
+    /// call (a far-apart profile charged them 2 ms a step more than close; DECISIONS.md 2026-12-07).
     static func convolveInPrivateSlabs(_ src: UnsafePointer<Float>, inputs: Int, _ packed: Tensor,
                                        outputs: Int, bias: UnsafePointer<Float>?,
                                        _ dst: UnsafeMutablePointer<Float>, _ g: ConvGeometry,
-                                       budgetBytes: Int = Conv3dEngine.slabBudgetBytes) {
-        let longest = slabPlanes(g, channels: inputs, budgetBytes: budgetBytes)
+                                       budgetBytes: Int = Conv3dEngine.slabBudgetBytes, outVectors: Bool = false) {
+        let padded = outVectors && g.sw > 1
+            ? ConvGeometry(input: [1, inputs, g.d, g.h, g.w], weight: [outputs, inputs, g.kd, g.kh, g.kw],
+                           stride: Stride3D(d: g.sd, h: g.sh, w: 1))
+            : g
+        let longest = slabPlanes(padded, channels: inputs, budgetBytes: budgetBytes)
         let runs = GuidedSplit(count: g.od, threads: Compute.threads, maximum: longest)
-        let blocks = (outputs + 7) / 8
-        let flat = usesFlatRows(g)
-        let each = ColumnWorkspace.slotStride(slabFloats(g, channels: inputs, planes: longest))
+        let blocks = outVectors ? (outputs + 31) / 32 : (outputs + 7) / 8
+        let flat = !outVectors && usesFlatRows(g)
+        let each = ColumnWorkspace.slotStride(slabFloats(padded, channels: inputs, planes: longest))
         packed.withUnsafeBufferPointer { pk in
             ColumnWorkspace.with(count: Compute.threads * each) { slabs in
                 Compute.parallelFor(runs.count) { r, slot in
                     let buf = slabs + slot * each
                     let za = runs[r].lowerBound, planes = runs[r].count
                     let depth = (planes - 1) * g.sd + g.kd
-                    var s = shape(g)
+                    var s = shape(g), ps = shape(padded)
                     var ready = 0   // slab planes padded so far
                     for z in runs[r] {
                         // Output plane z reads slab planes (z − za)·sd ..< (z − za)·sd + kd.
                         let need = min(depth, (z - za) * g.sd + g.kd)
                         while ready < need {
-                            c2f_pad_slab(src, buf, &s, Int32(inputs), 0, Int32(inputs), Int32(za), Int32(planes),
+                            c2f_pad_slab(src, buf, &ps, Int32(inputs), 0, Int32(inputs), Int32(za), Int32(planes),
                                          Int32(ready), Int32(depth))
                             ready += 1
                         }
-                        if flat {
+                        if outVectors {
+                            c2f_conv_forward_outvec(buf, pk.baseAddress!, bias, dst, &s, Int32(inputs), Int32(outputs),
+                                                    Int32(za), Int32(planes), Int32(z), Int32(z + 1), 0, Int32(blocks))
+                        } else if flat {
                             c2f_conv_forward_flat(buf, pk.baseAddress!, bias, dst, &s, Int32(inputs), Int32(outputs),
                                                   Int32(za), Int32(planes), Int32(z), Int32(z + 1), 0, Int32(blocks))
                         } else {

@@ -174,6 +174,39 @@ struct ConvDirectTests {
         }
     }
 
+    /// The out-vector kernel (many output channels, short or strided rows) in private slabs: against
+    /// the naive loop and bit-identical to its shared-slab path, stride 1 and 2, one plane per run
+    /// and longer.
+    @Test("private slabs for the out-vector kernel: the naive loop's values, the shared slab's bits", arguments: [Stride3D.one, .two])
+    func privateSlabsOutVectors(stride: Stride3D) {
+        var rng = RNG(seed: 53)
+        for (kernel, cin, cout, size) in [(Kernel3D.k333, 16, 32, 8), (.k331, 24, 64, 6), (.k333, 8, 96, 7)] {
+            let x = Tensor.randomNormal([1, cin, size + 3, size, size], rng: &rng)
+            let w = Tensor.randomNormal([cout, cin, kernel.d, kernel.h, kernel.w], rng: &rng)
+            let b = Tensor.randomNormal([cout], rng: &rng)
+            let g = ConvGeometry(input: x.shape, weight: w.shape, stride: stride)
+            guard Conv3dDirectKernel.applies(g), Conv3dDirectKernel.usesOutVectors(g, inputs: cin, outputs: cout) else {
+                Issue.record("\(kernel) \(cin)->\(cout) at \(size) \(stride) does not take the out-vector kernel")
+                continue
+            }
+            let want = naiveConv3d(x, w, bias: b, stride: stride)
+            let saved = Conv3dEngine.usePrivateSlabs
+            Conv3dEngine.usePrivateSlabs = false
+            let shared = Conv3dKernel.forward(x: x, weight: w, bias: b, stride: stride, direct: true)
+            Conv3dEngine.usePrivateSlabs = saved
+            let packed = w.withUnsafePointer { Conv3dDirectKernel.packedWeights($0, g, transposed: false, outVectors: true) }
+            for budget in [64, 1 << 20] {
+                var got = Tensor(uninitialized: want.shape)
+                x.withUnsafePointer { xp in b.withUnsafePointer { bp in got.withUnsafeMutablePointer { yp in
+                    Conv3dDirectKernel.convolveInPrivateSlabs(xp, inputs: cin, packed, outputs: cout, bias: bp, yp, g,
+                                                              budgetBytes: budget, outVectors: true)
+                } } }
+                #expect(got.maxAbsDifference(want) < 1e-3, "\(kernel) \(stride) budget \(budget)")
+                #expect(got.scalars == shared.scalars, "\(kernel) \(stride) budget \(budget)")
+            }
+        }
+    }
+
     /// Depths of 16 and more split the stride-1 weight gradient of ≤ 16 outputs into runs of planes
     /// (`zChunkedWeightGradient`): two, four and eight runs, odd extents, slabs of one plane inside a
     /// run, two samples; against the classic path, and run twice for the same bits.
