@@ -126,16 +126,20 @@ enum Conv3dDirectKernel {
         return c2f_slab_floats(&s, Int32(channels), Int32(planes))
     }
 
+    /// The geometry a conv's input slab is padded for: the out-vector kernel reads a slab padded
+    /// without the x-phase split (sw = 1), every other kernel one padded for g itself.
+    static func slabGeometry(_ g: ConvGeometry, inputs: Int, outputs: Int, outVectors: Bool) -> ConvGeometry {
+        guard outVectors && g.sw > 1 else { return g }
+        return ConvGeometry(input: [1, inputs, g.d, g.h, g.w], weight: [outputs, inputs, g.kd, g.kh, g.kw],
+                            stride: Stride3D(d: g.sd, h: g.sh, w: 1))
+    }
+
     /// conv of `src` (inputs channels, padded slab by slab) with packed weights into `dst` (outputs channels).
     /// With `outVectors` the weights are packed for, and the tiles computed by, c2f_conv_forward_outvec.
     static func convolve(_ src: UnsafePointer<Float>, inputs: Int, _ packed: Tensor, outputs: Int,
                          bias: UnsafePointer<Float>?, _ dst: UnsafeMutablePointer<Float>,
                          _ g: ConvGeometry, budgetBytes: Int, outVectors: Bool = false) {
-        // The out-vector kernel reads a slab padded without the x-phase split (sw = 1).
-        let padded = outVectors && g.sw > 1
-            ? ConvGeometry(input: [1, inputs, g.d, g.h, g.w], weight: [outputs, inputs, g.kd, g.kh, g.kw],
-                           stride: Stride3D(d: g.sd, h: g.sh, w: 1))
-            : g
+        let padded = slabGeometry(g, inputs: inputs, outputs: outputs, outVectors: outVectors)
         if Conv3dEngine.usePrivateSlabs && Compute.threads > 1 && g.od >= 4 * Compute.threads {
             return convolveInPrivateSlabs(src, inputs: inputs, packed, outputs: outputs, bias: bias, dst, g,
                                           outVectors: outVectors)
@@ -205,10 +209,7 @@ enum Conv3dDirectKernel {
                                        outputs: Int, bias: UnsafePointer<Float>?,
                                        _ dst: UnsafeMutablePointer<Float>, _ g: ConvGeometry,
                                        budgetBytes: Int = Conv3dEngine.slabBudgetBytes, outVectors: Bool = false) {
-        let padded = outVectors && g.sw > 1
-            ? ConvGeometry(input: [1, inputs, g.d, g.h, g.w], weight: [outputs, inputs, g.kd, g.kh, g.kw],
-                           stride: Stride3D(d: g.sd, h: g.sh, w: 1))
-            : g
+        let padded = slabGeometry(g, inputs: inputs, outputs: outputs, outVectors: outVectors)
         let longest = slabPlanes(padded, channels: inputs, budgetBytes: budgetBytes)
         let runs = GuidedSplit(count: g.od, threads: Compute.threads, maximum: longest)
         let blocks = outVectors ? (outputs + 31) / 32 : (outputs + 7) / 8

@@ -136,16 +136,13 @@ final class ColumnWorkspace: @unchecked Sendable {
     func reserve(_ n: Int) {
         if n <= capacity { return }
         Self.release(pointer, capacity)
-        let bytes = n * MemoryLayout<Float>.stride
-        pointer = LargePages.useFor(bytes)
-            ? LargePages.allocate(bytes: bytes).bindMemory(to: Float.self, capacity: n)
-            : UnsafeMutablePointer<Float>.allocate(capacity: n)
+        pointer = LargePages.allocateBuffer(bytes: n * MemoryLayout<Float>.stride, alignment: MemoryLayout<Float>.alignment)
+            .bindMemory(to: Float.self, capacity: n)
         capacity = n
     }
 
     private static func release(_ pointer: UnsafeMutablePointer<Float>, _ capacity: Int) {
-        let bytes = capacity * MemoryLayout<Float>.stride
-        if LargePages.useFor(bytes) { LargePages.free(pointer, bytes: bytes) } else { pointer.deallocate() }
+        LargePages.freeBuffer(UnsafeMutableRawPointer(pointer), bytes: capacity * MemoryLayout<Float>.stride)
     }
 
     private static let free = Mutex<[ColumnWorkspace]>([])

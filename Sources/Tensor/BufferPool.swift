@@ -54,14 +54,13 @@ public enum BufferPool {
             let (reused, evicted) = state.withLock { $0.take(bytes: bytes, planes: planes) }
             for e in evicted { free(UnsafeMutableRawPointer(bitPattern: e.address)!, bytes: e.bytes) }
             if let reused { return UnsafeMutableRawPointer(bitPattern: reused)! }
-            if LargePages.useFor(bytes) { return LargePages.allocate(bytes: bytes) }
-            return UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: alignment)
+            return LargePages.allocateBuffer(bytes: bytes, alignment: alignment)
         }
     }
 
-    /// Gives a pooled-size buffer back to the system (from the heap or from `LargePages`).
+    /// Gives a pooled-size buffer back to the system.
     private static func free(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
-        if LargePages.useFor(bytes) { LargePages.free(pointer, bytes: bytes) } else { pointer.deallocate() }
+        LargePages.freeBuffer(pointer, bytes: bytes)
     }
 
     /// Returns a buffer obtained from `allocate(bytes:)`.

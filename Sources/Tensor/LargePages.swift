@@ -37,11 +37,22 @@ public enum LargePages {
         if tail > 0 { munmap(UnsafeMutableRawPointer(bitPattern: aligned + UInt(length)), tail) }
         let pointer = UnsafeMutableRawPointer(bitPattern: aligned)!
         let whole = bytes / hugeBytes * hugeBytes
-        if whole > 0 { _ = madvise(pointer, whole, 14) }   // MADV_HUGEPAGE
+        if whole > 0 { _ = madvise(pointer, whole, MADV_HUGEPAGE) }
         return pointer
     }
 
     public static func free(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
         munmap(pointer, mappedLength(bytes))
+    }
+
+    /// A buffer of `bytes` bytes, `alignment`-aligned (a power of two up to 2 MiB): mapped here when
+    /// `useFor(bytes)`, else from the heap. Free with `freeBuffer(_:bytes:)` and the same size.
+    public static func allocateBuffer(bytes: Int, alignment: Int) -> UnsafeMutableRawPointer {
+        useFor(bytes) ? allocate(bytes: bytes) : UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: alignment)
+    }
+
+    /// Gives back a buffer from `allocateBuffer(bytes:alignment:)`.
+    public static func freeBuffer(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
+        if useFor(bytes) { free(pointer, bytes: bytes) } else { pointer.deallocate() }
     }
 }

@@ -169,7 +169,7 @@ struct BenchStepCommand: ParsableCommand {
         print(String(decoding: try enc.encode(report), as: UTF8.self))
     }
 
-    /// The speedup by host placement: pair k (steps 2k and 2k + 1 of each list) goes to "close" or
+    /// The speedup by host placement: pair k (element k of each list, the timed steps 2k and 2k + 1) goes to "close" or
     /// "far apart" by the core round trip probed right after it (`ThreadPool.farApartNanos`); pairs
     /// without a probe (one thread both ways) are left out. One line per placement that has pairs.
     static func placementLines(first: [Double], second: [Double], roundTrips: [Double?]) -> [String] {
