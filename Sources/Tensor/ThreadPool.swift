@@ -75,6 +75,12 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    deinit {
+        // Safe: each worker's Thread closure holds `self` strongly, so this runs only after every worker left `workerLoop`.
+        finishNanos.deinitialize(count: threadCount)
+        finishNanos.deallocate()
+    }
+
     /// CPUs for the workers: worker i gets the i-th CPU this process may run on, leaving the first
     /// to the caller. Without pinning, Linux often ran the caller and a worker on one CPU and left
     /// them there: `bench conv` at 2 threads then ran whole processes at the 1-thread speed (16->16
@@ -100,6 +106,9 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Stops the workers once idle; the pool then runs everything inline. Waits for a job that is
     /// running to finish (no job is then in flight, so a worker that sees `stopping` may exit).
+    /// Never call it from inside a body passed to `run` on this pool (nor `Compute.setThreads`,
+    /// which shuts the replaced pool down): it waits for `callerLock`, which the job holds until
+    /// all its items are done, and that lock is not recursive, so the call deadlocks.
     public func shutdown() {
         callerLock.lock()
         closed = true
@@ -169,9 +178,13 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Time the workers (not the caller) spent in items while profiling was on, summed over workers.
     static let workerBusyNanos = Atomic<UInt64>(0)
-    /// When each worker (by slot) left the current job's items, while profiling: written before the
-    /// worker takes the lock to report completion, read by the caller after the join under that lock.
-    /// (Raw memory: workers write their own slots at once, which a Swift array's access checks forbid.)
+    /// When each worker (by slot) left the current job's items, while profiling. No lock orders it:
+    /// a worker writes its slot before its sequentially consistent (so releasing) decrement of
+    /// `runningWorkers`, and the caller reads the slots only after it loaded `runningWorkers == 0`
+    /// with acquiring (or sequentially consistent) ordering at the join, so it sees every worker's
+    /// write; a worker writes again only after acquiring the next job's generation, which the caller
+    /// publishes after these reads. (Raw memory: workers write their own slots at once, which a
+    /// Swift array's access checks forbid.) Freed in `deinit`.
     private let finishNanos: UnsafeMutablePointer<UInt64>
 
     /// Whether items are claimed from both ends (C2FNAS_POOL_TWO_ENDED=0 turns it off, for A/B runs).
@@ -204,7 +217,8 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// Calls `body(i)` for every i in 0..<n, spread over the pool; returns when all are done.
-    /// Nested or concurrent calls run inline on the calling thread.
+    /// Nested or concurrent calls run inline on the calling thread. `body` must not call `shutdown`
+    /// on this pool nor `Compute.setThreads` (see `run(_:slotted:)`).
     public func run(_ n: Int, file: StaticString = #fileID, line: UInt = #line, _ body: (Int) -> Void) {
         run(n, file: file, line: line, slotted: { i, _ in body(i) })
     }
@@ -213,6 +227,11 @@ public final class ThreadPool: @unchecked Sendable {
     /// the item: no two items run at once with the same slot, so a slot can index per-thread scratch
     /// that stays in its core's cache from item to item. Inline runs (one thread, one item, a nested
     /// or concurrent call) use slot 0 throughout, so the scratch must belong to this call.
+    ///
+    /// `body` must not call `shutdown` on this pool, nor `Compute.setThreads` while this is the
+    /// `Compute` pool (it shuts the replaced pool down): the job holds `callerLock` until every
+    /// item is done, `shutdown` waits for it, and the lock is not recursive, so the call deadlocks
+    /// (on the caller's thread as on a worker's, whose item then never finishes).
     public func run(_ n: Int, file: StaticString = #fileID, line: UInt = #line, slotted body: (Int, Int) -> Void) {
         if n <= 0 { return }
         precondition(n + threadCount < 1 << 31, "ThreadPool.run: \(n) items (fewer than 2³¹ − threads)")
@@ -395,7 +414,9 @@ public enum Compute {
     public static var coreCount: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
     /// Sets the pool and OpenBLAS to `n` threads (1 = everything inline on the caller).
-    /// Call between ops, not while another thread is computing.
+    /// Call between ops, not while another thread is computing. Never call it from inside a pool
+    /// body (`parallelFor` and the like): shutting the old pool down waits for the running job's
+    /// `callerLock`, which is not recursive, so it deadlocks.
     public static func setThreads(_ n: Int) {
         let n = max(1, n)
         let old: ThreadPool? = shared.withLock { pool in

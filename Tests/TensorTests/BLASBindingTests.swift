@@ -47,7 +47,7 @@ struct BLASBindingTests {
         }
     }
 
-    @Test("thread count is settable")
+    @Test("thread count is settable", .computeSettings)  // Compute.setThreads sets BLAS too
     func threadControl() {
         let before = BLAS.threads
         defer { BLAS.setThreads(before) }  // the suites share one process

@@ -373,7 +373,7 @@ struct ThreadPoolTests {
         #expect(answers.withLock { $0 } == [idle, idle])
     }
 
-    @Test("maps along z cover every value once, each range inside one plane")
+    @Test("maps along z cover every value once, each range inside one plane", .computeSettings)  // reads Compute.threads
     func alongZ() {
         for (count, planes, grain) in [(16 * 32768, 16, 1 << 16), (3 * 5000, 3, 1000), (7 * 1030, 7, 100), (1 << 17, 1, 1 << 12),
                                        (100, 4, 10), (10 * 4099, 10, 1 << 12)] {
