@@ -518,8 +518,10 @@ enum Conv3dDirectKernel {
     /// fabric when the vCPUs are far apart. The run count depends only on the depth and the slabs
     /// inside a run on one core's budget (`weightGradient`), so the sums are the same on any thread
     /// count (one thread runs the items in order).
-    private static func zChunkedWeightGradient(_ xs: UnsafePointer<Float>, _ dys: UnsafePointer<Float>,
-                                               _ dwp: UnsafeMutablePointer<Float>, _ g: ConvGeometry, budgetBytes: Int) {
+    /// `halves` forces the channel halving below (tests); by default it follows the thread count.
+    static func zChunkedWeightGradient(_ xs: UnsafePointer<Float>, _ dys: UnsafePointer<Float>,
+                                       _ dwp: UnsafeMutablePointer<Float>, _ g: ConvGeometry, budgetBytes: Int,
+                                       halves forced: Int? = nil) {
         let chunks = zChunks(g), count = g.cout * g.cin * g.kernelVolume
         let per = slabPlanes(g, channels: g.cin + g.cout, budgetBytes: budgetBytes)
         var s = shape(g)
@@ -527,22 +529,33 @@ enum Conv3dDirectKernel {
         // dY rows start on a cache line (16 floats), and so does each thread's scratch.
         let each = ColumnWorkspace.slotStride((slabCount + Int(c2f_grad_rows_floats(&s, Int32(per))) + 31) / 16 * 16)
         let partials = (count + 15) / 16 * 16
-        let pairs = Int32(g.cin * g.kernelVolume)
+        let taps = g.kernelVolume, pairs = g.cin * taps
+        // Runs that do not split evenly over the threads (3 runs at 24³ on 2 threads left one core
+        // idle a third of the call: 2.8 ms a step of join waits in the 48³ step) are halved by input
+        // channels: each half pads only its channels' x and sums only its pairs (every pair's sum is
+        // the same whatever range it is computed in), at the price of padding the run's dY twice.
+        let halves = forced ?? (Compute.threads > 1 && chunks % Compute.threads != 0 && g.cin >= 2 ? 2 : 1)
         ColumnWorkspace.with(count: Compute.threads * each + chunks * partials + 16) { raw in
             let base = raw + (16 - (Int(bitPattern: raw) / 4) % 16) % 16
             let sums = base + Compute.threads * each
-            Compute.parallelFor(chunks) { k, slot in
+            Compute.parallelFor(chunks * halves) { item, slot in
+                let k = item / halves, h = item % halves
+                let c0 = g.cin * h / halves, c1 = g.cin * (h + 1) / halves
                 let buf = base + slot * each, dyp = buf + (slabCount + 15) / 16 * 16
                 let part = sums + k * partials
-                part.update(repeating: 0, count: count)
+                if halves == 1 {
+                    part.update(repeating: 0, count: count)
+                } else {
+                    for co in 0..<g.cout { (part + co * pairs + c0 * taps).update(repeating: 0, count: (c1 - c0) * taps) }
+                }
                 var s = shape(g)
                 var z0 = g.od * k / chunks
                 let end = g.od * (k + 1) / chunks
                 while z0 < end {
                     let planes = min(per, end - z0)
-                    c2f_pad_slab(xs, buf, &s, Int32(g.cin), 0, Int32(g.cin), Int32(z0), Int32(planes), 0, 1)
+                    c2f_pad_slab(xs, buf, &s, Int32(g.cin), Int32(c0), Int32(c1), Int32(z0), Int32(planes), 0, 1)
                     c2f_pad_grad_rows(dys, dyp, &s, Int32(z0), Int32(planes), 0, Int32(g.cout))
-                    c2f_conv_weight_grad_dot_flat(buf, dyp, part, &s, Int32(planes), 0, pairs)
+                    c2f_conv_weight_grad_dot_flat(buf, dyp, part, &s, Int32(planes), Int32(c0 * taps), Int32(c1 * taps))
                     z0 += planes
                 }
             }

@@ -242,6 +242,34 @@ struct ConvDirectTests {
         }
     }
 
+    /// Runs that do not split evenly over the threads are halved by input channels (3 runs at depth
+    /// 24, 5 at 40): each half pads its channels and sums its pairs. The sums must be the same bits as
+    /// unhalved, and match the classic path.
+    @Test("weight-gradient runs halved by input channels give the same bits", arguments: [Kernel3D.k333, .k331, .k113])
+    func zChunkedHalves(kernel: Kernel3D) {
+        var rng = RNG(seed: 61)
+        for (shape, cout) in [([1, 5, 24, 9, 34], 7), ([1, 4, 40, 6, 7], 16), ([1, 2, 24, 8, 8], 3)] {
+            let g = ConvGeometry(input: shape, weight: [cout, shape[1], kernel.d, kernel.h, kernel.w], stride: .one)
+            let x = Tensor.randomNormal(shape, rng: &rng)
+            let w = Tensor.randomNormal([cout, shape[1], kernel.d, kernel.h, kernel.w], rng: &rng)
+            let outShape = conv3dOutputShape(inputShape: shape, outChannels: cout, kernel: kernel, stride: .one)
+            let gy = Tensor.randomNormal(outShape, rng: &rng)
+            let want = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: .one, needInput: false,
+                                             needWeight: true, needBias: false, planeShift: false, direct: false).weight!
+            let sums = [1, 2].map { halves in
+                var dw = Tensor.zeros(want.shape)
+                x.withUnsafePointer { xp in gy.withUnsafePointer { gp in dw.withUnsafeMutablePointer { dp in
+                    Conv3dDirectKernel.zChunkedWeightGradient(xp, gp, dp, g, budgetBytes: Conv3dEngine.slabBudgetBytes,
+                                                              halves: halves)
+                } } }
+                return dw
+            }
+            let scale = max(1, want.scalars.map(abs).max()!)
+            #expect(sums[0].maxAbsDifference(want) < 2e-5 * scale, "\(shape) \(kernel)")
+            #expect(sums[1].scalars == sums[0].scalars, "\(shape) \(kernel): halves changed the sums")
+        }
+    }
+
     /// A call's slab budget is one core's times the thread count, but the weight-gradient kernels
     /// round their sums once per slab: all three (runs along z, ≤ 16 outputs; the channel-vector
     /// kernel, > 16; the strided dot kernel) must take one core's budget, so that the sums are the
