@@ -368,6 +368,15 @@ void c2f_interleave_pair(const float *even, const float *odd, float *dst, long n
     for (long x = 2 * l; x < n; x++) dst[x] = (x & 1) ? odd[x >> 1] : even[x >> 1];
 }
 
+// dst[0..<n] = src[0..<n], 16 values per masked load and store.
+__attribute__((target("avx512f"), always_inline))
+static inline void copy_run(float *dst, const float *src, long n) {
+    for (long i = 0; i < n; i += 16) {
+        __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(dst + i, k, _mm512_maskz_loadu_ps(k, src + i));
+    }
+}
+
 // Forward for short rows (stride 1): the output positions of a plane are taken in the padded
 // layout, p = y · row + x for x < row (row = the padded width), so a 16-lane vector spans rows
 // instead of holding one short row plus masked lanes: at 4³ a row of 4 filled 4 of 16 lanes, the
@@ -398,17 +407,29 @@ void c2f_conv_forward_flat(const float *src, const float *packed, const float *b
                 __m512 acc[OUT_BLOCK][VECS];
                 forward_tile(src, wb, bias, b, inputs, outputs, cs, off, taps, xin, acc);
                 int nv = npos - p < VECS ? npos - p : VECS;
+                long first = (long)p * 16, last = first + 16L * nv;
+                if (last > positions) last = positions;
+                long y0 = first / row;
                 for (int m = 0; m < OUT_BLOCK; m++) {
                     int o = b * OUT_BLOCK + m;
                     if (o >= outputs) break;
+                    float *yc = y + o * vol + z * ohw;
+                    if (row == ow) {
+                        // No padding columns (kernel width 1): positions are output indices.
+                        for (int j = 0; j < nv; j++) {
+                            long q = first + 16L * j, n = last - q;
+                            __mmask16 k = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+                            _mm512_mask_storeu_ps(yc + q, k, acc[m][j]);
+                        }
+                        continue;
+                    }
                     float lanes[VECS * 16];
                     for (int j = 0; j < VECS; j++) _mm512_storeu_ps(lanes + 16 * j, acc[m][j]);
-                    float *yc = y + o * vol + z * ohw;
-                    long first = (long)p * 16, last = first + 16L * nv;
-                    if (last > positions) last = positions;
-                    for (long q = first; q < last; q++) {
-                        long yy = q / row, xx = q - yy * row;
-                        if (xx < ow) yc[yy * ow + xx] = lanes[q - first];
+                    // Each padded row's first ow positions are outputs: copied as one run per row (a
+                    // division and a scalar store per value took 4/5 of a 1x1x3 conv at 24³).
+                    for (long yy = y0, start = y0 * row; start < last; yy++, start += row) {
+                        long a = start > first ? start : first, e = start + ow < last ? start + ow : last;
+                        if (e > a) copy_run(yc + yy * ow + (a - start), lanes + (a - first), e - a);
                     }
                 }
             }

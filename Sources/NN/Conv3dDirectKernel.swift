@@ -114,7 +114,9 @@ enum Conv3dDirectKernel {
     /// row layout (c2f_conv_forward_flat): stride 1, and more of its vector lanes hold outputs than
     /// with one row per vector (short rows: 4³ fills 67 % instead of 25 %, 8³ 80 % instead of 50 %).
     static func usesFlatRows(_ g: ConvGeometry) -> Bool {
-        guard g.isStride1 else { return false }
+        // Rows of up to 8: at 10 and more (12³, 24³, 40³, every kernel shape) the row-by-row path
+        // measured as fast or faster (DECISIONS.md 2026-12-07, fifteenth session).
+        guard g.isStride1 && flatRows && g.ow <= 8 else { return false }
         let row = g.w + g.kw - 1
         let perRow = Double(g.ow) / Double(16 * ((g.ow + 15) / 16))
         let flat = Double(g.oh * g.ow) / Double(16 * ((g.oh * row + 15) / 16))
@@ -398,6 +400,8 @@ enum Conv3dDirectKernel {
 
     /// Stride-1 weight gradients of ≤ 16 output channels take the padded-row dY layout
     /// (C2FNAS_DW_FLAT=0 keeps the row-by-row dot kernel, for A/B runs).
+    /// C2FNAS_CONV_FLAT=0: forward and stride-1 dX always one row per vector (A/B runs).
+    static let flatRows = ProcessInfo.processInfo.environment["C2FNAS_CONV_FLAT"] != "0"
     static let flatWeightGradient = ProcessInfo.processInfo.environment["C2FNAS_DW_FLAT"] != "0"
 
     /// dw += dW of one sample: per slab, dY is transposed to [voxel][cout rounded to 16] and the

@@ -14,8 +14,8 @@ struct ConvDirectTests {
     static let strides: [Stride3D] = [.one, .two, Stride3D(d: 1, h: 2, w: 2), Stride3D(d: 2, h: 1, w: 1),
                                       Stride3D(d: 1, h: 1, w: 2)]
     /// N, Cin, D, H, W and Cout: tiny, an x row of 1, a row of 19 (one vector + tail), 33 (two + tail).
-    /// The last two have rows of whole vectors, so stride-1 convs there take one row per vector;
-    /// the others take the padded-row ("flat") layout at stride 1 (see `flatLayoutChoice`).
+    /// Stride-1 convs with rows of up to 8 (the first two) take the padded-row ("flat") layout, with
+    /// and without padding columns by kernel width; the rest one row per vector (see `flatLayoutChoice`).
     static let shapes: [([Int], Int)] = [([2, 3, 5, 6, 7], 4), ([1, 9, 4, 3, 1], 10), ([1, 2, 3, 4, 19], 17),
                                          ([1, 1, 4, 2, 33], 16), ([1, 3, 3, 2, 16], 9), ([1, 2, 2, 3, 32], 11),
                                          ([2, 3, 3, 4, 18], 5)]
@@ -55,6 +55,11 @@ struct ConvDirectTests {
         #expect(!Conv3dDirectKernel.usesFlatRows(g([1, 8, 16, 16, 16], .k333)))
         #expect(!Conv3dDirectKernel.usesFlatRows(g([1, 3, 3, 2, 16], .k333)))
         #expect(!Conv3dDirectKernel.usesFlatRows(g([1, 8, 8, 8, 8], .k333, .two)))
+        // Rows of 10 and more stay one row per vector even where the flat layout fills more lanes:
+        // measured as fast or faster at 10³, 12³, 24³ and 40³.
+        #expect(!Conv3dDirectKernel.usesFlatRows(g([1, 16, 24, 24, 24], .k113)))
+        #expect(!Conv3dDirectKernel.usesFlatRows(g([1, 16, 12, 12, 12], .k331)))
+        #expect(!Conv3dDirectKernel.usesFlatRows(g([1, 2, 3, 4, 19], .k333)))
     }
 
     @Test("slabs fit the budget and cover the volume in balanced pieces")
