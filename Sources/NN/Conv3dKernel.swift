@@ -100,13 +100,31 @@ public enum Conv3dEngine {
 }
 
 /// dw[i] += Σ_r partials[r · stride + i] for i in 0..<count, the runs summed in order from r = 0:
-/// the merge of weight gradients summed over fixed runs of planes or voxels (a few thousand values,
-/// serial), the same bits on any thread count.
+/// the merge of weight gradients summed over fixed runs of planes or voxels, the same bits on any
+/// thread count. 16 values at a time (each lane adds its runs in the same order as the scalar loop,
+/// so the bits are unchanged), over the pool from 32 K values: the scalar loop ran serially on the
+/// caller, 0.1-0.2 ms a step while the other core waited.
 func addRunSums(_ partials: UnsafePointer<Float>, runs: Int, stride: Int, count: Int, into dw: UnsafeMutablePointer<Float>) {
-    for i in 0..<count {
-        var total: Float = 0
-        for r in 0..<runs { total += partials[r * stride + i] }
-        dw[i] += total
+    func add(_ range: Range<Int>) {
+        var i = range.lowerBound
+        while i + 16 <= range.upperBound {
+            var total = SIMD16<Float>()
+            for r in 0..<runs { total += UnsafeRawPointer(partials + r * stride + i).loadUnaligned(as: SIMD16<Float>.self) }
+            let d = UnsafeMutableRawPointer(dw + i)
+            d.storeBytes(of: d.loadUnaligned(as: SIMD16<Float>.self) + total, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < range.upperBound {
+            var total: Float = 0
+            for r in 0..<runs { total += partials[r * stride + i] }
+            dw[i] += total
+            i += 1
+        }
+    }
+    if count >= 1 << 15 {
+        Compute.parallelChunks(count: count, grain: 1 << 14) { _, r in add(r) }
+    } else {
+        add(0..<count)
     }
 }
 

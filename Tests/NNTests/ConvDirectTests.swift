@@ -247,6 +247,31 @@ struct ConvDirectTests {
         }
     }
 
+    /// The merge of run-wise weight gradients, vectorised and (from 32 K values) over the pool,
+    /// against the scalar loop it replaced: the same bits, tails and strides included.
+    @Test("run sums merge into dw with the scalar loop's bits")
+    func runSums() {
+        var rng = RNG(seed: 67)
+        for (count, runs) in [(5, 3), (16, 1), (37, 8), (40_000, 4), (70_001, 3)] {
+            let stride = count + 13
+            let partials = Tensor.randomNormal([runs * stride], rng: &rng)
+            let start = Tensor.randomNormal([count], rng: &rng)
+            var want = start.scalars
+            partials.withUnsafePointer { p in
+                for i in 0..<count {
+                    var total: Float = 0
+                    for r in 0..<runs { total += p[r * stride + i] }
+                    want[i] += total
+                }
+            }
+            var got = start
+            partials.withUnsafePointer { p in got.withUnsafeMutablePointer { d in
+                addRunSums(p, runs: runs, stride: stride, count: count, into: d)
+            } }
+            #expect(got.scalars.map(\.bitPattern) == want.map(\.bitPattern), "\(count) values, \(runs) runs")
+        }
+    }
+
     /// Runs that do not split evenly over the threads are halved by input channels (3 runs at depth
     /// 24, 5 at 40): each half pads its channels and sums its pairs. The sums must be the same bits as
     /// unhalved, and match the classic path.
