@@ -368,11 +368,16 @@ void c2f_interleave_pair(const float *even, const float *odd, float *dst, long n
     for (long x = 2 * l; x < n; x++) dst[x] = (x & 1) ? odd[x >> 1] : even[x >> 1];
 }
 
+// The first min(n, 16) lanes (n >= 1).
+static inline __mmask16 first_lanes(long n) {
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+}
+
 // dst[0..<n] = src[0..<n], 16 values per masked load and store.
 __attribute__((target("avx512f"), always_inline))
 static inline void copy_run(float *dst, const float *src, long n) {
     for (long i = 0; i < n; i += 16) {
-        __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 k = first_lanes(n - i);
         _mm512_mask_storeu_ps(dst + i, k, _mm512_maskz_loadu_ps(k, src + i));
     }
 }
@@ -417,9 +422,8 @@ void c2f_conv_forward_flat(const float *src, const float *packed, const float *b
                     if (row == ow) {
                         // No padding columns (kernel width 1): positions are output indices.
                         for (int j = 0; j < nv; j++) {
-                            long q = first + 16L * j, n = last - q;
-                            __mmask16 k = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
-                            _mm512_mask_storeu_ps(yc + q, k, acc[m][j]);
+                            long q = first + 16L * j;
+                            _mm512_mask_storeu_ps(yc + q, first_lanes(last - q), acc[m][j]);
                         }
                         continue;
                     }

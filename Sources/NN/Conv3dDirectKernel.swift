@@ -546,12 +546,9 @@ enum Conv3dDirectKernel {
                 let k = item / halves, h = item % halves
                 let c0 = g.cin * h / halves, c1 = g.cin * (h + 1) / halves
                 let buf = base + slot * each, dyp = buf + (slabCount + 15) / 16 * 16
+                // This item's pairs of the run's partial ([cout][pairs]; the other half zeroes its own).
                 let part = sums + k * partials
-                if halves == 1 {
-                    part.update(repeating: 0, count: count)
-                } else {
-                    for co in 0..<g.cout { (part + co * pairs + c0 * taps).update(repeating: 0, count: (c1 - c0) * taps) }
-                }
+                for co in 0..<g.cout { (part + co * pairs + c0 * taps).update(repeating: 0, count: (c1 - c0) * taps) }
                 var s = shape(g)
                 var z0 = g.od * k / chunks
                 let end = g.od * (k + 1) / chunks
