@@ -331,16 +331,18 @@ int c2f_strided_class_taps(const c2f_conv_shape *s, const c2f_conv_shape *sy, in
 }
 
 /// Packs w [cout][cin][taps] for the input gradient over the listed taps: outputs = cin in blocks of
-/// 8, inputs = cout, [block][co][t][8].
-void c2f_pack_class_weights(const float *w, float *dst, const c2f_conv_shape *s, const int *tapIndex, int n) {
+/// `block` (8 for c2f_conv_class_input_grad, 32 for its out-vector form), inputs = cout,
+/// [block][co][t][block].
+void c2f_pack_class_weights(const float *w, float *dst, const c2f_conv_shape *s, const int *tapIndex, int n,
+                            int block) {
     int taps = s->kd * s->kh * s->kw;
-    int blocks = (s->cin + OUT_BLOCK - 1) / OUT_BLOCK;
+    int blocks = (s->cin + block - 1) / block;
     for (int b = 0; b < blocks; b++)
         for (int i = 0; i < s->cout; i++)
             for (int t = 0; t < n; t++) {
-                float *d = dst + (((long)b * s->cout + i) * n + t) * OUT_BLOCK;
-                for (int m = 0; m < OUT_BLOCK; m++) {
-                    int o = b * OUT_BLOCK + m;
+                float *d = dst + (((long)b * s->cout + i) * n + t) * block;
+                for (int m = 0; m < block; m++) {
+                    int o = b * block + m;
                     d[m] = o < s->cin ? w[((long)i * s->cin + o) * taps + tapIndex[t]] : 0.f;
                 }
             }

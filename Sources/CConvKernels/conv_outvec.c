@@ -125,3 +125,37 @@ void c2f_conv_forward_outvec(const float *src, const float *packed, const float 
         }
     }
 }
+
+// The parity-class input gradient of a strided conv (c2f_conv_class_input_grad) with out-vectors:
+// the class's taps are a list of offsets into dY's padded slab (laid out by `sy`, stride 1), dY's
+// channels are the inputs and dX's the outputs, one dY plane z; out[o · ostride + k · ow + l].
+// The x-vector form fills 4-8 of 16 lanes when dY's rows have 4-8 voxels (64->128 at 8³, 32->64 at
+// 16³), where this one fills them all; each output is one sum in (input, tap) order either way.
+__attribute__((target("avx512f")))
+void c2f_conv_class_input_grad_outvec(const float *src, const float *packed, float *out, long ostride,
+                                      const c2f_conv_shape *sy, int inputs, int outputs, int z0, int planes, int z,
+                                      int b0, int b1, const int *offsets, int n) {
+    long row = padded_row(sy), pp = padded_plane(sy), cs = slab_channel(sy, planes);
+    int oh = out_extent(sy->h, 1), ow = out_extent(sy->w, 1);
+    int X = ow < OV_MAX_TILE ? ow : OV_MAX_TILE;
+    int Rmax = OV_MAX_TILE / X > 3 ? 3 : OV_MAX_TILE / X;
+    float tile[OV_MAX_TILE * OV_BLOCK] __attribute__((aligned(64)));
+    for (int b = b0; b < b1; b++) {
+        const float *wb = packed + (long)b * inputs * n * OV_BLOCK;
+        int outs = outputs - b * OV_BLOCK < OV_BLOCK ? outputs - b * OV_BLOCK : OV_BLOCK;
+        for (int y0 = 0; y0 < oh;) {
+            int left = oh - y0, tiles = (left + Rmax - 1) / Rmax, R = (left + tiles - 1) / tiles;
+            for (int x0 = 0; x0 < ow; x0 += X) {
+                int xs = ow - x0 < X ? ow - x0 : X;
+                long base = (long)(z - z0) * pp + (long)y0 * row + x0;
+                tile_fn(R, xs, 1)(src, wb, cs, offsets, n, inputs, base, row, tile);
+                for (int m = 0; m < outs; m++) {
+                    float *oc = out + (long)(b * OV_BLOCK + m) * ostride + (long)y0 * ow + x0;
+                    for (int r = 0; r < R; r++)
+                        for (int j = 0; j < xs; j++) oc[r * ow + j] = tile[(r * xs + j) * OV_BLOCK + m];
+                }
+            }
+            y0 += R;
+        }
+    }
+}

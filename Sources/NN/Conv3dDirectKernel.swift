@@ -31,9 +31,20 @@ enum Conv3dDirectKernel {
 
     /// The input gradient runs here for every conv the kernels apply to: stride 1 as a forward conv
     /// with transposed weights, other strides by parity class (`stridedInputGradient`) when dY's rows
-    /// fill at least half a vector (64->128 at 8³, dY rows of 4: 1.8 ms here against 0.9 on im2col).
+    /// fill at least half a vector (64->128 at 8³, dY rows of 4: 1.8 ms here against 0.9 on im2col),
+    /// or when dX has the channels for out-vectors (`classOutVectors`).
     static func handlesInputGradient(_ g: ConvGeometry) -> Bool {
-        applies(g) && (g.isStride1 || g.ow >= 8)
+        applies(g) && (g.isStride1 || g.ow >= 8 || classOutVectors(g))
+    }
+
+    /// Whether a strided conv's input gradient runs its parity classes with the vector along dX's
+    /// channels (c2f_conv_class_input_grad_outvec): at least 32 of them, as the forward's out-vector
+    /// rule, and dY rows of at most 8 voxels, which fill at most half an x-vector. The im2col path
+    /// these shapes took before ran OpenBLAS serially on the caller (a 2-thread step's 64->128 at 8³
+    /// and 32->64 at 16³: 0.5-0.7 ms each on either thread count).
+    static func classOutVectors(_ g: ConvGeometry) -> Bool {
+        outVectorsAvailable && Conv3dEngine.useOutVectors && !g.isStride1 && g.ow <= 8
+            && g.cin >= 32 && (g.cin % 32 == 0 || g.cin >= 96)
     }
 
     static func shape(_ g: ConvGeometry) -> c2f_conv_shape {
@@ -315,20 +326,39 @@ enum Conv3dDirectKernel {
         var s = shape(g), sy = shape(gy)
         let classes = g.sd * g.sh * g.sw, taps = g.kernelVolume
         let per = slabPlanes(gy, channels: g.cout, budgetBytes: budgetBytes)
-        let blocks = (g.cin + 7) / 8, ohw = g.oh * g.ow
+        let outVectors = classOutVectors(g)
+        let width = outVectors ? 32 : 8
+        let blocks = (g.cin + width - 1) / width, ohw = g.oh * g.ow
         // Per class: tap list and packed weights (both tiny next to the arithmetic).
         var tapCount = [Int](repeating: 0, count: classes)
         var offsets = [Int32](repeating: 0, count: classes * taps)
-        var packs: [Tensor] = []
+        var tapIndex = [Int32](repeating: 0, count: classes * taps)
         for c in 0..<classes {
             let rz = c / (g.sh * g.sw), ry = (c / g.sw) % g.sh, rx = c % g.sw
             var index = [Int32](repeating: 0, count: taps), off = [Int32](repeating: 0, count: taps)
             let n = Int(c2f_strided_class_taps(&s, &sy, Int32(rz), Int32(ry), Int32(rx), &index, &off))
             tapCount[c] = n
-            for t in 0..<n { offsets[c * taps + t] = off[t] }
-            var pk = Tensor(uninitialized: [max(1, blocks * 8 * g.cout * n)])
-            if n > 0 { pk.withUnsafeMutablePointer { c2f_pack_class_weights(wp, $0, &s, index, Int32(n)) } }
-            packs.append(pk)
+            for t in 0..<n { offsets[c * taps + t] = off[t]; tapIndex[c * taps + t] = index[t] }
+        }
+        // The classes' weights in one buffer, packed on the pool when there are many (64->128:
+        // 221 K values, packed serially while the other core waited).
+        var packStart = [Int](repeating: 0, count: classes + 1)
+        for c in 0..<classes { packStart[c + 1] = packStart[c] + blocks * width * g.cout * tapCount[c] }
+        var packs = Tensor(uninitialized: [max(1, packStart[classes])])
+        packs.withUnsafeMutablePointer { pk in
+            tapIndex.withUnsafeBufferPointer { ti in
+                func pack(_ c: Int) {
+                    guard tapCount[c] > 0 else { return }
+                    var s = shape(g)
+                    c2f_pack_class_weights(wp, pk + packStart[c], &s, ti.baseAddress! + c * taps, Int32(tapCount[c]),
+                                           Int32(width))
+                }
+                if packStart[classes] >= 1 << 15 {
+                    Compute.parallelFor(classes) { pack($0) }
+                } else {
+                    for c in 0..<classes { pack(c) }
+                }
+            }
         }
         // Scratch per thread: [class][cin][oh·ow], one dY plane of every class.
         let scratch = ColumnWorkspace.slotStride(classes * g.cin * ohw)
@@ -339,7 +369,7 @@ enum Conv3dDirectKernel {
                     let runs = GuidedSplit(count: planes, threads: Compute.threads)
                     let split = planes >= 2 * Compute.threads ? 1 : min(blocks, max(1, (2 * Compute.threads + planes - 1) / planes))
                     let items = split == 1 ? runs.count : planes * split
-                    offsets.withUnsafeBufferPointer { op in
+                    offsets.withUnsafeBufferPointer { op in packs.withUnsafePointer { packed in
                         Compute.parallelFor(items) { i, slot in
                             let zs = split == 1 ? runs[i] : (i / split)..<(i / split + 1)
                             let part = split == 1 ? 0 : i % split
@@ -348,18 +378,24 @@ enum Conv3dDirectKernel {
                             var sy = shape(gy)
                             for j in zs {
                                 for c in 0..<classes where tapCount[c] > 0 {
-                                    packs[c].withUnsafePointer { pk in
-                                        c2f_conv_class_input_grad(buf, pk, mine + c * g.cin * ohw, ohw, &sy,
-                                                                  Int32(g.cout), Int32(g.cin), Int32(z0), Int32(planes),
-                                                                  Int32(z0 + j), Int32(b0), Int32(b1),
+                                    let pk = packed + packStart[c], out = mine + c * g.cin * ohw
+                                    if outVectors {
+                                        c2f_conv_class_input_grad_outvec(buf, pk, out, ohw, &sy, Int32(g.cout), Int32(g.cin),
+                                                                         Int32(z0), Int32(planes), Int32(z0 + j),
+                                                                         Int32(b0), Int32(b1),
+                                                                         op.baseAddress! + c * taps, Int32(tapCount[c]))
+                                    } else {
+                                        c2f_conv_class_input_grad(buf, pk, out, ohw, &sy, Int32(g.cout), Int32(g.cin),
+                                                                  Int32(z0), Int32(planes), Int32(z0 + j), Int32(b0), Int32(b1),
                                                                   op.baseAddress! + c * taps, Int32(tapCount[c]))
                                     }
                                 }
-                                interleave(UnsafePointer(mine), plane: z0 + j, channels: min(g.cin, 8 * b0)..<min(g.cin, 8 * b1),
+                                interleave(UnsafePointer(mine), plane: z0 + j,
+                                           channels: min(g.cin, width * b0)..<min(g.cin, width * b1),
                                            tapCount: tapCount, g, into: dx)
                             }
                         }
-                    }
+                    } }
                 }
             }
         }

@@ -107,6 +107,40 @@ struct ConvOutVectorTests {
         }
     }
 
+    @Test("strided dX with many input channels and short dY rows runs its parity classes on out-vectors, as im2col",
+          arguments: [Kernel3D.k333, .k331, Kernel3D(d: 3, h: 5, w: 1)], [Stride3D.two, Stride3D(d: 1, h: 2, w: 2),
+                                                                         Stride3D(d: 2, h: 1, w: 1)])
+    func stridedInputGradient(kernel: Kernel3D, stride: Stride3D) {
+        var rng = RNG(seed: 71)
+        // 32 and 64 channels (whole blocks), 100 (a partial last block); dY rows of 4, 3 and 7 (tiles of
+        // 3 rows, of 4 rows split 2 + 2, one row of 7); odd extents (a class with fewer planes).
+        for (shape, cout) in [([2, 32, 8, 8, 8], 16), ([1, 64, 7, 6, 5], 24), ([1, 100, 4, 5, 13], 8)] {
+            let x = Tensor.randomNormal(shape, rng: &rng)
+            let w = Tensor.randomNormal([cout, shape[1], kernel.d, kernel.h, kernel.w], rng: &rng)
+            let g = ConvGeometry(input: shape, weight: w.shape, stride: stride)
+            guard Conv3dDirectKernel.applies(g) else { continue }
+            // (Rows of 13 at an x stride of 1 fill x-vectors: the x-vector classes, compared all the same.)
+            #expect(Conv3dDirectKernel.classOutVectors(g) == (g.ow <= 8), "\(shape) \(stride)")
+            #expect(Conv3dDirectKernel.handlesInputGradient(g))
+            let gy = Tensor.randomNormal(g.outputShape, rng: &rng)
+            let want = Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: stride, needInput: true,
+                                             needWeight: false, needBias: false, planeShift: false, direct: false)
+            // The whole dY in one slab, and one plane per slab (items split by channel blocks): each dX
+            // value is one sum in (dY channel, tap) order, so the bits do not depend on the split (nor
+            // on the thread count, which scales the call's slab budget).
+            let got = [1 << 20, 64].map { budget in
+                Conv3dKernel.backward(x: x, weight: w, gradOutput: gy, stride: stride, needInput: true,
+                                      needWeight: false, needBias: false, budgetBytes: budget, direct: true).input!
+            }
+            #expect(got[0].maxAbsDifference(want.input!) < 2e-4, "\(shape) \(kernel) \(stride)")
+            #expect(got[1].scalars == got[0].scalars, "\(shape) \(kernel) \(stride): the split changed the bits")
+        }
+        // Few input channels or long rows keep the x-vector classes.
+        let few = ConvGeometry(input: [1, 16, 8, 8, 8], weight: [32, 16, 3, 3, 3], stride: .two)
+        let long = ConvGeometry(input: [1, 32, 32, 32, 32], weight: [64, 32, 3, 3, 3], stride: .two)
+        #expect(!Conv3dDirectKernel.classOutVectors(few) && !Conv3dDirectKernel.classOutVectors(long))
+    }
+
     @Test("a packed-weight cache gives the uncached result, keeps one pack per conv, and never a stale one")
     func packedWeightCache() {
         var rng = RNG(seed: 61)

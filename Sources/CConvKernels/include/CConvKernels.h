@@ -56,8 +56,11 @@ void c2f_conv_forward_flat(const float *src, const float *packed, const float *b
 int c2f_strided_class_taps(const c2f_conv_shape *s, const c2f_conv_shape *sy, int rz, int ry, int rx,
                            int *tapIndex, int *offsets);
 
-/// Weights of the listed taps packed for c2f_conv_class_input_grad: [ceil(cin / 8)][cout][n][8].
-void c2f_pack_class_weights(const float *w, float *dst, const c2f_conv_shape *s, const int *tapIndex, int n);
+/// Weights of the listed taps packed in blocks of `block` input-gradient outputs (cin):
+/// [ceil(cin / block)][cout][n][block]; 8 for c2f_conv_class_input_grad, 32 for
+/// c2f_conv_class_input_grad_outvec.
+void c2f_pack_class_weights(const float *w, float *dst, const c2f_conv_shape *s, const int *tapIndex, int n,
+                            int block);
 
 /// out[ci · ostride + k · ow + l] = Σ_co Σ_t packed · slab(dY)[co][(z, k, l) + offset t] for one
 /// plane z of the slab and the 8-channel blocks b0..<b1 of the cin outputs (k, l over dY's rows
@@ -65,6 +68,13 @@ void c2f_pack_class_weights(const float *w, float *dst, const c2f_conv_shape *s,
 void c2f_conv_class_input_grad(const float *src, const float *packed, float *out, long ostride,
                                const c2f_conv_shape *sy, int inputs, int outputs, int z0, int planes, int z,
                                int b0, int b1, const int *offsets, int n);
+
+/// c2f_conv_class_input_grad with the vector along the cin outputs (conv_outvec.c): b0..<b1 are
+/// blocks of 32 channels, weights from c2f_pack_class_weights with a block of 32. For dY rows too
+/// short to fill x-vectors (strided convs of many channels at the deep levels).
+void c2f_conv_class_input_grad_outvec(const float *src, const float *packed, float *out, long ostride,
+                                      const c2f_conv_shape *sy, int inputs, int outputs, int z0, int planes, int z,
+                                      int b0, int b1, const int *offsets, int n);
 
 /// dst[2l] = even[l] and dst[2l + 1] = odd[l] for the n values of dst.
 void c2f_interleave_pair(const float *even, const float *odd, float *dst, long n);
