@@ -74,10 +74,13 @@ enum Conv3dPointwiseKernel {
         }
     }
 
-    /// Runs of voxels (along z) a weight gradient sums separately: one per 16 K voxels, at most 4,
-    /// from the voxel count only.
+    /// Runs of voxels (along z) a weight gradient sums separately: one per 6 K voxels, at most 4,
+    /// from the voxel count only. At 24³ (the `cpu` preset's second level) that is two runs, so on two
+    /// threads each core sums over the z-half it holds; one run there (the rule was one per 16 K) had
+    /// both cores read all of x, half of it from the other core's cache (in-process A/B, 48³ step, 2
+    /// threads: 1.00-1.02x, four runs; 1 thread and 64³ alike, DECISIONS.md 2026-12-08).
     static func zRuns(voxels: Int) -> Int {
-        Conv3dDirectKernel.zChunkedGradients ? max(1, min(4, voxels / (16 << 10))) : 1
+        Conv3dDirectKernel.zChunkedGradients ? max(1, min(4, voxels / (6 << 10))) : 1
     }
 
     /// dw += Σ over runs of voxels of each run's partial gradient, merged in run order. Items are
