@@ -57,6 +57,11 @@ struct BenchStepCommand: ParsableCommand {
         "Alternate the pool loops' work split step by step: equal ranges (first) and guided ranges (second, the default); prints both medians."))
     var abGuided = false
 
+    @Option(name: .customLong("ab-block"), help: ArgumentHelp(
+        "With an A/B option: steps per configuration before switching (default 1, step by step). From 2 the first step after each switch runs untimed, so the timed steps see the caches their own configuration leaves: after a 1-thread step all of a step's data sits in one core's caches, and the next 2-thread step moves half of it to the other core.",
+        valueName: "n"))
+    var abBlock = 1
+
     @Flag(name: .customLong("no-pool"), help: "Return freed tensor buffers to the allocator instead of reusing them (A/B).")
     var noPool = false
 
@@ -104,11 +109,22 @@ struct BenchStepCommand: ParsableCommand {
         var workerBusy0 = 0.0
         // With --ab-threads every configuration gets its own warm-up steps.
         let warmupSteps = threadPair == nil ? warmup : 2 * warmup
-        for i in 0..<(warmupSteps + steps) {
-            if let slabs { Conv3dEngine.slabBudgetBytes = slabs[i % 2] << 10 }
-            if let threadPair { Compute.setThreads(threadPair[i % 2]) }
-            if abGuided { GuidedSplit.isGuided = i % 2 == 1 }
-            if i == warmupSteps && profile { OpProfile.start(); workerBusy0 = Compute.workerBusyMs }
+        // --ab-block n: configuration k = (i / n) % 2, the first step of each block untimed (n ≥ 2), and
+        // enough blocks for `steps` timed steps. n = 1: every step, alternating.
+        let isAB = slabs != nil || threadPair != nil || abGuided
+        guard abBlock >= 1 && (abBlock == 1 || isAB) else {
+            throw ValidationError("--ab-block takes a step count of at least 1, with --ab-threads, --ab-slab-kib or --ab-guided")
+        }
+        let block = isAB ? abBlock : 1, timedPerBlock = max(1, block - 1)
+        let timedBlocks = (steps + timedPerBlock - 1) / timedPerBlock
+        let iterations = block == 1 ? warmupSteps + steps : (warmupSteps + timedBlocks) * block
+        for i in 0..<iterations {
+            let b = i / block, config = b % 2
+            let timed = b >= warmupSteps && (block == 1 || i % block != 0)
+            if let slabs { Conv3dEngine.slabBudgetBytes = slabs[config] << 10 }
+            if let threadPair { Compute.setThreads(threadPair[config]) }
+            if abGuided { GuidedSplit.isGuided = config == 1 }
+            if timed && times.isEmpty && profile { OpProfile.start(); workerBusy0 = Compute.workerBusyMs }
             let f0 = PageFaults.minor, j0 = Compute.dispatchCount, m0 = BufferPool.counts.misses, l0 = BufferPool.layoutChanges
             let t0 = DispatchTime.now().uptimeNanoseconds
             opt.zeroGrad()
@@ -116,14 +132,16 @@ struct BenchStepCommand: ParsableCommand {
             loss.backward()
             opt.step()
             let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-            if i >= warmupSteps {
+            if timed {
                 times.append(ms); losses.append(Double(loss.value.scalars[0]))
-                slabTimes[i % 2].append(ms)
+                slabTimes[config].append(ms)
                 faults.append(PageFaults.minor - f0); jobs.append(Compute.dispatchCount - j0)
                 misses.append(BufferPool.counts.misses - m0); layoutChanges.append(BufferPool.layoutChanges - l0)
-                if let threadPair, i % 2 == 1 {
+                // After the second configuration's block: one probe for each of its timed steps.
+                if let threadPair, config == 1, i % block == block - 1 {
                     Compute.setThreads(threadPair.max() ?? 1)
-                    pairRoundTrips.append(Compute.pool.coreRoundTripNanos(rounds: 2_000, runs: 3))
+                    let probe = Compute.pool.coreRoundTripNanos(rounds: 2_000, runs: 3)
+                    pairRoundTrips.append(contentsOf: Array(repeating: probe, count: timedPerBlock))
                 }
             }
         }

@@ -34,3 +34,46 @@ struct ThreadCountDeterminismTests {
         #expect(one.map(\.bitPattern) == two.map(\.bitPattern), "1 thread \(one), 2 threads \(two)")
     }
 }
+
+/// `bench step --ab-block n`: the thread count switches every n steps and the first step after each
+/// switch is left untimed, so the timed steps see the caches their own thread count leaves.
+@Suite("bench step --ab-block")
+struct BenchStepBlockTests {
+    struct Report: Decodable { let stepsMs: [Double]; let losses: [Float] }
+
+    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = Process()
+        p.executableURL = try c2fnasBinary()
+        p.arguments = ["bench", "step", "--size", "16", "--width", "4"] + arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    @Test("blocks of 3: the requested timed steps, both thread counts, the same losses as step by step")
+    func blocks() throws {
+        let blocked = try run(["--ab-threads", "1,2", "--ab-block", "3", "--steps", "4"])
+        #expect(blocked.status == 0, "\(blocked.stderr)")
+        let lines = blocked.stdout.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("1 thread(s): median") && $0.hasSuffix("over 2 steps") })
+        #expect(lines.contains { $0.hasPrefix("2 thread(s): median") && $0.hasSuffix("over 2 steps") })
+        let report = try JSONDecoder().decode(Report.self, from: Data(try #require(lines.last).utf8))
+        #expect(report.stepsMs.count == 4 && report.losses.count == 4)
+        // Untimed steps still train: the 4 timed losses are steps 7, 8, 10 and 11 of 12 (0-based),
+        // the same whatever the thread count (see the determinism test above).
+        let plain = try run(["--threads", "1", "--steps", "11", "--warmup", "1"])
+        let all = try JSONDecoder().decode(Report.self, from: Data(try #require(plain.stdout.split(separator: "\n").last).utf8))
+        #expect(report.losses.map(\.bitPattern) == [6, 7, 9, 10].map { all.losses[$0].bitPattern })
+    }
+
+    @Test("--ab-block without an A/B option is refused with a message")
+    func needsAB() throws {
+        let r = try run(["--ab-block", "2"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("--ab-block"))
+    }
+}
