@@ -115,6 +115,10 @@ struct BenchStepCommand: ParsableCommand {
         guard abBlock >= 1 && (abBlock == 1 || isAB) else {
             throw ValidationError("--ab-block takes a step count of at least 1, with --ab-threads, --ab-slab-kib or --ab-guided")
         }
+        // The profile records every step from its start, and blocks leave steps untimed in between.
+        guard abBlock == 1 || !profile else {
+            throw ValidationError("--profile and --ab-block do not go together: profile the configurations one at a time")
+        }
         let block = isAB ? abBlock : 1, timedPerBlock = max(1, block - 1)
         let timedBlocks = (steps + timedPerBlock - 1) / timedPerBlock
         let iterations = block == 1 ? warmupSteps + steps : (warmupSteps + timedBlocks) * block

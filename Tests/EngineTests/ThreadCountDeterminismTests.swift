@@ -70,10 +70,12 @@ struct BenchStepBlockTests {
         #expect(report.losses.map(\.bitPattern) == [6, 7, 9, 10].map { all.losses[$0].bitPattern })
     }
 
-    @Test("--ab-block without an A/B option is refused with a message")
+    @Test("--ab-block without an A/B option, or with --profile, is refused with a message")
     func needsAB() throws {
-        let r = try run(["--ab-block", "2"])
-        #expect(r.status != 0)
-        #expect(r.stderr.contains("--ab-block"))
+        for arguments in [["--ab-block", "2"], ["--ab-threads", "1,2", "--ab-block", "2", "--profile"]] {
+            let r = try run(arguments)
+            #expect(r.status != 0, "\(arguments)")
+            #expect(r.stderr.contains("--ab-block"), "\(arguments): \(r.stderr)")
+        }
     }
 }
