@@ -83,6 +83,34 @@ static outvec_tile_fn tile_fn(int R, int X, int S) {
     return table[S - 1][index];
 }
 
+// One output plane of one block of 32 channels: tiles of R rows × up to X voxels from the slab plane
+// at `plane` (rows rs apart, voxels S apart), out[m · ostride + y · ow + x] = tile + bias[m] (bias
+// NULL: 0) for the block's `outs` channels.
+__attribute__((target("avx512f"), always_inline))
+static inline void outvec_plane(const float *src, const float *wb, long cs, const int *off, int taps, int inputs,
+                                long plane, long rs, int S, int oh, int ow, int outs, const float *bias,
+                                float *out, long ostride) {
+    // Tile shape: X voxels of a row (at most 12), and as many rows as keep the tile within 12.
+    int X = ow < OV_MAX_TILE ? ow : OV_MAX_TILE;
+    int Rmax = OV_MAX_TILE / X > 3 ? 3 : OV_MAX_TILE / X;
+    float tile[OV_MAX_TILE * OV_BLOCK] __attribute__((aligned(64)));
+    for (int y0 = 0; y0 < oh;) {
+        // Rows left split evenly into tiles of at most Rmax rows (4 rows of 4: 2 + 2, not 3 + 1).
+        int left = oh - y0, tiles = (left + Rmax - 1) / Rmax, R = (left + tiles - 1) / tiles;
+        for (int x0 = 0; x0 < ow; x0 += X) {
+            int xs = ow - x0 < X ? ow - x0 : X;
+            tile_fn(R, xs, S)(src, wb, cs, off, taps, inputs, plane + (long)y0 * rs + (long)x0 * S, rs, tile);
+            for (int m = 0; m < outs; m++) {
+                float bo = bias ? bias[m] : 0.f;
+                float *oc = out + m * ostride + (long)y0 * ow + x0;
+                for (int r = 0; r < R; r++)
+                    for (int j = 0; j < xs; j++) oc[r * ow + j] = tile[(r * xs + j) * OV_BLOCK + m] + bo;
+            }
+        }
+        y0 += R;
+    }
+}
+
 __attribute__((target("avx512f")))
 void c2f_conv_forward_outvec(const float *src, const float *packed, const float *bias, float *y,
                              const c2f_conv_shape *s, int inputs, int outputs, int z0, int planes, int za, int zb,
@@ -97,31 +125,12 @@ void c2f_conv_forward_outvec(const float *src, const float *packed, const float 
     tap_offsets(&layout, off);
     int od = out_extent(s->d, s->sd), oh = out_extent(s->h, s->sh), ow = out_extent(s->w, s->sw);
     long ohw = (long)oh * ow, vol = ohw * od;
-    // Tile shape: X voxels of a row (at most 12), and as many rows as keep the tile within 12.
-    int X = ow < OV_MAX_TILE ? ow : OV_MAX_TILE;
-    int Rmax = OV_MAX_TILE / X > 3 ? 3 : OV_MAX_TILE / X;
-    float tile[OV_MAX_TILE * OV_BLOCK] __attribute__((aligned(64)));
     for (int z = za; z < zb; z++) {
         for (int b = b0; b < b1; b++) {
             const float *wb = packed + (long)b * inputs * taps * OV_BLOCK;
             int outs = outputs - b * OV_BLOCK < OV_BLOCK ? outputs - b * OV_BLOCK : OV_BLOCK;
-            for (int y0 = 0; y0 < oh;) {
-                // Rows left split evenly into tiles of at most Rmax rows (4 rows of 4: 2 + 2, not 3 + 1).
-                int left = oh - y0, tiles = (left + Rmax - 1) / Rmax, R = (left + tiles - 1) / tiles;
-                for (int x0 = 0; x0 < ow; x0 += X) {
-                    int xs = ow - x0 < X ? ow - x0 : X;
-                    long base = (long)(z - z0) * s->sd * pp + (long)y0 * rs + (long)x0 * s->sw;
-                    tile_fn(R, xs, s->sw)(src, wb, cs, off, taps, inputs, base, rs, tile);
-                    for (int m = 0; m < outs; m++) {
-                        int o = b * OV_BLOCK + m;
-                        float bo = bias ? bias[o] : 0.f;
-                        float *yc = y + o * vol + z * ohw + (long)y0 * ow + x0;
-                        for (int r = 0; r < R; r++)
-                            for (int j = 0; j < xs; j++) yc[r * ow + j] = tile[(r * xs + j) * OV_BLOCK + m] + bo;
-                    }
-                }
-                y0 += R;
-            }
+            outvec_plane(src, wb, cs, off, taps, inputs, (long)(z - z0) * s->sd * pp, rs, s->sw, oh, ow, outs,
+                         bias ? bias + b * OV_BLOCK : NULL, y + (long)b * OV_BLOCK * vol + z * ohw, vol);
         }
     }
 }
@@ -137,25 +146,9 @@ void c2f_conv_class_input_grad_outvec(const float *src, const float *packed, flo
                                       int b0, int b1, const int *offsets, int n) {
     long row = padded_row(sy), pp = padded_plane(sy), cs = slab_channel(sy, planes);
     int oh = out_extent(sy->h, 1), ow = out_extent(sy->w, 1);
-    int X = ow < OV_MAX_TILE ? ow : OV_MAX_TILE;
-    int Rmax = OV_MAX_TILE / X > 3 ? 3 : OV_MAX_TILE / X;
-    float tile[OV_MAX_TILE * OV_BLOCK] __attribute__((aligned(64)));
     for (int b = b0; b < b1; b++) {
-        const float *wb = packed + (long)b * inputs * n * OV_BLOCK;
         int outs = outputs - b * OV_BLOCK < OV_BLOCK ? outputs - b * OV_BLOCK : OV_BLOCK;
-        for (int y0 = 0; y0 < oh;) {
-            int left = oh - y0, tiles = (left + Rmax - 1) / Rmax, R = (left + tiles - 1) / tiles;
-            for (int x0 = 0; x0 < ow; x0 += X) {
-                int xs = ow - x0 < X ? ow - x0 : X;
-                long base = (long)(z - z0) * pp + (long)y0 * row + x0;
-                tile_fn(R, xs, 1)(src, wb, cs, offsets, n, inputs, base, row, tile);
-                for (int m = 0; m < outs; m++) {
-                    float *oc = out + (long)(b * OV_BLOCK + m) * ostride + (long)y0 * ow + x0;
-                    for (int r = 0; r < R; r++)
-                        for (int j = 0; j < xs; j++) oc[r * ow + j] = tile[(r * xs + j) * OV_BLOCK + m];
-                }
-            }
-            y0 += R;
-        }
+        outvec_plane(src, packed + (long)b * inputs * n * OV_BLOCK, cs, offsets, n, inputs, (long)(z - z0) * pp, row, 1,
+                     oh, ow, outs, NULL, out + (long)b * OV_BLOCK * ostride, ostride);
     }
 }

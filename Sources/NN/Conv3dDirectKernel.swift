@@ -328,6 +328,7 @@ enum Conv3dDirectKernel {
         let per = slabPlanes(gy, channels: g.cout, budgetBytes: budgetBytes)
         let outVectors = classOutVectors(g)
         let width = outVectors ? 32 : 8
+        let classKernel = outVectors ? c2f_conv_class_input_grad_outvec : c2f_conv_class_input_grad
         let blocks = (g.cin + width - 1) / width, ohw = g.oh * g.ow
         // Per class: tap list and packed weights (both tiny next to the arithmetic).
         var tapCount = [Int](repeating: 0, count: classes)
@@ -378,17 +379,9 @@ enum Conv3dDirectKernel {
                             var sy = shape(gy)
                             for j in zs {
                                 for c in 0..<classes where tapCount[c] > 0 {
-                                    let pk = packed + packStart[c], out = mine + c * g.cin * ohw
-                                    if outVectors {
-                                        c2f_conv_class_input_grad_outvec(buf, pk, out, ohw, &sy, Int32(g.cout), Int32(g.cin),
-                                                                         Int32(z0), Int32(planes), Int32(z0 + j),
-                                                                         Int32(b0), Int32(b1),
-                                                                         op.baseAddress! + c * taps, Int32(tapCount[c]))
-                                    } else {
-                                        c2f_conv_class_input_grad(buf, pk, out, ohw, &sy, Int32(g.cout), Int32(g.cin),
-                                                                  Int32(z0), Int32(planes), Int32(z0 + j), Int32(b0), Int32(b1),
-                                                                  op.baseAddress! + c * taps, Int32(tapCount[c]))
-                                    }
+                                    classKernel(buf, packed + packStart[c], mine + c * g.cin * ohw, ohw, &sy,
+                                                Int32(g.cout), Int32(g.cin), Int32(z0), Int32(planes), Int32(z0 + j),
+                                                Int32(b0), Int32(b1), op.baseAddress! + c * taps, Int32(tapCount[c]))
                                 }
                                 interleave(UnsafePointer(mine), plane: z0 + j,
                                            channels: min(g.cin, width * b0)..<min(g.cin, width * b1),
